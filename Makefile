@@ -1,0 +1,42 @@
+# DeepSEE reproducibility kit. `make reproduce` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PROFILE ?= quick
+# Use the active environment (venv or conda) when there is one, otherwise create .venv.
+ifdef VIRTUAL_ENV
+  PY := python
+else ifdef CONDA_PREFIX
+  PY := python
+else
+  PY := .venv/bin/python
+endif
+STAMP := $(if $(filter .venv/bin/python,$(PY)),.venv/.installed,.deepsee-installed)
+PYTEST_ARGS ?=
+
+.PHONY: setup reproduce test lab benchmarks clean-runs
+
+setup: $(STAMP)
+
+.venv/bin/python:
+	python3 -m venv .venv
+	.venv/bin/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml $(if $(filter .venv/bin/python,$(PY)),.venv/bin/python,)
+	@echo "[setup] installing deepsee and its dependencies (first time: a few minutes)"
+	$(PY) -m pip install -q -e '.[notebooks,test]'
+	@touch $(STAMP)
+
+reproduce: setup
+	$(PY) -m deepsee.cli reproduce --profile $(PROFILE)
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lab: setup
+	$(PY) -m jupyter lab notebooks/
+
+benchmarks: setup
+	$(PY) benchmarks/exploration.py
+	$(PY) benchmarks/train_step.py
+
+clean-runs:
+	rm -rf runs/

@@ -1,0 +1,254 @@
+"""Typed configuration: dataclasses loaded from YAML profiles shipped in ``deepsee/profiles``.
+
+A profile is ``smoke`` (tests), ``quick`` (2-core CPU main job) or ``paper`` (the published
+configuration; ``paper-8x``, ``paper-celebamaskhq-8x``, ``paper-32x``... derive from it through
+``base:``). Every field can be overridden with dotted ``key=value`` strings (CLI ``--set`` /
+papermill parameters), e.g. ``load_config("quick", ["train.batch_size=2", "model.variant=guided"])``.
+The resolved configuration is saved with every run (``config.yaml``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+PROFILE_DIR = Path(__file__).parent / "profiles"
+
+VARIANTS = ("independent", "guided", "prior_only", "semantics_only", "lr_style_only", "hr_style_only")
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "synthfaces"        # synthfaces | celebamaskhq | celeba | folder
+    root: str = ""                     # dataset folder; "" -> $DEEPSEE_DATA/<dataset> (default data/<dataset>)
+    hr_size: int = 128                 # HR image side (px)
+    lr_size: int = 16                  # LR image side (px)
+    antialias: bool = False            # bicubic LR with antialias; False reproduces the released code
+    flip: bool = True                  # random horizontal flip (image and mask together) in training
+    mask_dir: str = ""                 # predicted masks (label PNGs by stem); "" -> ground truth where the dataset has it
+    num_workers: int = 0
+    synth_n: int = 1500                # SynthFaces: number of images
+    synth_size: int = 256              # SynthFaces: image side on disk
+    synth_seed: int = 0                # SynthFaces: generator seed
+    splits: list[int] = field(default_factory=lambda: [1200, 100, 200])  # SynthFaces train/val/test
+    identities: int = 300              # SynthFaces: number of people
+
+
+@dataclass
+class ModelConfig:
+    variant: str = "independent"       # one of VARIANTS
+    factor: int = 8                    # magnification 2**i, i = 2..5
+    lr_size: int = 16                  # LR input side
+    num_classes: int = 19
+    channels: int = 512                # generator channels C (16 x ngf)
+    style_dim: int = 128               # style length d
+    hidden: int = 128                  # semantic (SPADE) hidden width
+    enc_widths: list[int] = field(default_factory=lambda: [32, 64, 128, 256])  # style encoder widths
+    disc_width: int = 32               # discriminator base width (ndf)
+    num_scales: int = 2                # discriminator scales
+    noise: bool = True                 # ResBlock noise injections (training only)
+    style_noise_delta: float = -1.0    # uniform style noise; <0 -> 0.2 independent, 0.05 guided
+    keep_unused_style_conv: bool = True  # the released NormBlock's unused Conv1d(19,19,1) (380 params)
+    max_mask_size: int = 0             # resize masks to at most this inside NormBlocks (0 = off; 256 for 32x)
+
+    @property
+    def hr_size(self) -> int:
+        return self.lr_size * self.factor
+
+    @property
+    def delta(self) -> float:
+        if self.style_noise_delta >= 0:
+            return self.style_noise_delta
+        return 0.05 if self.variant == "guided" else 0.2
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 4
+    epochs_const: int = 5              # epochs at constant learning rate
+    epochs_decay: int = 3              # epochs of linear decay to zero
+    max_steps: int = 0                 # stop after this many steps (0 = no limit); schedule still by epochs
+    max_minutes: float = 0.0           # wall-clock budget (0 = none); the schedule is compressed to fit
+    lr_g: float = 1e-4                 # generator, HR encoder, shared encoder
+    lr_e_lr: float = 2.5e-5            # LR encoder
+    lr_d: float = 4e-4                 # discriminator
+    beta1: float = 0.0
+    beta2: float = 0.9
+    lambda_feat: float = 10.0
+    lambda_vgg: float = 10.0
+    lambda_l1: float = 0.0             # pixel L1 (not in the paper; quick profile only, stated in outputs)
+    perceptual: str = "vgg19"          # vgg19 | segmenter (documented CPU substitute) | none
+    save_every: int = 5000             # checkpoint every N steps (and at the end)
+    sample_every: int = 1000           # sample grid PNG every N steps
+    amp: str = "none"                  # none | bf16 | fp16
+    grad_checkpoint: bool = False      # activation checkpointing in the generator
+    tensorboard: bool = False
+
+
+@dataclass
+class SegConfig:
+    backbone: str = "drn"              # drn | resnet101 | xception65
+    width: int = 64                    # DRN base width (64 = DRN-D-54)
+    epochs: int = 150
+    batch_size: int = 16
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    poly_power: float = 0.9
+    max_steps: int = 0
+    max_minutes: float = 0.0
+    pretrained: bool = True            # use ImageNet weights when they are in the local cache
+
+
+@dataclass
+class EvalConfig:
+    max_images: int = 0                # 0 = whole split
+    fid: bool = True
+    lpips: bool = True
+    oracle_images: int = 12
+    oracle_samples: int = 1000
+    oracle_noise: str = "gaussian"     # gaussian | uniform
+    oracle_scale: float = 0.1
+
+
+@dataclass
+class Config:
+    profile: str = "quick"
+    seed: int = 0
+    device: str = "auto"               # auto | cpu | cuda | cuda:N
+    run_root: str = "runs"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seg: SegConfig = field(default_factory=SegConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def data_root() -> Path:
+    """The data root: ``$DEEPSEE_DATA`` or ``data/``."""
+    return Path(os.environ.get("DEEPSEE_DATA", "data"))
+
+
+def dataset_root(cfg: DataConfig) -> Path:
+    return Path(cfg.root) if cfg.root else data_root() / cfg.dataset
+
+
+def resolve_device(name: str = "auto"):
+    import torch
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_profile(name_or_path: str, seen: tuple = ()) -> dict:
+    p = Path(name_or_path)
+    if not p.suffix:
+        p = PROFILE_DIR / f"{name_or_path}.yaml"
+    if not p.is_file():
+        known = sorted(q.stem for q in PROFILE_DIR.glob("*.yaml"))
+        raise FileNotFoundError(f"config profile {name_or_path!r} not found (looked for {p}); "
+                                f"shipped profiles: {', '.join(known)}")
+    if str(p) in seen:
+        raise ValueError(f"circular 'base:' in config {p}")
+    d = yaml.safe_load(p.read_text()) or {}
+    if not isinstance(d, dict):
+        raise ValueError(f"config {p} must be a YAML mapping")
+    base = d.pop("base", None)
+    if base:
+        d = _merge(_read_profile(base, seen + (str(p),)), d)
+    return d
+
+
+def _build(cls, d: dict, where: str):
+    names = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for k, v in d.items():
+        if k not in names:
+            raise KeyError(f"unknown config key {where}{k!r}; valid keys: {', '.join(names)}")
+        f = names[k]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if is_dataclass(default):
+            if not isinstance(v, dict):
+                raise TypeError(f"config key {where}{k} must be a mapping, got {v!r}")
+            kwargs[k] = _build(type(default), v, f"{where}{k}.")
+        else:
+            kwargs[k] = _coerce(v, default, f"{where}{k}")
+    return cls(**kwargs)
+
+
+def _coerce(v, default, key):
+    if default is None or v is None:
+        return v
+    if isinstance(default, bool):
+        if isinstance(v, bool):
+            return v
+        raise TypeError(f"config key {key} must be true/false, got {v!r}")
+    if isinstance(default, float) and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(default, int) and isinstance(v, int) and not isinstance(v, bool):
+        return v
+    if isinstance(default, str) and isinstance(v, str):
+        return v
+    if isinstance(default, list) and isinstance(v, (list, tuple)):
+        return list(v)
+    raise TypeError(f"config key {key} expects {type(default).__name__}, got {v!r}")
+
+
+def parse_overrides(overrides: Sequence[str] | dict | None) -> dict:
+    """``["train.batch_size=2", "model.variant=guided"]`` -> nested dict (values parsed as YAML)."""
+    if not overrides:
+        return {}
+    if isinstance(overrides, dict):
+        items = overrides.items()
+    else:
+        items = []
+        for o in overrides:
+            if "=" not in o:
+                raise ValueError(f"override {o!r} must look like section.key=value")
+            k, v = o.split("=", 1)
+            items.append((k.strip(), yaml.safe_load(v)))
+    out: dict = {}
+    for k, v in items:
+        cur = out
+        parts = k.split(".")
+        for p in parts[:-1]:
+            cur = cur.setdefault(p, {})
+        cur[parts[-1]] = v
+    return out
+
+
+def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] | dict | None = None) -> Config:
+    """Load a shipped profile (name) or a YAML file (path), then apply overrides."""
+    d = _merge(_read_profile(str(profile)), parse_overrides(overrides))
+    cfg = _build(Config, d, "")
+    if cfg.model.variant not in VARIANTS:
+        raise ValueError(f"model.variant={cfg.model.variant!r}; expected one of {VARIANTS}")
+    f = cfg.model.factor
+    if f < 2 or f & (f - 1) or f > 32:
+        raise ValueError(f"model.factor={f}; expected a power of two 4..32")
+    return cfg
+
+
+def config_from_dict(d: dict) -> Config:
+    """Rebuild a Config from ``Config.to_dict()`` output (e.g. a run's saved config)."""
+    return _build(Config, d, "")
