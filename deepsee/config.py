@@ -116,6 +116,20 @@ class EvalConfig:
 
 
 @dataclass
+class PipelineConfig:
+    """What the notebook pipeline trains and draws (notebooks 10-45)."""
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS))  # SR variants trained by notebook 20
+    main_minutes: float = 0.0          # train.max_minutes for independent/guided (0 = train section's)
+    ablation_minutes: float = 0.0      # train.max_minutes for the ablation variants (0 = train section's)
+    extreme_profile: str = "paper-32x"  # profile of the 32x model (notebooks 42-43); "" = skip
+    extreme_minutes: float = 0.0       # train.max_minutes for the 32x model (0 = its profile's)
+    seg_backbones: list[str] = field(default_factory=lambda: ["drn", "resnet101", "xception65"])
+    extra_backbone_minutes: float = 0.0  # seg.max_minutes for the non-DRN backbones (0 = seg section's)
+    style_rows: int = 3                # Fig. 3 rows (Fig. 4 shows twice as many)
+    figure_images: int = 4             # rows of Figs. 8-18
+
+
+@dataclass
 class Config:
     profile: str = "quick"
     seed: int = 0
@@ -126,6 +140,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     seg: SegConfig = field(default_factory=SegConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -140,7 +155,13 @@ def data_root() -> Path:
 
 
 def dataset_root(cfg: DataConfig) -> Path:
-    return Path(cfg.root) if cfg.root else data_root() / cfg.dataset
+    """``cfg.root`` if set; else ``$DEEPSEE_DATA/<dataset>``. SynthFaces folders carry their generation
+    settings in the name (``synthfaces_<n>x<size>_seed<k>``), so profiles never overwrite each other."""
+    if cfg.root:
+        return Path(cfg.root)
+    if cfg.dataset == "synthfaces":
+        return data_root() / f"synthfaces_{cfg.synth_n}x{cfg.synth_size}_seed{cfg.synth_seed}"
+    return data_root() / cfg.dataset
 
 
 def resolve_device(name: str = "auto"):
