@@ -1,0 +1,347 @@
+"""The ipywidget explorer: a live view of one input (LR image, predicted mask, current output, ground
+truth when known) with per-region style sliders, a global walk slider, noise sampling with a seed, a
+gallery with best-by-metric highlighting, mask editing, reset and export.
+
+The callbacks are plain functions on :class:`ExplorerState` (tested without a browser); the widget
+class only wires them to ipywidgets. The state renders through the exploration engine, so a slider
+move reuses the mask-only computation and a mask edit invalidates only the mask-dependent cache.
+Under papermill (``interactive=False``) :meth:`Explorer.drive` moves the controls through their
+callbacks and saves a snapshot PNG; nothing blocks.
+"""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .constants import CLASSES, NUM_CLASSES, REGIONS
+
+# Mask edits offered in the explorer: name -> function(mask, cls, amount, other) -> mask.
+EDIT_OPS = ("relabel", "grow", "shrink", "move_up", "move_down", "move_left", "move_right", "paste")
+
+
+@dataclass
+class ExplorerState:
+    """Everything the explorer shows. ``engine`` renders styles for the current mask."""
+    engine: object                      # deepsee.explore.ExplorationEngine (generate, set_mask)
+    lr: torch.Tensor                    # [1, 3, h, w]
+    mask0: torch.Tensor                 # [H, W] predicted mask (int64)
+    style0: torch.Tensor                # [19, d] style predicted from the LR image
+    gt: torch.Tensor | None = None      # [3, H, W] ground truth, when known
+    mask: torch.Tensor = None           # current (edited) mask
+    region_offsets: dict = field(default_factory=dict)  # region name -> offset
+    global_offset: float = 0.0
+    noise_scale: float = 0.1
+    seed: int = 0
+    sample_noise: torch.Tensor | None = None  # [19, d] the current sample's noise (None = none)
+    image: torch.Tensor | None = None   # [3, H, W] current output
+    gallery: list = field(default_factory=list)  # [(image, score)]
+    latencies: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.mask is None:
+            self.mask = self.mask0.clone()
+
+
+def current_style(state: ExplorerState) -> torch.Tensor:
+    """style0 + global walk offset on every entry + per-region offsets + the sampled noise, clamped."""
+    s = state.style0.clone() + state.global_offset
+    for region, off in state.region_offsets.items():
+        for c in REGIONS[region]:
+            s[c] += off
+    if state.sample_noise is not None:
+        s = s + state.sample_noise
+    return s.clamp(-1, 1)
+
+
+def render(state: ExplorerState) -> torch.Tensor:
+    """Render the current style through the engine; records the latency."""
+    t0 = time.perf_counter()
+    out = state.engine.generate(current_style(state)[None], progress=False)[0]
+    state.latencies.append(time.perf_counter() - t0)
+    state.image = out
+    return out
+
+
+def on_region_slider(state: ExplorerState, region: str, value: float) -> torch.Tensor:
+    if region not in REGIONS:
+        raise ValueError(f"region {region!r}; expected one of {', '.join(REGIONS)}")
+    state.region_offsets[region] = float(value)
+    return render(state)
+
+
+def on_global_slider(state: ExplorerState, value: float) -> torch.Tensor:
+    state.global_offset = float(value)
+    return render(state)
+
+
+def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: float | None = None,
+              metric: Callable | None = None) -> list:
+    """Draw ``n`` noise samples around the current style; keep the first as the current noise.
+    With ground truth and a metric (lower is better), the gallery is scored."""
+    if seed is not None:
+        state.seed = int(seed)
+    if scale is not None:
+        state.noise_scale = float(scale)
+    g = torch.Generator().manual_seed(state.seed)
+    noise = torch.randn((n,) + tuple(state.style0.shape), generator=g) * state.noise_scale
+    base = current_style(ExplorerState(engine=None, lr=state.lr, mask0=state.mask0, style0=state.style0,
+                                       region_offsets=state.region_offsets,
+                                       global_offset=state.global_offset))
+    styles = (base[None] + noise).clamp(-1, 1)
+    t0 = time.perf_counter()
+    imgs = state.engine.generate(styles, progress=False)
+    state.latencies.append((time.perf_counter() - t0) / n)
+    scores = [None] * n
+    if metric is not None and state.gt is not None:
+        scores = [float(v) for v in metric(imgs, state.gt[None].expand_as(imgs))]
+    state.gallery = list(zip(imgs, scores))
+    state.sample_noise = noise[0]
+    state.image = imgs[0]
+    return state.gallery
+
+
+def best_in_gallery(state: ExplorerState) -> int | None:
+    scores = [s for _, s in state.gallery]
+    if not scores or scores[0] is None:
+        return None
+    return int(np.argmin(scores))
+
+
+def pick_from_gallery(state: ExplorerState, index: int) -> torch.Tensor:
+    """Make gallery sample ``index`` the current output (its noise becomes the current noise)."""
+    g = torch.Generator().manual_seed(state.seed)
+    noise = torch.randn((len(state.gallery),) + tuple(state.style0.shape), generator=g) * state.noise_scale
+    state.sample_noise = noise[index]
+    return render(state)
+
+
+def on_mask_edit(state: ExplorerState, op: str, cls: int | str, amount: int = 2, target: int | str = 1,
+                 other: torch.Tensor | None = None) -> torch.Tensor:
+    """Edit the current mask (relabel ``cls`` -> ``target``, grow/shrink by ``amount`` px, move by
+    ``amount`` px, or paste ``cls`` from ``other``) and re-render (only the mask cache is rebuilt)."""
+    from .explore import edits
+    c = CLASSES.index(cls) if isinstance(cls, str) else int(cls)
+    t = CLASSES.index(target) if isinstance(target, str) else int(target)
+    if not 0 <= c < NUM_CLASSES:
+        raise ValueError(f"class {cls!r} outside 0..{NUM_CLASSES - 1}")
+    m = state.mask
+    if op == "relabel":
+        m = edits.relabel(m, c, t)
+    elif op == "grow":
+        m = edits.grow(m, c, amount)
+    elif op == "shrink":
+        m = edits.shrink(m, c, amount)
+    elif op.startswith("move_"):
+        dy, dx = {"move_up": (-1, 0), "move_down": (1, 0), "move_left": (0, -1), "move_right": (0, 1)}[op]
+        m = edits.move(m, c, dy * amount, dx * amount)
+    elif op == "paste":
+        if other is None:
+            raise ValueError("paste needs another mask (other=...)")
+        m = edits.paste(m, other, c)
+    else:
+        raise ValueError(f"mask edit {op!r}; expected one of {', '.join(EDIT_OPS)}")
+    state.mask = torch.as_tensor(m).long()
+    state.engine.set_mask(state.mask)
+    return render(state)
+
+
+def on_reset(state: ExplorerState) -> torch.Tensor:
+    state.region_offsets.clear()
+    state.global_offset = 0.0
+    state.sample_noise = None
+    state.gallery = []
+    if not torch.equal(state.mask, state.mask0):
+        state.mask = state.mask0.clone()
+        state.engine.set_mask(state.mask)
+    return render(state)
+
+
+def export(state: ExplorerState, out_dir: str | Path, stem: str = "explorer") -> dict[str, Path]:
+    """Write the current image (PNG), style matrix (CSV, 19 rows named by class) and mask (label PNG)."""
+    from PIL import Image
+
+    from .runs import atomic_path
+    from .viz import to_uint8_image
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if state.image is None:
+        render(state)
+    paths = {"image": out / f"{stem}_image.png", "style": out / f"{stem}_style.csv",
+             "mask": out / f"{stem}_mask.png"}
+    with atomic_path(paths["image"]) as tmp:
+        Image.fromarray(to_uint8_image(state.image)).save(tmp, format="PNG")
+    s = current_style(state).numpy()
+    lines = ["class," + ",".join(f"s{k}" for k in range(s.shape[1]))]
+    lines += [CLASSES[i] + "," + ",".join(f"{v:.6f}" for v in row) for i, row in enumerate(s)]
+    with atomic_path(paths["style"]) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    with atomic_path(paths["mask"]) as tmp:
+        Image.fromarray(state.mask.numpy().astype(np.uint8), mode="L").save(tmp, format="PNG")
+    return paths
+
+
+def load_style_csv(path: str | Path) -> torch.Tensor:
+    """Read a style matrix written by :func:`export` -> [19, d]."""
+    rows = Path(path).read_text().strip().splitlines()[1:]
+    if len(rows) != NUM_CLASSES:
+        raise ValueError(f"{path}: expected {NUM_CLASSES} style rows, found {len(rows)}")
+    return torch.tensor([[float(v) for v in r.split(",")[1:]] for r in rows])
+
+
+def _png_bytes(arr: np.ndarray, scale: int = 1) -> bytes:
+    from PIL import Image
+    im = Image.fromarray(arr)
+    if scale > 1:
+        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class Explorer:
+    """ipywidgets front-end over :class:`ExplorerState`. ``Explorer(...).widget`` is displayable."""
+
+    def __init__(self, state: ExplorerState, *, regions=("hair", "skin", "lips", "brows", "eyes"),
+                 metric: Callable | None = None, metric_name: str = "", gallery_size: int = 8,
+                 other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer"):
+        import ipywidgets as W
+        self.state, self.metric, self.metric_name = state, metric, metric_name
+        self.other_mask, self.export_dir, self.gallery_size = other_mask, Path(export_dir), gallery_size
+        self.views = {k: W.Image(format="png", width=160, height=160) for k in ("lr", "mask", "output", "gt")}
+        self.sliders = {r: W.FloatSlider(value=0.0, min=-0.5, max=0.5, step=0.05, description=r,
+                                         continuous_update=False) for r in regions}
+        self.global_slider = W.FloatSlider(value=0.0, min=-0.5, max=0.5, step=0.05, description="all rows",
+                                           continuous_update=False)
+        self.noise = W.FloatSlider(value=state.noise_scale, min=0.0, max=0.5, step=0.01,
+                                   description="noise", continuous_update=False)
+        self.seed = W.IntText(value=state.seed, description="seed")
+        self.sample_btn = W.Button(description="sample")
+        self.cls = W.Dropdown(options=[(c, i) for i, c in enumerate(CLASSES)], value=10, description="class")
+        self.target = W.Dropdown(options=[(c, i) for i, c in enumerate(CLASSES)], value=1, description="to")
+        self.op = W.Dropdown(options=list(EDIT_OPS), value="relabel", description="edit")
+        self.amount = W.IntSlider(value=2, min=1, max=12, description="px")
+        self.edit_btn = W.Button(description="apply edit")
+        self.reset_btn = W.Button(description="reset")
+        self.export_btn = W.Button(description="export")
+        self.status = W.HTML()
+        self.gallery = W.HBox()
+        for r, s in self.sliders.items():
+            s.observe(lambda ch, r=r: self._update(on_region_slider, r, ch["new"]), names="value")
+        self.global_slider.observe(lambda ch: self._update(on_global_slider, ch["new"]), names="value")
+        self.sample_btn.on_click(lambda _: self._sample())
+        self.edit_btn.on_click(lambda _: self._edit())
+        self.reset_btn.on_click(lambda _: self._reset())
+        self.export_btn.on_click(lambda _: self._export())
+        views = W.HBox([W.VBox([W.HTML(f"<b>{k}</b>"), v]) for k, v in self.views.items()
+                        if k != "gt" or state.gt is not None])
+        controls = W.VBox([W.HTML("<b>style</b>"), self.global_slider, *self.sliders.values(),
+                           W.HBox([self.noise, self.seed, self.sample_btn])])
+        editing = W.VBox([W.HTML("<b>mask</b>"), self.op, self.cls, self.target, self.amount,
+                          W.HBox([self.edit_btn, self.reset_btn, self.export_btn])])
+        self.widget = W.VBox([views, W.HBox([controls, editing]), self.gallery, self.status])
+        self._refresh(render(state))
+
+    # wiring
+    def _update(self, fn, *args):
+        self._refresh(fn(self.state, *args))
+
+    def _sample(self):
+        on_sample(self.state, self.gallery_size, self.seed.value, self.noise.value, self.metric)
+        self._refresh(self.state.image)
+
+    def _edit(self):
+        self._refresh(on_mask_edit(self.state, self.op.value, self.cls.value, self.amount.value,
+                                   self.target.value, self.other_mask))
+
+    def _reset(self):
+        for s in self.sliders.values():
+            s.unobserve_all()
+            s.value = 0.0
+        self.global_slider.unobserve_all()
+        self.global_slider.value = 0.0
+        for r, s in self.sliders.items():
+            s.observe(lambda ch, r=r: self._update(on_region_slider, r, ch["new"]), names="value")
+        self.global_slider.observe(lambda ch: self._update(on_global_slider, ch["new"]), names="value")
+        self._refresh(on_reset(self.state))
+
+    def _export(self):
+        paths = export(self.state, self.export_dir)
+        self.status.value = "exported: " + ", ".join(str(p) for p in paths.values())
+
+    def _refresh(self, image):
+        import ipywidgets as W
+
+        from .viz import colorize, to_uint8_image
+        st = self.state
+        h = image.shape[-1]
+        lr_scale = max(1, h // st.lr.shape[-1])
+        self.views["lr"].value = _png_bytes(to_uint8_image(st.lr[0]), lr_scale)
+        self.views["mask"].value = _png_bytes(colorize(st.mask))
+        self.views["output"].value = _png_bytes(to_uint8_image(image))
+        if st.gt is not None:
+            self.views["gt"].value = _png_bytes(to_uint8_image(st.gt))
+        best = best_in_gallery(st)
+        items = []
+        for i, (img, score) in enumerate(st.gallery):
+            label = f"{score:.3f}" if score is not None else f"#{i}"
+            style = "color:#d60" if i == best else ""
+            items.append(W.VBox([W.Image(value=_png_bytes(to_uint8_image(img)), width=80, height=80),
+                                 W.HTML(f"<span style='{style}'>{label}{' best' if i == best else ''}</span>")]))
+        self.gallery.children = items
+        lat = st.latencies[-1] if st.latencies else float("nan")
+        self.status.value = f"last update: {lat * 1000:.0f} ms per image"
+
+    # headless use
+    def drive(self, snapshot: str | Path | None = None) -> dict:
+        """Move every control through its callback (as a user would) and optionally save a snapshot."""
+        log = {}
+        first = next(iter(self.sliders))
+        self.sliders[first].value = 0.3
+        log["region_slider"] = self.state.latencies[-1]
+        self.global_slider.value = -0.15
+        log["global_slider"] = self.state.latencies[-1]
+        self.sample_btn.click()
+        log["sample_per_image"] = self.state.latencies[-1]
+        self.op.value, self.cls.value, self.amount.value = "grow", 10, 2
+        self.edit_btn.click()
+        log["mask_edit"] = self.state.latencies[-1]
+        if snapshot is not None:
+            self.snapshot(snapshot)
+        return log
+
+    def snapshot(self, path: str | Path):
+        """Save the current view (LR, mask, output, GT, gallery) as one PNG."""
+        import matplotlib.pyplot as plt
+
+        from .viz import colorize, to_uint8_image
+        st = self.state
+        panels = [("LR input", to_uint8_image(st.lr[0])), ("edited mask", colorize(st.mask)),
+                  ("current output", to_uint8_image(st.image))]
+        if st.gt is not None:
+            panels.append(("ground truth", to_uint8_image(st.gt)))
+        ng = len(st.gallery)
+        cols = max(len(panels), ng)
+        fig, axes = plt.subplots(2 if ng else 1, cols, figsize=(1.8 * cols, 4 if ng else 2.1), squeeze=False)
+        for ax in axes.ravel():
+            ax.axis("off")
+        for ax, (t, im) in zip(axes[0], panels):
+            ax.imshow(im, interpolation="nearest")
+            ax.set_title(t, fontsize=9)
+        best = best_in_gallery(st)
+        for i, (img, score) in enumerate(st.gallery):
+            ax = axes[1, i]
+            ax.imshow(to_uint8_image(img))
+            lab = f"{self.metric_name} {score:.3f}" if score is not None else f"sample {i}"
+            ax.set_title(lab + (" (best)" if i == best else ""), fontsize=8,
+                         color="tab:orange" if i == best else "black")
+        lat = np.median(st.latencies) * 1000 if st.latencies else float("nan")
+        fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms)", fontsize=10)
+        from .runs import save_figure
+        save_figure(fig, path)
+        plt.close(fig)

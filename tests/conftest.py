@@ -1,0 +1,17 @@
+import os
+
+import pytest
+import torch
+
+# Tests run on 2-core CPUs; one thread per process keeps parallel helpers and CI predictable.
+torch.set_num_threads(1)
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    """An empty DEEPSEE_DATA for tests that generate data."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("DEEPSEE_DATA", str(root))
+    return root

@@ -1,0 +1,53 @@
+import pytest
+
+from deepsee.config import Config, config_from_dict, load_config, parse_overrides
+
+
+def test_profiles_load_and_paper_is_published_configuration():
+    for name in ("smoke", "quick", "paper", "paper-8x", "paper-celebamaskhq-8x", "paper-32x", "paper-4x",
+                 "paper-16x", "smoke-32x"):
+        cfg = load_config(name)
+        assert isinstance(cfg, Config)
+    p = load_config("paper")
+    assert (p.model.channels, p.model.style_dim, p.model.hidden) == (512, 128, 128)
+    assert (p.train.lr_g, p.train.lr_e_lr, p.train.lr_d) == (1e-4, 2.5e-5, 4e-4)
+    assert (p.train.beta1, p.train.beta2, p.train.lambda_feat, p.train.lambda_vgg) == (0.0, 0.9, 10.0, 10.0)
+    assert p.train.perceptual == "vgg19" and p.train.lambda_l1 == 0.0
+    hq = load_config("paper-celebamaskhq-8x")
+    assert (hq.data.lr_size, hq.data.hr_size, hq.train.batch_size, hq.train.epochs_const, hq.train.epochs_decay) == (32, 256, 1, 50, 25)
+    x32 = load_config("paper-32x")
+    assert x32.model.hr_size == 512 and x32.model.noise is False and x32.train.batch_size == 2
+
+
+def test_overrides_are_typed_and_nested():
+    cfg = load_config("smoke", ["train.batch_size=3", "model.variant=guided", "data.splits=[1,2,3]"])
+    assert cfg.train.batch_size == 3 and cfg.model.variant == "guided" and cfg.data.splits == [1, 2, 3]
+    assert cfg.model.delta == 0.05
+    assert load_config("smoke").model.delta == 0.2
+    assert parse_overrides({"a.b": 1}) == {"a": {"b": 1}}
+
+
+@pytest.mark.parametrize("bad,msg", [
+    (["train.batchsize=3"], "unknown config key train.'batchsize'"),
+    (["train.batch_size=abc"], "train.batch_size expects int"),
+    (["model.variant=magic"], "model.variant='magic'"),
+    (["model.factor=6"], "power of two"),
+    (["nosection"], "section.key=value"),
+])
+def test_bad_overrides_name_the_key(bad, msg):
+    with pytest.raises((KeyError, TypeError, ValueError)) as e:
+        load_config("smoke", bad)
+    assert msg in str(e.value)
+
+
+def test_unknown_profile_lists_shipped_ones():
+    with pytest.raises(FileNotFoundError, match="shipped profiles: .*quick"):
+        load_config("nope")
+
+
+def test_saved_config_round_trips(tmp_path):
+    import yaml
+    cfg = load_config("quick", ["seed=7"])
+    cfg.save(tmp_path / "c.yaml")
+    again = config_from_dict(yaml.safe_load((tmp_path / "c.yaml").read_text()))
+    assert again == cfg
