@@ -1,1 +1,17 @@
-"""(being built)"""
+"""Image-quality and explorative metrics (supplementary Sec. 2.3, Tables 6-7; Sec. 3.1, Figs 5-7).
+
+- fidelity: :func:`psnr`, :func:`ssim` (scikit-image, uint8 RGB, data range 255, no crop);
+- perceptual: :class:`LPIPS` (lpips, AlexNet v0.1), the labelled substitute :class:`FeatureDistance`,
+  the factory :func:`perceptual_metric`;
+- distribution: :func:`fid_from_features`, :func:`inception_features`, :func:`reference_statistics`;
+- explorative: :func:`best_of_n`, :func:`oracle_selection`, :func:`diversity`, :func:`region_leakage`.
+"""
+from ..weights import MissingWeightsError  # noqa: F401
+from .explorative import best_of_n, diversity, oracle_selection, region_bands, region_leakage  # noqa: F401
+from .fid import (build_inception, feature_statistics, fid_from_features, fid_from_stats,  # noqa: F401
+                  fid_weights_id, frechet_distance, inception_features, reference_statistics,
+                  reference_stats_path)
+from .image import psnr, ssim, to_uint8  # noqa: F401
+from .perceptual import (LPIPS, LPIPS_NAME, SEGFEAT_NAME, FeatureDistance, perceptual_metric,  # noqa: F401
+                         quantize)
+from .settings import metric_settings  # noqa: F401

@@ -1,0 +1,172 @@
+"""``deepsee evaluate`` (test-set scores of a model or of bicubic) and ``deepsee weights status|fetch``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    from ..cli import add_config_args
+    p = sub.add_parser("evaluate", help="PSNR/SSIM/LPIPS/FID of a trained model (or bicubic) on a split",
+                       description="Score a DeepSEE model and the bicubic baseline on a test split; writes "
+                                   "per_image.csv (+ sidecar) and summary.json.")
+    p.add_argument("--checkpoint", required=True,
+                   help="run folder holding model/ (from DeepSEE.save), a model folder, or 'bicubic'")
+    add_config_args(p)
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--out", default=None, help="output folder (default <run>/eval-<split>, or "
+                                               "<run_root>/eval-bicubic-<profile>-<split>)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: config's device)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--max-images", type=int, default=None, help="default: eval.max_images of the config")
+    p.add_argument("--style-source", choices=("lr", "guide"), default=None,
+                   help="default: 'guide' for models whose only style encoder is the HR one "
+                        "(guided, hr_style_only), else 'lr'")
+    p.add_argument("--perceptual", choices=("lpips", "segfeat", "auto", "none"), default=None,
+                   help="lpips (needs AlexNet weights), segfeat (labelled substitute, needs --segmenter), "
+                        "auto (lpips, else segfeat when --segmenter is given), none; default: lpips when "
+                        "eval.lpips else none")
+    p.add_argument("--segmenter", default=None, help="segmenter run folder for --perceptual segfeat/auto")
+    p.add_argument("--fid", choices=("on", "off", "auto"), default=None,
+                   help="on (fails without the FID Inception weights), off, auto (skip if missing); "
+                        "default: eval.fid of the config")
+    p.add_argument("--provenance", default=None,
+                   help="weights provenance for tables, e.g. 'imported: official' (default 'trained: <checkpoint>')")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.set_defaults(func=_evaluate)
+
+    w = sub.add_parser("weights", help="status and download of pretrained weight files")
+    wsub = w.add_subparsers(dest="weights_command", metavar="ACTION")
+    s = wsub.add_parser("status", help="list every weight file the kit can use and whether it is present")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=_weights_status)
+    f = wsub.add_parser("fetch", help="download weight files into torch's checkpoint cache (verified)")
+    f.add_argument("names", nargs="*", help="registry names (default: every downloadable entry)")
+    f.add_argument("--url", default=None, help="alternative URL (mirror or file://), only with one name")
+    f.add_argument("--force", action="store_true", help="replace an existing file")
+    f.set_defaults(func=_weights_fetch)
+    w.set_defaults(func=lambda args: (w.print_help(), 2)[1])
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def _weights_status(args) -> int:
+    from ..weights import status
+    rows = status()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':<24} {'state':<9} {'size':>10}  {'sha256 (expected)':<18} path")
+    for r in rows:
+        state = "ok" if r["ok"] else ("BAD HASH" if r["present"] else "missing")
+        size = f"{r['size'] / 2**20:.1f} MiB" if r["size"] else "-"
+        print(f"{r['name']:<24} {state:<9} {size:>10}  {r['sha256_expected'] or '(user)':<18} {r['path']}")
+    return 0
+
+
+def _weights_fetch(args) -> int:
+    from ..weights import REGISTRY, fetch
+    names = args.names or [n for n, e in REGISTRY.items() if e.kind == "torch_hub"]
+    if args.url and len(names) != 1:
+        raise ValueError("--url needs exactly one weights name")
+    for name in names:
+        path = fetch(name, url=args.url, force=args.force)
+        print(f"{name}: {path}")
+    return 0
+
+
+def _model_dir(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    return path / "model" if (path / "model").is_dir() else path
+
+
+def _perceptual(kind: str, segmenter_dir: str | None, device):
+    """(metric or None, reason when unavailable)."""
+    from ..metrics import perceptual_metric
+    from ..weights import MissingWeightsError
+    if kind == "none":
+        return None, "unavailable: not requested"
+    if kind in ("lpips", "auto"):
+        try:
+            return perceptual_metric("lpips", device=device), ""
+        except MissingWeightsError as e:
+            if kind == "lpips" or not segmenter_dir:
+                raise
+            reason = str(e).split(";")[0]
+    if not segmenter_dir:
+        raise ValueError("--perceptual segfeat needs --segmenter RUN_DIR (a trained segmenter)")
+    from ..seg import load_segmenter
+    m = perceptual_metric("segfeat", segmenter=load_segmenter(segmenter_dir, device=device), device=device)
+    return m, (f"LPIPS unavailable ({reason})" if kind == "auto" else "")
+
+
+def _evaluate(args) -> int:
+    import torch
+
+    from ..config import load_config, resolve_device
+    from ..data import build_dataset
+    from ..runs import write_json, write_table
+    from ..weights import MissingWeightsError
+    from .evaluate import evaluate
+
+    cfg = load_config(args.config, args.overrides)
+    device = resolve_device(args.device or cfg.device)
+    model, label = None, "Bicubic"
+    ckpt = args.checkpoint
+    if ckpt.lower() != "bicubic":
+        from ..models.deepsee import DeepSEE
+        mdir = _model_dir(Path(ckpt))
+        model = DeepSEE.load(mdir)
+    sources = tuple(getattr(model, "style_sources", ("lr",)))
+    source = args.style_source or ("guide" if sources and "lr" not in sources else "lr")
+    dataset = build_dataset(cfg, args.split, train=False, guided=(model is not None and source == "guide"))
+    kind = args.perceptual or ("lpips" if cfg.eval.lpips else "none")
+    perceptual, why = _perceptual(kind, args.segmenter, device)
+    fid_mode = args.fid or ("on" if cfg.eval.fid else "off")
+    fid, fid_note = fid_mode != "off", ""
+    if fid_mode == "auto":
+        from ..weights import require
+        try:
+            require("inception_fid")
+        except MissingWeightsError as e:
+            fid, fid_note = False, f"FID skipped: {str(e).split(';')[0]}"
+    max_images = cfg.eval.max_images if args.max_images is None else args.max_images
+    fid_model = fid_ref = None
+    if fid:  # ground-truth statistics cached under <dataset root>/fid_stats
+        from ..config import dataset_root
+        from ..metrics.fid import build_inception, fid_weights_id, reference_statistics
+        fid_model = build_inception(device)
+        n = len(dataset) if not max_images else min(max_images, len(dataset))
+        bs = args.batch_size
+
+        def hr_batches():
+            for s in range(0, n, bs):
+                yield torch.stack([dataset[i]["hr"] for i in range(s, min(s + bs, n))])
+        fid_ref = reference_statistics(hr_batches, dataset=cfg.data.dataset, split=args.split,
+                                       size=int(dataset[0]["hr"].shape[-1]), n=n, cache_dir=dataset_root(cfg.data) / "fid_stats",
+                                       model=fid_model, weights_id=fid_weights_id(), device=device, batch_size=bs)
+    per_image, summary = evaluate(model, dataset, device=device, batch_size=args.batch_size,
+                                  max_images=max_images, perceptual=perceptual, fid=fid, fid_model=fid_model,
+                                  fid_reference=fid_ref, style_source=source, progress=not args.no_progress)
+    summary.update(checkpoint=ckpt, split=args.split, profile=cfg.profile, dataset=cfg.data.dataset,
+                   weights=args.provenance or ("n/a" if model is None else f"trained: {ckpt}"))
+    summary["split_size"] = f"{args.split} {summary['n_images']}"
+    summary["note"] += "".join(f"; {x}" for x in (why, fid_note) if x)
+    if args.out:
+        out = Path(args.out)
+    elif model is not None:
+        run = Path(ckpt)
+        out = (run if (run / "model").is_dir() else run.parent) / f"eval-{args.split}"
+    else:
+        out = Path(cfg.run_root) / f"eval-bicubic-{cfg.profile}-{args.split}"
+    write_table(per_image, out / "per_image.csv", profile=cfg.profile, seed=cfg.seed,
+                checkpoint=ckpt, split=args.split, perceptual_metric=summary["perceptual_metric"],
+                metric_settings=summary["metric_settings"])
+    write_json(out / "summary.json", summary)
+    for m, v in summary["methods"].items():
+        vals = ", ".join(f"{k} {v[k]:.4f}" for k in ("psnr", "ssim", "lpips", "fid") if v[k] is not None)
+        print(f"{m:<22} {vals}  (n={v['n']})")
+    print(f"perceptual metric: {summary['perceptual_metric']}; wrote {out}/per_image.csv and summary.json")
+    return 0

@@ -1,0 +1,199 @@
+"""Perceptual distances: LPIPS (Tables 6-7, Figs 5-6 of the supplementary material) and a labelled
+substitute that needs no download.
+
+- :class:`LPIPS`: the ``lpips`` package, AlexNet trunk, linear layers v0.1 (Zhang et al. 2018).
+  The AlexNet ImageNet weights come from torch's checkpoint cache (``deepsee weights fetch
+  alexnet``); the linear layers ship inside the ``lpips`` package. Both are loaded here with
+  ``torch.load(weights_only=True)`` and a strict state-dict load, so no parameter stays random and
+  nothing is ever downloaded implicitly.
+- :class:`FeatureDistance`: "SegFeatDist (LPIPS substitute)", the LPIPS formula without learned
+  layer weights, on the feature maps of any extractor (the kit's trained segmenter). It is **not**
+  LPIPS; its values are not comparable with published LPIPS numbers, and every table/figure that
+  uses it says so through :attr:`FeatureDistance.name`.
+
+:func:`perceptual_metric` builds either; it never falls back silently (the caller catches
+:class:`~deepsee.weights.MissingWeightsError` and decides).
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from ..weights import MissingWeightsError, require
+
+LPIPS_NAME = "LPIPS alex v0.1"
+SEGFEAT_NAME = "SegFeatDist (LPIPS substitute)"
+
+
+def quantize(x: Tensor) -> Tensor:
+    """Round ``[-1, 1]`` images to the 256 levels a saved uint8 PNG has (and clamp)."""
+    return ((x.float() + 1) * 127.5).round().clamp(0, 255) / 127.5 - 1
+
+
+def _check_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    if a.dim() == 3:
+        a = a[None]
+    if b.dim() == 3:
+        b = b[None]
+    if a.dim() != 4 or a.shape[1] != 3 or a.shape != b.shape:
+        raise ValueError(f"expected two image tensors [B, 3, H, W] of equal shape, got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return a, b
+
+
+def _module_device(m) -> torch.device:
+    if isinstance(m, torch.nn.Module):
+        for p in m.parameters():
+            return p.device
+    return torch.device("cpu")
+
+
+def lpips_linear_weights_path(version: str = "0.1", net: str = "alex") -> Path:
+    """The linear-layer weights shipped inside the installed ``lpips`` package."""
+    import lpips
+    return Path(lpips.__file__).parent / "weights" / f"v{version}" / f"{net}.pth"
+
+
+def _alexnet_trunk_state(lpips_trunk: torch.nn.Module, alexnet_state: dict) -> dict:
+    """Map torchvision AlexNet keys (``features.<i>.weight``) onto lpips' slices (``slice<k>.<i>.weight``).
+
+    lpips keeps torchvision's layer index ``i`` as the module name inside each slice.
+    """
+    out = {}
+    for key in lpips_trunk.state_dict():
+        _, idx, param = key.split(".", 2)
+        src = f"features.{idx}.{param}"
+        if src not in alexnet_state:
+            raise KeyError(f"AlexNet weights lack {src!r} (needed for lpips {key!r}); wrong file?")
+        out[key] = alexnet_state[src]
+    return out
+
+
+class LPIPS:
+    """LPIPS distance (AlexNet, v0.1) per image, ``[B]`` float tensor on the CPU; lower is better.
+
+    Range ``[0, ~1]`` (0 for identical images). Inputs: RGB tensors ``[B, 3, H, W]`` in ``[-1, 1]``
+    (lpips' own convention); quantised to uint8 levels first (``quantize=True``) so the value is
+    that of the saved images, like PSNR/SSIM/FID. No crop, no resize; spatial average of the
+    per-layer maps. Raises :class:`MissingWeightsError` at construction when AlexNet's ImageNet
+    weights are not in torch's checkpoint cache.
+    """
+
+    name = LPIPS_NAME
+    key = "lpips"
+
+    def __init__(self, device: str | torch.device = "cpu", quantize: bool = True):
+        lin_path = lpips_linear_weights_path()
+        if not lin_path.is_file():
+            raise MissingWeightsError(f"the lpips package has no linear-layer weights at {lin_path}; "
+                                      "reinstall it (pip install --force-reinstall lpips)")
+        alex_path = require("alexnet")  # raises before anything is constructed
+        import lpips
+        with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=False`
+            warnings.simplefilter("ignore", UserWarning)
+            # pnet_rand / pretrained=False: build the architecture only; the weights follow below.
+            net = lpips.LPIPS(net="alex", version="0.1", lpips=True, pretrained=False, pnet_rand=True,
+                              verbose=False)
+        alex = torch.load(alex_path, map_location="cpu", weights_only=True)
+        lin = torch.load(lin_path, map_location="cpu", weights_only=True)  # saved from CUDA tensors
+        # Strict loads into the trunk and each of the 5 linear layers cover every parameter, so
+        # nothing random remains (scaling_layer holds lpips' fixed ImageNet mean/std constants).
+        net.net.load_state_dict(_alexnet_trunk_state(net.net, alex), strict=True)
+        for k in range(net.L):
+            prefix = f"lin{k}."
+            part = {key[len(prefix):]: v for key, v in lin.items() if key.startswith(prefix)}
+            getattr(net, f"lin{k}").load_state_dict(part, strict=True)
+        self.net = net.eval().requires_grad_(False).to(device)
+        self.quantize = quantize
+
+    def to(self, device) -> "LPIPS":
+        self.net.to(device)
+        return self
+
+    @torch.no_grad()
+    def __call__(self, a: Tensor, b: Tensor) -> Tensor:
+        a, b = _check_pair(a, b)
+        dev = _module_device(self.net)
+        a, b = a.to(dev).float(), b.to(dev).float()
+        if self.quantize:
+            a, b = quantize(a), quantize(b)
+        return self.net(a, b).flatten().cpu()
+
+
+def normalize_channels(f: Tensor, eps: float = 1e-10) -> Tensor:
+    """Unit-normalise a feature map over channels (lpips.normalize_tensor's formula)."""
+    return f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + eps)
+
+
+class FeatureDistance:
+    """LPIPS-style distance on an arbitrary feature extractor: the labelled LPIPS substitute.
+
+    ``d(a, b) = sum_l mean_{h,w} sum_c (n(F_l(a)) - n(F_l(b)))^2`` with ``n`` the unit normalisation
+    over channels and uniform layer weights (LPIPS' formula with every learned weight set to 1).
+    Per image ``[B]`` float tensor on the CPU; lower is better; range ``[0, 4 L]`` for ``L`` layers,
+    0 for identical images. Inputs ``[B, 3, H, W]`` in ``[-1, 1]`` (quantised to uint8 levels when
+    ``quantize``), passed to ``extractor`` unchanged otherwise; no crop. The extractor (e.g. the
+    segmenter's ``features``) returns a list of ``[B, C_l, H_l, W_l]`` maps; a Module is evaluated in
+    eval mode (its previous mode is restored).
+
+    Args:
+        extractor: a module with ``features(image)`` or a callable ``image -> list[Tensor]``.
+        name: label for axes, CSV columns and notes (default "SegFeatDist (LPIPS substitute)").
+    """
+
+    key = "segfeatdist"
+
+    def __init__(self, extractor, name: str = SEGFEAT_NAME, quantize: bool = True):
+        self.module = extractor if isinstance(extractor, torch.nn.Module) else None
+        fn = getattr(extractor, "features", None)
+        self.fn: Callable[[Tensor], Sequence[Tensor]] = fn if callable(fn) else extractor
+        if not callable(self.fn):
+            raise TypeError("extractor must be callable or have a features(image) method")
+        self.name = name
+        self.quantize = quantize
+
+    def to(self, device) -> "FeatureDistance":
+        if self.module is not None:
+            self.module.to(device)
+        return self
+
+    @torch.no_grad()
+    def __call__(self, a: Tensor, b: Tensor) -> Tensor:
+        a, b = _check_pair(a, b)
+        dev = _module_device(self.module)
+        a, b = a.to(dev).float(), b.to(dev).float()
+        if self.quantize:
+            a, b = quantize(a), quantize(b)
+        was_training = self.module.training if self.module is not None else False
+        if self.module is not None:
+            self.module.eval()
+        try:
+            fa, fb = self.fn(a), self.fn(b)
+        finally:
+            if self.module is not None:
+                self.module.train(was_training)
+        if isinstance(fa, Tensor):
+            fa, fb = [fa], [fb]
+        if len(fa) == 0 or len(fa) != len(fb):
+            raise ValueError("the extractor must return the same non-empty list of feature maps for both inputs")
+        d = torch.zeros(a.shape[0], device=a.device)
+        for x, y in zip(fa, fb):
+            d = d + (normalize_channels(x.float()) - normalize_channels(y.float())).pow(2).sum(1).mean((1, 2))
+        return d.cpu()
+
+
+def perceptual_metric(kind: str = "lpips", segmenter=None, device: str | torch.device = "cpu"):
+    """``"lpips"`` -> :class:`LPIPS` (raises MissingWeightsError without AlexNet weights);
+    ``"segfeat"`` -> :class:`FeatureDistance` on ``segmenter`` (required). No implicit fallback."""
+    if kind == "lpips":
+        return LPIPS(device=device)
+    if kind == "segfeat":
+        if segmenter is None:
+            raise ValueError("perceptual_metric('segfeat') needs the trained segmenter "
+                             "(deepsee.seg.load_segmenter(run_dir)) as `segmenter`")
+        return FeatureDistance(segmenter).to(device)
+    raise ValueError(f"unknown perceptual metric {kind!r}; expected 'lpips' or 'segfeat'")
