@@ -1,0 +1,196 @@
+"""DeepSEE: style encoders + generator of one model variant, saved as ``model.safetensors`` + ``config.json``.
+
+Variants (main paper and its ablation study; supplement Section 2.2):
+    independent     LR and HR encoders + shared layer; training flips a fair coin for LR vs HR input and
+                    another for style noise (delta 0.2); the LR encoder is used at test time.
+    guided          HR encoder + shared layer on another image of the same person; noise every step (0.05).
+    lr_style_only / hr_style_only   style branch only in the generator, one encoder.
+    semantics_only / prior_only     no style at all (no encoders).
+Style noise and both coins are training-loop business: ``draw_training_coins`` says which encoder and
+whether to call ``add_style_noise`` in a step; ``add_style_noise`` itself never adds noise in eval mode.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ..config import VARIANTS, ModelConfig
+from ..runs import atomic_path, write_json
+from .discriminator import build_discriminator
+from .encoders import SharedEncoder, StyleEncoder
+from .generator import build_generator
+from .layers import StyleNoise
+from .masks import to_onehot
+
+FORMAT = "deepsee-model"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+STYLE_SOURCES: dict[str, tuple[str, ...]] = {
+    "independent": ("lr", "hr"),
+    "guided": ("hr",),
+    "lr_style_only": ("lr",),
+    "hr_style_only": ("hr",),
+    "prior_only": (),
+    "semantics_only": (),
+}
+LR_STRIDES = (1, 1, 1)   # Table 1
+HR_STRIDES = (1, 2, 2)   # Table 2
+
+
+@dataclass(frozen=True)
+class TrainingCoins:
+    """One training step's draws: which encoder feeds the style (None: no style) and whether to add noise."""
+    source: str | None
+    noise: bool
+
+
+def check_model_config(cfg: ModelConfig) -> None:
+    if not isinstance(cfg, ModelConfig):
+        raise TypeError(f"DeepSEE needs a ModelConfig (cfg.model), got {type(cfg).__name__}")
+    if cfg.variant not in VARIANTS:
+        raise ValueError(f"model.variant={cfg.variant!r}; expected one of {VARIANTS}")
+    f = cfg.factor
+    if f < 2 or f & (f - 1) or f > 32:
+        raise ValueError(f"model.factor={f}; expected a power of two 4..32")
+    if len(cfg.enc_widths) != 4:
+        raise ValueError(f"model.enc_widths={cfg.enc_widths}; expected four widths")
+
+
+def model_config_from_dict(d: dict, where: str = "config") -> ModelConfig:
+    names = {f.name for f in dataclasses.fields(ModelConfig)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise KeyError(f"{where}: unknown model config keys {unknown}; valid keys: {sorted(names)}")
+    return ModelConfig(**d)
+
+
+class DeepSEE(nn.Module):
+    """The trainable DeepSEE model of one variant (the discriminator is separate: ``build_discriminator``).
+
+    Attributes: ``cfg``, ``generator``, ``lr_encoder`` / ``hr_encoder`` (None when unused),
+    ``shared_encoder`` and ``style_noise`` (None for variants without style).
+    """
+
+    def __init__(self, cfg: ModelConfig, style_branch: str = "effective"):
+        super().__init__()
+        check_model_config(cfg)
+        self.cfg = dataclasses.replace(cfg, enc_widths=list(cfg.enc_widths))
+        sources = STYLE_SOURCES[cfg.variant]
+        self.generator = build_generator(cfg, style_branch)
+        self.lr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=LR_STRIDES) if "lr" in sources else None
+        self.hr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=HR_STRIDES) if "hr" in sources else None
+        self.shared_encoder = (SharedEncoder(in_ch=cfg.enc_widths[3], style_dim=cfg.style_dim)
+                               if sources else None)
+        self.style_noise = StyleNoise(num_classes=cfg.num_classes, delta=cfg.delta) if sources else None
+
+    @property
+    def style_sources(self) -> tuple[str, ...]:
+        """The encoders this variant uses: ("lr", "hr"), ("hr",), ("lr",) or ()."""
+        return STYLE_SOURCES[self.cfg.variant]
+
+    # -- styles ------------------------------------------------------------------------------------
+    def encode_style(self, image: Tensor, mask: Tensor, source: str = "lr") -> Tensor:
+        """Style matrix ``[B, N, d]`` in [-1, 1] of an LR (``source="lr"``) or HR image and its mask
+        (labels or one-hot, any size; resized to the feature map). No noise."""
+        if source not in ("lr", "hr"):
+            raise ValueError(f"source={source!r}; expected 'lr' or 'hr'")
+        if source not in self.style_sources:
+            raise ValueError(f"variant {self.cfg.variant!r} has no {source.upper()} style encoder "
+                             f"(style sources: {self.style_sources or 'none'})")
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"image must be [B, 3, H, W]; got {tuple(image.shape)}")
+        onehot = to_onehot(mask, self.cfg.num_classes)
+        if onehot.shape[0] != image.shape[0]:
+            raise ValueError(f"mask batch {onehot.shape[0]} != image batch {image.shape[0]}")
+        encoder = self.lr_encoder if source == "lr" else self.hr_encoder
+        return self.shared_encoder(encoder(image), onehot)           # [B, N, d]
+
+    def add_style_noise(self, style: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """S + U(-1, 1) * delta * sigmoid(w_n), clamped to [-1, 1], in training mode; unchanged in eval."""
+        if self.style_noise is None:
+            raise ValueError(f"variant {self.cfg.variant!r} has no style")
+        return self.style_noise(style, generator)
+
+    def draw_training_coins(self, generator: torch.Generator | None = None) -> TrainingCoins:
+        """The per-step random choices of Section 2.2, drawn from ``generator`` (CPU):
+
+        independent: source "hr" or "lr" with probability 1/2 each, noise with probability 1/2;
+        guided: source "hr" (the loop feeds the *guide* image and its mask), noise always;
+        lr_style_only / hr_style_only: their encoder, noise with probability 1/2 (as independent);
+        prior_only / semantics_only: no style, no noise.
+        """
+        sources = self.style_sources
+        if not sources:
+            return TrainingCoins(None, False)
+        flips = torch.rand(2, generator=generator)
+        source = sources[0] if len(sources) == 1 else ("hr" if flips[0] < 0.5 else "lr")
+        noise = True if self.cfg.variant == "guided" else bool(flips[1] < 0.5)
+        return TrainingCoins(source, noise)
+
+    # -- image -------------------------------------------------------------------------------------
+    def forward(self, lr: Tensor, mask: Tensor | None, style: Tensor | None = None) -> Tensor:
+        """``lr [B, 3, h, w]`` in [-1, 1], mask at HR size (labels or one-hot / soft), ``style [B, N, d]``
+        (None for variants without style) -> SR image ``[B, 3, h*f, w*f]`` in [-1, 1]."""
+        return self.generator(lr, mask, style)
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters per optimiser group (style-noise weights go with the shared encoder)."""
+        def params(*mods):
+            return [p for m in mods if m is not None for p in m.parameters()]
+        return {"generator": params(self.generator), "lr_encoder": params(self.lr_encoder),
+                "hr_encoder": params(self.hr_encoder),
+                "shared_encoder": params(self.shared_encoder, self.style_noise)}
+
+    # -- files -------------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.safetensors`` (weights and buffers) and ``config.json`` (the ModelConfig)."""
+        from safetensors.torch import save_file
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        with atomic_path(d / WEIGHTS_FILE) as tmp:
+            save_file(state, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+        write_json(d / CONFIG_FILE, {"format": FORMAT, "format_version": FORMAT_VERSION,
+                                     "model": dataclasses.asdict(self.cfg),
+                                     "style_branch": self.generator.style_branch})
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path, map_location: str | torch.device = "cpu",
+             style_branch: str | None = None) -> "DeepSEE":
+        """Rebuild a saved model from its folder alone (safetensors; nothing is unpickled). Eval mode."""
+        from safetensors.torch import load_file
+        d = Path(directory)
+        cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
+        for p in (cfg_path, w_path):
+            if not p.is_file():
+                raise FileNotFoundError(f"{p} not found: a DeepSEE model folder holds {WEIGHTS_FILE} + {CONFIG_FILE}")
+        meta = json.loads(cfg_path.read_text())
+        if meta.get("format") != FORMAT or not isinstance(meta.get("model"), dict):
+            raise ValueError(f"{cfg_path} is not a DeepSEE model config (format {meta.get('format')!r})")
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise ValueError(f"{cfg_path} has format_version {meta['format_version']}; this kit reads "
+                             f"up to {FORMAT_VERSION}")
+        cfg = model_config_from_dict(meta["model"], str(cfg_path))
+        model = cls(cfg, style_branch=style_branch or meta.get("style_branch", "effective"))
+        state = load_file(str(w_path))
+        expected = model.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        shapes = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+        if missing or unexpected or shapes:
+            raise ValueError(f"{w_path} does not match its {CONFIG_FILE}: missing {missing[:10]}, "
+                             f"unexpected {unexpected[:10]}, mis-shaped {shapes[:10]}")
+        model.load_state_dict(state)
+        return model.to(map_location).eval()
+
+
+__all__ = ["DeepSEE", "TrainingCoins", "build_discriminator", "STYLE_SOURCES"]

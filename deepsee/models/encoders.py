@@ -1,0 +1,73 @@
+"""Style encoders (supplement Section 1.1, Tables 1-3) and regional average pooling (Eq. 1-2).
+
+LR encoder (Table 1): four 3x3 convs, strides 1, 1, 1, nearest upsampling x2 before the last one;
+16x16 -> 32x32x256. HR encoder (Table 2): the same convs with strides 1, 2, 2 (a bottleneck);
+128x128 -> 64x64x256. Every conv: no bias, spectral norm, InstanceNorm (affine=False), LeakyReLU(0.2)
+(the tables omit the LeakyReLU; the released code has it). Shared encoder (Table 3): conv 256->d,
+InstanceNorm, Tanh, used by both branches (the released code also builds two per-branch copies that
+are never used; they are left out here and skipped by the importer). Regional average pooling turns
+the shared features into the style matrix ``S [B, N, d]``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from .layers import ConvNormAct
+
+
+def regional_average_pool(features: Tensor, mask: Tensor) -> Tensor:
+    """Eq. 2: S[b, n, k] = sum_{x,y} F[b, k, x, y] * M[b, n, x, y] / (H_fm * W_fm).
+
+    The mask is resized (nearest) to the feature map. The sum is divided by the *whole* map area, as
+    the seed's Eq. 2 and the released code do (SEAN divides by the region's own area), so a region
+    covering a fraction f of the map yields styles scaled by f.
+
+    Args:
+        features: ``[B, d, h, w]`` in [-1, 1] (after Tanh).
+        mask:     one-hot / soft ``[B, N, H, W]`` (any size; resized to ``h x w``).
+    Returns ``[B, N, d]``.
+    """
+    b, d, h, w = features.shape
+    if mask.ndim != 4 or mask.shape[0] != b:
+        raise ValueError(f"mask must be [B={b}, N, H, W]; got {tuple(mask.shape)}")
+    if tuple(mask.shape[-2:]) != (h, w):
+        mask = F.interpolate(mask, size=(h, w), mode="nearest")
+    return torch.einsum("bkhw,bnhw->bnk", features, mask.to(features.dtype)) / (h * w)
+
+
+class StyleEncoder(nn.Module):
+    """The LR (strides 1, 1, 1) or HR (strides 1, 2, 2) style encoder: image -> ``[B, w3, h, w]``."""
+
+    def __init__(self, *,
+                 widths: Sequence[int] = (32, 64, 128, 256),  # output channels of the four convs
+                 strides: Sequence[int] = (1, 1, 1),          # strides of the first three convs
+                 in_ch: int = 3):
+        super().__init__()
+        w0, w1, w2, w3 = widths
+        s0, s1, s2 = strides
+        self.strides = tuple(strides)
+        self.conv_0 = ConvNormAct(in_ch=in_ch, out_ch=w0, stride=s0)
+        self.conv_1 = ConvNormAct(in_ch=w0, out_ch=w1, stride=s1)
+        self.conv_2 = ConvNormAct(in_ch=w1, out_ch=w2, stride=s2)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv_3 = ConvNormAct(in_ch=w2, out_ch=w3)
+
+    def forward(self, image: Tensor) -> Tensor:              # [B, 3, H, W] in [-1, 1]
+        x = self.conv_2(self.conv_1(self.conv_0(image)))
+        return self.conv_3(self.up(x))                       # [B, w3, H*2/(s0*s1*s2), ...]
+
+
+class SharedEncoder(nn.Module):
+    """Table 3: conv w3->d + InstanceNorm + Tanh, then regional average pooling -> ``[B, N, d]``."""
+
+    def __init__(self, *, in_ch: int = 256, style_dim: int = 128):
+        super().__init__()
+        self.conv = ConvNormAct(in_ch=in_ch, out_ch=style_dim, act="tanh")
+
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:  # [B, w3, h, w], [B, N, H, W]
+        return regional_average_pool(self.conv(features), mask)   # [B, N, d]

@@ -1,0 +1,460 @@
+"""The DeepSEE generator (supplement Section 1.2, Table 4, Fig. 1): branches -> NormBlock -> ResBlock -> Generator.
+
+Upscaling factor 2^i from an LR image: head conv 3->C on the LR image, a ResBlock with semantics only at
+LR size, nearest x2, two ResBlocks with semantics and style, then (i - 1) x (nearest x2, ResBlock),
+LeakyReLU(0.2), conv C->3, tanh. Every level keeps C channels.
+
+NormBlock (Fig. 1), ``x_hat = BN(x)`` with BatchNorm(affine=False, running statistics):
+    semantic branch (SPADE):  h = ReLU(conv(M)),  gamma, beta = conv(h)
+    style branch (SEAN):      gamma_s, beta_s = conv(sum_n S[b, n, :] * M[b, n])    (the "styled map")
+    out = x_hat * (1 + a_g * gamma_s + (1 - a_g) * gamma) + a_b * beta_s + (1 - a_b) * beta,
+    a_g = sigmoid(alpha_gamma), a_b = sigmoid(alpha_beta), scalars initialised U[0, 1).
+
+The style branch is computed by default through *effective weights*: the styled map is linear in the
+mask, so conv(sum_n S_n M_n) = conv(M; W_eff) with W_eff[b, o, n] = sum_k W[o, k] S[b, n, k] and the
+bias unchanged, exactly, for any (soft) mask and with zero padding. That convolves N = 19 mask channels
+instead of d = 128 styled-map channels. ``style_branch="direct"`` builds the styled map and convolves
+it, as the released code does; both give the same numbers (tests check < 1e-5).
+
+Block kinds (the ablations of the main paper):
+    "both"     semantic + style branches, blended        (independent / guided, all blocks but the first)
+    "semantic" semantic branch only                       (first block; every block of ``semantics_only``)
+    "style"    style branch only                          (``lr_style_only`` / ``hr_style_only``)
+    "prior"    BatchNorm with a learned per-channel affine (``prior_only``; first block of the style-only
+               ablations, which is the full model's first block with its semantic branch removed)
+
+32x (``max_mask_size`` > 0): masks are resized to at most ``max_mask_size`` inside NormBlocks; the
+modulation maps are computed at that size and upsampled (nearest) to the features. A "both" block whose
+features are larger than ``max_mask_size`` keeps only its style branch, which is the structure of the
+released 32x model (a style-only block at 512 px). The released code then overwrites the styled map
+with the semantic hidden features above 256 px, so its last block silently ignores the style; that is a
+defect and is *not* reproduced: here the style-only block uses the style, and it has no semantic hidden
+layer (the released block owns one, 2 x 22,016 parameters, that only the defect uses). The kit's 32x
+generator therefore has 61,670,375 parameters against the released 61,714,407 (noise off, unused
+Conv1d kept). The other blocks of the released 32x model map one to one.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+from .layers import NoiseInjection, conv2d, init_conv_
+from .masks import MaskPyramid
+
+KINDS = ("prior", "semantic", "style", "both")
+STYLE_BRANCH_MODES = ("effective", "direct")
+Modulation = tuple[Tensor, Tensor]            # (gamma, beta), each [B, C, h, w]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Branches
+
+
+class SemanticBranch(nn.Module):
+    """SPADE: conv3x3 N->hidden + ReLU (shared), conv3x3 hidden->C for gamma and another for beta.
+
+    gamma and beta live in one conv with 2C outputs (gamma first), initialised as two."""
+
+    def __init__(self, *, num_classes: int = 19, hidden: int = 128, channels: int = 512):
+        super().__init__()
+        self.hidden = conv2d(num_classes, hidden, 3)
+        self.act = nn.ReLU()
+        self.out = conv2d(hidden, 2 * channels, 3, splits=2)    # [gamma | beta]
+
+    def forward(self, mask: Tensor) -> Modulation:               # [B, N, h, w]
+        gamma, beta = self.out(self.act(self.hidden(mask))).chunk(2, dim=1)
+        return gamma, beta                                        # [B, C, h, w] each
+
+
+def styled_map(mask: Tensor, style: Tensor) -> Tensor:
+    """sum_n S[b, n, :] * M[b, n, x, y]: each pixel carries its region's style. -> ``[B, d, h, w]``."""
+    return torch.einsum("bnk,bnhw->bkhw", style, mask.to(style.dtype))
+
+
+class StyleBranch(nn.Module):
+    """SEAN style branch: conv3x3 d->C for gamma_s and another for beta_s over the styled map.
+
+    No hidden layer. gamma_s and beta_s share one conv with 2C outputs (gamma_s first).
+    """
+
+    def __init__(self, *,
+                 num_classes: int = 19,
+                 style_dim: int = 128,
+                 channels: int = 512,
+                 mode: str = "effective",           # "effective" (mask conv, per-sample weights) | "direct"
+                 keep_unused_conv: bool = True):    # the released block's unused Conv1d(N, N, 1)
+        super().__init__()
+        if mode not in STYLE_BRANCH_MODES:
+            raise ValueError(f"style_branch={mode!r}; expected one of {STYLE_BRANCH_MODES}")
+        self.mode = mode
+        self.conv = conv2d(style_dim, 2 * channels, 3, splits=2)  # [gamma_s | beta_s]
+        # The released NormBlock owns a Conv1d(19, 19, 1) that its forward never calls (380 params).
+        # Table 4's 9,488,636 per ResBlock counts it, so it is kept (cfg.keep_unused_style_conv) for the
+        # counts and for importing; it takes no part in any computation and receives no gradient.
+        self.unused = init_conv_(nn.Conv1d(num_classes, num_classes, 1)) if keep_unused_conv else None
+
+    def effective_weight(self, style: Tensor) -> Tensor:
+        """W_eff[b, o, n, i, j] = sum_k W[o, k, i, j] * S[b, n, k]. -> ``[B, 2C, N, 3, 3]``."""
+        return torch.einsum("okij,bnk->bonij", self.conv.weight, style.to(self.conv.weight.dtype))
+
+    def conv_effective(self, mask: Tensor, weight_eff: Tensor) -> Tensor:
+        """Convolve each sample's mask with its own effective weights (one grouped conv). -> ``[B, 2C, h, w]``."""
+        b, n, h, w = mask.shape
+        o = weight_eff.shape[1]
+        y = F.conv2d(mask.reshape(1, b * n, h, w).to(weight_eff.dtype), weight_eff.reshape(b * o, n, 3, 3),
+                     padding=1, groups=b)
+        return y.view(b, o, h, w) + self.conv.bias.view(1, o, 1, 1)
+
+    def forward(self, mask: Tensor, style: Tensor) -> Modulation:   # [B, N, h, w], [B, N, d]
+        if self.mode == "direct":
+            out = self.conv(styled_map(mask, style))
+        else:
+            out = self.conv_effective(mask, self.effective_weight(style))
+        gamma_s, beta_s = out.chunk(2, dim=1)
+        return gamma_s, beta_s                                       # [B, C, h, w] each
+
+
+# ----------------------------------------------------------------------------------------------------
+# NormBlock
+
+
+class NormBlock(nn.Module):
+    """BatchNorm(affine=False) modulated by semantics and/or style (Fig. 1); see the module docstring.
+
+    The pieces are separate methods so that an exploration engine can cache the mask-only semantic
+    modulation, fold the BatchNorm in eval mode and recompute only the style branch.
+    """
+
+    def __init__(self, *,
+                 channels: int,                    # C, feature channels
+                 kind: str,                        # "both" | "semantic" | "style" | "prior"
+                 num_classes: int = 19,            # N
+                 hidden: int = 128,                # semantic hidden width
+                 style_dim: int = 128,             # d
+                 style_branch: str = "effective",  # "effective" | "direct"
+                 keep_unused_style_conv: bool = True,
+                 max_mask_size: int = 0,           # compute modulation at most at this side (0 = off)
+                 resolution: int = 0):             # nominal feature side (for descriptions only)
+        super().__init__()
+        if kind not in KINDS:
+            raise ValueError(f"NormBlock kind={kind!r}; expected one of {KINDS}")
+        self.kind = kind
+        self.channels = channels
+        self.num_classes = num_classes
+        self.max_mask_size = max_mask_size
+        self.resolution = resolution
+        self.grad_checkpoint = False
+        self.norm = nn.BatchNorm2d(channels, affine=False)   # SyncBatchNorm under DDP (training code)
+        self.semantic = (SemanticBranch(num_classes=num_classes, hidden=hidden, channels=channels)
+                         if kind in ("semantic", "both") else None)
+        self.style = (StyleBranch(num_classes=num_classes, style_dim=style_dim, channels=channels,
+                                  mode=style_branch, keep_unused_conv=keep_unused_style_conv)
+                      if kind in ("style", "both") else None)
+        if kind == "both":
+            self.alpha_gamma = nn.Parameter(torch.rand(1))   # blend logits, U[0, 1) as released
+            self.alpha_beta = nn.Parameter(torch.rand(1))
+        if kind == "prior":
+            self.prior_scale = nn.Parameter(torch.ones(channels))
+            self.prior_shift = nn.Parameter(torch.zeros(channels))
+
+    @property
+    def uses_mask(self) -> bool:
+        return self.kind != "prior"
+
+    @property
+    def uses_style(self) -> bool:
+        return self.style is not None
+
+    def modulation_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The side at which the modulation maps are computed (the mask cap of the 32x configuration)."""
+        if self.max_mask_size > 0:
+            return (min(size[0], self.max_mask_size), min(size[1], self.max_mask_size))
+        return tuple(size)
+
+    def _at(self, maps: Modulation, size: tuple[int, int]) -> Modulation:
+        if tuple(maps[0].shape[-2:]) == tuple(size):
+            return maps
+        return tuple(F.interpolate(m, size=size, mode="nearest") for m in maps)
+
+    def mask_at(self, masks: MaskPyramid | Tensor, size: tuple[int, int]) -> Tensor:
+        """The mask at the size this block computes its modulation for features of ``size``."""
+        return MaskPyramid.wrap(masks, self.num_classes).at(self.modulation_size(size))
+
+    def semantic_modulation(self, masks: MaskPyramid | Tensor, size: tuple[int, int]) -> Modulation | None:
+        """(gamma, beta) ``[B, C, *size]`` from the mask alone, or None without a semantic branch."""
+        if self.semantic is None:
+            return None
+        return self._at(self.semantic(self.mask_at(masks, size)), size)
+
+    def style_modulation(self, masks: MaskPyramid | Tensor, style: Tensor,
+                         size: tuple[int, int]) -> Modulation | None:
+        """(gamma_s, beta_s) ``[B, C, *size]``, or None without a style branch."""
+        if self.style is None:
+            return None
+        return self._at(self.style(self.mask_at(masks, size), style), size)
+
+    def blend_weights(self) -> tuple[Tensor, Tensor]:
+        """(a_g, a_b) = sigmoid of the blend logits: the weights of the *style* gamma and beta."""
+        if self.kind == "both":
+            return torch.sigmoid(self.alpha_gamma), torch.sigmoid(self.alpha_beta)
+        weight = self.norm.running_mean.new_full((1,), 1.0 if self.kind == "style" else 0.0)
+        return weight, weight
+
+    def scale_shift(self, size: tuple[int, int], masks: MaskPyramid | Tensor | None, style: Tensor | None,
+                    semantic: Modulation | None = None) -> tuple[Tensor, Tensor]:
+        """(scale, shift) with out = BN(x) * scale + shift; ``semantic`` reuses a cached modulation."""
+        if self.kind == "prior":
+            return self.prior_scale.view(1, -1, 1, 1), self.prior_shift.view(1, -1, 1, 1)
+        if self.semantic is not None and semantic is None:
+            semantic = self.semantic_modulation(masks, size)
+        styled = self.style_modulation(masks, style, size) if self.style is not None else None
+        if self.kind == "semantic":
+            gamma, beta = semantic
+            return 1 + gamma, beta
+        if self.kind == "style":
+            gamma_s, beta_s = styled
+            return 1 + gamma_s, beta_s
+        (gamma, beta), (gamma_s, beta_s) = semantic, styled
+        a_g, a_b = self.blend_weights()
+        return 1 + a_g * gamma_s + (1 - a_g) * gamma, a_b * beta_s + (1 - a_b) * beta
+
+    def _modulate(self, x_hat: Tensor, masks, style, semantic) -> Tensor:
+        scale, shift = self.scale_shift(tuple(x_hat.shape[-2:]), masks, style, semantic)
+        return x_hat * scale + shift
+
+    def forward(self, x: Tensor, masks: MaskPyramid | Tensor | None, style: Tensor | None = None,
+                semantic: Modulation | None = None) -> Tensor:           # [B, C, h, w]
+        x_hat = self.norm(x)   # outside the checkpoint: a recompute would update the running stats twice
+        if self.grad_checkpoint and self.training and torch.is_grad_enabled():
+            return checkpoint(self._modulate, x_hat, masks, style, semantic, use_reentrant=False)
+        return self._modulate(x_hat, masks, style, semantic)
+
+
+# ----------------------------------------------------------------------------------------------------
+# ResBlock
+
+
+class ResBlock(nn.Module):
+    """Fig. 1 as released: identity shortcut (with noise), main path
+    NormBlock -> LReLU -> conv3x3 (bias, SN) -> + noise -> NormBlock -> LReLU -> conv3x3 (bias, SN).
+
+    The seed's prose puts a NormBlock on the shortcut; the parameter counts only match without it.
+    """
+
+    def __init__(self, *,
+                 channels: int,                 # C (input = output)
+                 kind: str,                     # NormBlock kind of both NormBlocks
+                 noise: bool = True,            # learnable noise injections (training only)
+                 upsample: bool = False,        # the generator upsamples x2 before this block
+                 level: int = 0,                # resolution = LR side * 2**level
+                 resolution: int = 0,           # nominal feature side
+                 **norm_kwargs):
+        super().__init__()
+        self.kind = kind
+        self.upsample = upsample
+        self.level = level
+        self.resolution = resolution
+        self.noise_in = NoiseInjection(channels=channels) if noise else None
+        self.noise_skip = NoiseInjection(channels=channels) if noise else None
+        self.noise_mid = NoiseInjection(channels=channels) if noise else None
+        self.norm_0 = NormBlock(channels=channels, kind=kind, resolution=resolution, **norm_kwargs)
+        self.conv_0 = conv2d(channels, channels, 3, spectral=True)
+        self.norm_1 = NormBlock(channels=channels, kind=kind, resolution=resolution, **norm_kwargs)
+        self.conv_1 = conv2d(channels, channels, 3, spectral=True)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: Tensor, masks: MaskPyramid | None, style: Tensor | None = None,
+                semantic: tuple[Modulation | None, Modulation | None] | None = None) -> Tensor:
+        sem_0, sem_1 = semantic if semantic is not None else (None, None)
+        if self.noise_in is not None:
+            x = self.noise_in(x)
+        x_s = self.noise_skip(x) if self.noise_skip is not None else x     # fresh noise on the shortcut
+        dx = self.conv_0(self.act(self.norm_0(x, masks, style, sem_0)))
+        if self.noise_mid is not None:
+            dx = self.noise_mid(dx)
+        dx = self.conv_1(self.act(self.norm_1(dx, masks, style, sem_1)))
+        return x_s + dx
+
+
+# ----------------------------------------------------------------------------------------------------
+# Generator
+
+
+def block_levels(factor: int) -> list[int]:
+    """Level of each ResBlock (feature side = LR side * 2**level): 0, 1, 1, 2, ..., i."""
+    i = int(round(math.log2(factor)))
+    return [0, 1, 1] + list(range(2, i + 1))
+
+
+def block_kinds(variant: str, factor: int, lr_size: int = 16, max_mask_size: int = 0) -> list[str]:
+    """NormBlock kind of every ResBlock for a variant (see the module docstring)."""
+    levels = block_levels(factor)
+    rest = len(levels) - 1
+    table = {
+        "independent":    ["semantic"] + ["both"] * rest,
+        "guided":         ["semantic"] + ["both"] * rest,
+        "prior_only":     ["prior"] * (rest + 1),
+        "semantics_only": ["semantic"] * (rest + 1),
+        "lr_style_only":  ["prior"] + ["style"] * rest,
+        "hr_style_only":  ["prior"] + ["style"] * rest,
+    }
+    if variant not in table:
+        raise ValueError(f"model variant {variant!r}; expected one of {tuple(table)}")
+    kinds = table[variant]
+    if max_mask_size > 0:   # the released 32x structure: no semantic branch above the mask cap
+        kinds = ["style" if k == "both" and lr_size * 2 ** lv > max_mask_size else k
+                 for k, lv in zip(kinds, levels)]
+    return kinds
+
+
+class Generator(nn.Module):
+    """LR image + mask (+ style matrix) -> SR image in [-1, 1] (Table 4).
+
+    Walking the structure: ``blocks`` (ResBlocks in order; ``block.upsample`` says whether a nearest x2
+    precedes it, ``block.level`` / ``block.resolution`` its size), ``norm_blocks()`` (the 2 NormBlocks of
+    every ResBlock in order), ``semantic_modulation(mask)`` (mask-only, cacheable, aligned with
+    ``norm_blocks()``), ``forward(lr, mask, style, semantic_cache=...)``.
+    """
+
+    def __init__(self, *,
+                 factor: int = 8,                      # 2**i, i = 2..5
+                 lr_size: int = 16,                    # nominal LR side (descriptions, 32x mask cap)
+                 block_kinds: Sequence[str],           # NormBlock kind per ResBlock, i + 2 entries
+                 num_classes: int = 19,                # N
+                 channels: int = 512,                  # C
+                 style_dim: int = 128,                 # d
+                 hidden: int = 128,                    # semantic hidden width
+                 noise: bool = True,                   # ResBlock noise injections
+                 keep_unused_style_conv: bool = True,  # released unused Conv1d (Table 4 counts)
+                 max_mask_size: int = 0,               # mask cap inside NormBlocks (0 = off)
+                 style_branch: str = "effective"):     # "effective" | "direct"
+        super().__init__()
+        if factor < 2 or factor & (factor - 1):
+            raise ValueError(f"factor={factor}; expected a power of two (4, 8, 16, 32)")
+        levels = block_levels(factor)
+        if len(block_kinds) != len(levels):
+            raise ValueError(f"factor {factor} needs {len(levels)} block kinds, got {len(block_kinds)}")
+        self.factor = factor
+        self.lr_size = lr_size
+        self.num_classes = num_classes
+        self.channels = channels
+        self.style_dim = style_dim
+        self.head_conv = conv2d(3, channels, 3)
+        self.blocks = nn.ModuleList([
+            ResBlock(channels=channels, kind=kind, noise=noise, upsample=k > 0 and lv > levels[k - 1], level=lv,
+                     resolution=lr_size * 2 ** lv, num_classes=num_classes, hidden=hidden,
+                     style_dim=style_dim, style_branch=style_branch,
+                     keep_unused_style_conv=keep_unused_style_conv, max_mask_size=max_mask_size)
+            for k, (kind, lv) in enumerate(zip(block_kinds, levels))])
+        self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
+        self.act = nn.LeakyReLU(0.2)
+        self.out_conv = conv2d(channels, 3, 3)
+        self.tanh = nn.Tanh()
+
+    # -- structure ---------------------------------------------------------------------------------
+    def norm_blocks(self) -> list[NormBlock]:
+        return [nb for blk in self.blocks for nb in (blk.norm_0, blk.norm_1)]
+
+    @property
+    def block_kinds(self) -> list[str]:
+        return [blk.kind for blk in self.blocks]
+
+    @property
+    def uses_mask(self) -> bool:
+        return any(nb.uses_mask for nb in self.norm_blocks())
+
+    @property
+    def uses_style(self) -> bool:
+        return any(nb.uses_style for nb in self.norm_blocks())
+
+    @property
+    def style_branch(self) -> str:
+        modes = {nb.style.mode for nb in self.norm_blocks() if nb.style is not None}
+        return modes.pop() if len(modes) == 1 else "effective"
+
+    @style_branch.setter
+    def style_branch(self, mode: str) -> None:
+        if mode not in STYLE_BRANCH_MODES:
+            raise ValueError(f"style_branch={mode!r}; expected one of {STYLE_BRANCH_MODES}")
+        for nb in self.norm_blocks():
+            if nb.style is not None:
+                nb.style.mode = mode
+
+    def set_grad_checkpoint(self, enabled: bool = True) -> None:
+        """Recompute the NormBlock modulations in the backward pass (training memory; no effect in eval)."""
+        for nb in self.norm_blocks():
+            nb.grad_checkpoint = enabled
+
+    def describe(self) -> list[dict]:
+        """One row per ResBlock: index, kind, level, nominal resolution, upsample-before flag."""
+        return [dict(index=k, kind=b.kind, level=b.level, resolution=b.resolution, upsample=b.upsample)
+                for k, b in enumerate(self.blocks)]
+
+    # -- computation -------------------------------------------------------------------------------
+    def _masks(self, mask) -> MaskPyramid | None:
+        if not self.uses_mask:
+            return None
+        if mask is None:
+            raise ValueError("this generator needs a semantic mask ([B, H, W] labels or [B, N, H, W])")
+        return MaskPyramid.wrap(mask, self.num_classes)
+
+    def semantic_modulation(self, mask: Tensor | MaskPyramid,
+                            lr_hw: tuple[int, int] | None = None) -> list[Modulation | None]:
+        """The semantic (gamma, beta) of every NormBlock, in ``norm_blocks()`` order (None where a block
+        has no semantic branch). Depends on the mask alone, so it can be cached while styles change
+        (in eval / no-grad use). ``mask`` at HR size; ``lr_hw`` defaults to mask size / factor."""
+        masks = self._masks(mask)
+        if masks is None:
+            return [None] * (2 * len(self.blocks))
+        if lr_hw is None:
+            h, w = masks.size
+            if h % self.factor or w % self.factor:
+                raise ValueError(f"mask size {h}x{w} is not a multiple of the factor {self.factor}; pass lr_hw")
+            lr_hw = (h // self.factor, w // self.factor)
+        out = []
+        for blk in self.blocks:
+            size = (lr_hw[0] * 2 ** blk.level, lr_hw[1] * 2 ** blk.level)
+            out += [blk.norm_0.semantic_modulation(masks, size), blk.norm_1.semantic_modulation(masks, size)]
+        return out
+
+    def forward(self, lr: Tensor, mask: Tensor | MaskPyramid | None, style: Tensor | None = None,
+                semantic_cache: Sequence[Modulation | None] | None = None) -> Tensor:
+        """``lr [B, 3, h, w]`` in [-1, 1], mask at HR size, ``style [B, N, d]`` -> ``[B, 3, h*f, w*f]``."""
+        if lr.ndim != 4 or lr.shape[1] != 3:
+            raise ValueError(f"lr must be [B, 3, h, w]; got {tuple(lr.shape)}")
+        masks = self._masks(mask)
+        if masks is not None and masks.full.shape[0] != lr.shape[0]:
+            raise ValueError(f"mask batch {masks.full.shape[0]} != lr batch {lr.shape[0]}")
+        if self.uses_style:
+            if style is None:
+                raise ValueError("this generator needs a style matrix [B, N, d] (DeepSEE.encode_style)")
+            if style.shape != (lr.shape[0], self.num_classes, self.style_dim):
+                raise ValueError(f"style must be [B={lr.shape[0]}, N={self.num_classes}, d={self.style_dim}]; "
+                                 f"got {tuple(style.shape)}")
+        if semantic_cache is not None and len(semantic_cache) != 2 * len(self.blocks):
+            raise ValueError(f"semantic_cache has {len(semantic_cache)} entries; expected {2 * len(self.blocks)}")
+        x = self.head_conv(lr)                                              # [B, C, h, w]
+        for k, blk in enumerate(self.blocks):
+            if blk.upsample:
+                x = self.upsample(x)
+            sem = None if semantic_cache is None else (semantic_cache[2 * k], semantic_cache[2 * k + 1])
+            if sem is not None and sem[0] is not None and tuple(sem[0][0].shape[-2:]) != tuple(x.shape[-2:]):
+                raise ValueError(f"semantic_cache entry {2 * k} is {tuple(sem[0][0].shape[-2:])}, block {k} "
+                                 f"runs at {tuple(x.shape[-2:])}")
+            x = blk(x, masks, style, sem)
+        return self.tanh(self.out_conv(self.act(x)))                        # [B, 3, H, W]
+
+
+def build_generator(cfg, style_branch: str = "effective") -> Generator:
+    """The generator of a ``ModelConfig``."""
+    kinds = block_kinds(cfg.variant, cfg.factor, cfg.lr_size, cfg.max_mask_size)
+    return Generator(factor=cfg.factor, lr_size=cfg.lr_size, block_kinds=kinds, num_classes=cfg.num_classes,
+                     channels=cfg.channels, style_dim=cfg.style_dim, hidden=cfg.hidden, noise=cfg.noise,
+                     keep_unused_style_conv=cfg.keep_unused_style_conv, max_mask_size=cfg.max_mask_size,
+                     style_branch=style_branch)
