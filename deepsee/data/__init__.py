@@ -1,0 +1,8 @@
+"""Datasets (supplementary Sec. 2): SynthFaces (built in), CelebAMask-HQ, CelebA, image folders.
+
+``build_dataset(cfg, split)`` returns a dataset of dicts ``hr`` [3, H, W], ``lr`` [3, h, w] (both in
+[-1, 1]), ``mask`` int64 [H, W], ``identity``, ``name`` (+ ``guide_*`` with ``guided=True``).
+"""
+from .build import DATASETS, build_dataset, check_dataset, class_frequencies  # noqa: F401
+from .common import DataError, FaceDataset, Record, lr_from_hr, one_hot  # noqa: F401
+from .synthfaces import ensure_synthfaces, generate_synthfaces, render_face, sample_grid  # noqa: F401

@@ -1,0 +1,89 @@
+"""``build_dataset``: one entry point from a Config to a dataset of item dicts, and ``check_dataset``."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ..config import dataset_root
+from ..constants import CLASSES, NUM_CLASSES
+from . import celeba, celebamaskhq, folder
+from .common import FaceDataset, read_label_png
+from .synthfaces import ensure_synthfaces
+
+DATASETS = ("synthfaces", "celebamaskhq", "celeba", "folder")
+
+
+def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = False,
+                  masks: bool | None = None) -> FaceDataset:
+    """The ``split`` (train/val/test/all) of ``cfg.data.dataset`` as a :class:`FaceDataset`.
+
+    Args:
+        cfg:    a Config; reads ``cfg.data`` (dataset, root, hr_size, lr_size, antialias, flip, mask_dir).
+        train:  random flip (with ``data.flip``) and random guides; default: ``split == "train"``.
+        guided: add a guide image of the same person (people with one image are left out).
+        masks:  None: masks where the dataset has them (ground truth, or ``data.mask_dir`` which overrides
+                it); True: fail without masks; False: no masks (faster; e.g. to predict them).
+    """
+    d = cfg.data
+    train = split == "train" if train is None else train
+    if d.dataset == "synthfaces":
+        root = ensure_synthfaces(cfg)
+    elif d.dataset in DATASETS:
+        root = dataset_root(d)
+    else:
+        raise ValueError(f"data.dataset={d.dataset!r}; expected one of {', '.join(DATASETS)}")
+    if d.dataset in ("synthfaces", "celebamaskhq"):
+        recs = celebamaskhq.records(root, split, hr_size=d.hr_size, mask_dir=d.mask_dir, masks=masks is not False)
+    elif d.dataset == "celeba":
+        recs = celeba.records(root, split, mask_dir=d.mask_dir, masks=masks)
+    else:
+        recs = folder.records(root, split, mask_dir=d.mask_dir, masks=masks)
+    return FaceDataset(recs, hr_size=d.hr_size, lr_size=d.lr_size, antialias=d.antialias, flip=d.flip,
+                       train=train, guided=guided, source=f"{d.dataset} {split} ({root})")
+
+
+def class_frequencies(masks) -> dict[str, np.ndarray]:
+    """Over label maps or label PNG paths: ``images`` (fraction containing each class) and ``pixels``
+    (fraction of all pixels), each [19]."""
+    present = np.zeros(NUM_CLASSES)
+    pixels = np.zeros(NUM_CLASSES)
+    n = 0
+    for m in masks:
+        a = read_label_png(m) if not isinstance(m, np.ndarray) else m
+        c = np.bincount(a.ravel(), minlength=NUM_CLASSES)[:NUM_CLASSES]
+        present += c > 0
+        pixels += c / a.size
+        n += 1
+    return {"images": present / max(n, 1), "pixels": pixels / max(n, 1)}
+
+
+def check_dataset(cfg, *, max_images: int = 0, echo=print) -> dict:
+    """Build every split, read up to ``max_images`` items of each (0 = all) and report counts,
+    identities and class frequencies. Bad data raises a DataError naming the file."""
+    report: dict = {"dataset": cfg.data.dataset, "splits": {}}
+    masks_all = []
+    for split in ("train", "val", "test"):
+        ds = build_dataset(cfg, split, train=False)
+        people = Counter(r.identity for r in ds.records if r.identity >= 0)
+        n_read = len(ds) if max_images <= 0 else min(max_images, len(ds))
+        for i in range(n_read):
+            ds[i]
+        info = {"images": len(ds), "identities": len(people),
+                "people_with_2plus": sum(c > 1 for c in people.values()),
+                "guided_items": sum(c for c in people.values() if c > 1), "masks": ds.has_masks, "read": n_read}
+        report["splits"][split] = info
+        echo(f"{split:5s} {info['images']:7d} images  {info['identities']:6d} identities "
+             f"({info['people_with_2plus']} with 2+ images; {info['guided_items']} guided items)  "
+             f"masks: {'yes' if ds.has_masks else 'no'}  decoded: {n_read}")
+        if ds.has_masks:
+            masks_all += [r.mask for r in ds.records]
+    if masks_all:
+        f = class_frequencies(masks_all)
+        report["class_frequencies"] = {c: {"images": float(f["images"][k]), "pixels": float(f["pixels"][k])}
+                                       for k, c in enumerate(CLASSES)}
+        echo(f"class frequencies over {len(masks_all)} masks (share of images containing the class, "
+             f"share of pixels):")
+        for k, c in enumerate(CLASSES):
+            echo(f"  {k:2d} {c:11s} {100 * f['images'][k]:6.1f}% {100 * f['pixels'][k]:6.2f}%")
+    return report

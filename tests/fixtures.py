@@ -1,0 +1,153 @@
+"""Tiny datasets written in the real on-disk layouts, with known answers, for tests.
+
+Every writer takes the folder to write into and returns it (or a dict of expected values). Images
+are small; JPEG files are written at quality 95 like the real data, so compare their pixels with a
+tolerance or use flat colour regions.
+
+- :func:`write_celebamaskhq`: the CelebAMask-HQ layout from explicit part masks.
+- :func:`tiny_celebamaskhq`: a 10-image CelebAMask-HQ with overlapping parts, a permuted mapping,
+  splits 5/2/3 and identities including a singleton.
+- :func:`write_celeba`: the aligned CelebA layout (178x218 images marked so the centre crop is visible).
+- :func:`write_image_folder`: a plain image folder, optionally with label masks and identities.
+- :func:`write_label_pngs`: label PNGs ``<stem>.png`` (a ``data.mask_dir``).
+- :func:`smoke_config`: the smoke profile with ``data.root`` (and more overrides) set.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from PIL import Image
+
+from deepsee.config import Config, load_config
+
+PARTS = ("skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear", "mouth",
+         "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth")
+
+
+def _write_image(path: Path, rgb: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(rgb, np.uint8)).save(path, quality=95)
+
+
+def write_celebamaskhq(root: str | Path, parts: Sequence[Mapping[str, np.ndarray]], *,
+                       partition: Sequence[int], identities: Sequence[int] | None = None,
+                       orig_idx: Sequence[int] | None = None, images: Sequence[np.ndarray] | None = None,
+                       image_size: int | None = None) -> Path:
+    """Write images ``0..n-1`` in the CelebAMask-HQ layout.
+
+    Args:
+        parts:      per image, ``{part name: bool [m, m]}`` (written as 0/255 PNGs under
+                    ``CelebAMask-HQ-mask-anno/<idx // 2000>/<idx:05d>_<part>.png``).
+        partition:  per image, its CelebA split code (0 train, 1 val, 2 test).
+        identities: per image, its person id (None: no identity_CelebA.txt).
+        orig_idx:   per image, its CelebA index (default: reversed order, so the mapping matters);
+                    the CelebA file is ``f"{orig_idx + 1:06d}.jpg"``.
+        images:     per image, uint8 RGB (default: flat grey images twice the mask size).
+        image_size: side of the default images (default: twice the mask side).
+    """
+    root = Path(root)
+    n = len(parts)
+    orig = list(range(n))[::-1] if orig_idx is None else list(orig_idx)
+    files = [f"{o + 1:06d}.jpg" for o in orig]
+    for idx, pm in enumerate(parts):
+        m = next(iter(pm.values())).shape[0]
+        size = image_size or 2 * m
+        img = images[idx] if images is not None else np.full((size, size, 3), 40 + 20 * idx, np.uint8)
+        _write_image(root / "CelebA-HQ-img" / f"{idx}.jpg", img)
+        folder = root / "CelebAMask-HQ-mask-anno" / str(idx // 2000)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, mask in pm.items():
+            Image.fromarray((np.asarray(mask) > 0).astype(np.uint8) * 255).save(folder / f"{idx:05d}_{name}.png")
+    lines = ["idx         orig_idx    orig_file"] + [f"{i:<12d}{o:<12d}{f}" for i, (o, f) in enumerate(zip(orig, files))]
+    (root / "CelebA-HQ-to-CelebA-mapping.txt").write_text("\n".join(lines) + "\n")
+    # CelebA's files list every image in CelebA order
+    order = sorted(range(n), key=lambda i: orig[i])
+    (root / "list_eval_partition.txt").write_text("".join(f"{files[i]} {partition[i]}\n" for i in order))
+    if identities is not None:
+        (root / "identity_CelebA.txt").write_text("".join(f"{files[i]} {identities[i]}\n" for i in order))
+    return root
+
+
+def tiny_celebamaskhq(root: str | Path, mask_size: int = 16) -> dict:
+    """A 10-image CelebAMask-HQ with known answers. Returns ``root``, ``labels`` (the merged label map
+    of each image at ``mask_size``), ``splits`` ({split: sorted names}) and ``identity`` ({name: id}).
+
+    Every image has skin (a centred square), nose inside the skin, hair over the skin's top rows,
+    cloth over the bottom of the neck; image ``i`` also has l_eye at pixel column ``i``.
+    """
+    m = mask_size
+    parts, labels = [], []
+    for i in range(10):
+        skin = np.zeros((m, m), bool); skin[2:m - 2, 2:m - 2] = True
+        nose = np.zeros((m, m), bool); nose[6:9, 6:9] = True                # inside skin: nose wins
+        hair = np.zeros((m, m), bool); hair[0:4, :] = True                  # over skin rows 2-3: hair wins
+        neck = np.zeros((m, m), bool); neck[m - 4:, 4:m - 4] = True
+        cloth = np.zeros((m, m), bool); cloth[m - 2:, :] = True             # over the neck: cloth wins
+        eye = np.zeros((m, m), bool); eye[5, min(i, m - 1)] = True
+        pm = {"skin": skin, "nose": nose, "hair": hair, "neck": neck, "cloth": cloth, "l_eye": eye}
+        lab = np.zeros((m, m), np.uint8)
+        for k, name in enumerate(PARTS, start=1):     # the merge rule, written out
+            if name in pm:
+                lab[pm[name]] = k
+        parts.append(pm)
+        labels.append(lab)
+    partition = [0, 1, 0, 2, 0, 0, 2, 1, 2, 0]          # train 5, val 2, test 3
+    identities = [7, 7, 3, 9, 3, 7, 9, 4, 5, 1]          # test: 9 twice, 5 alone
+    write_celebamaskhq(root, parts, partition=partition, identities=identities)
+    splits = {s: sorted(str(i) for i in range(10) if partition[i] == c) for s, c in
+              (("train", 0), ("val", 1), ("test", 2))}
+    return {"root": Path(root), "labels": labels, "splits": splits,
+            "identity": {str(i): identities[i] for i in range(10)}}
+
+
+def write_celeba(root: str | Path, partition: Sequence[int], identities: Sequence[int] | None = None,
+                 size: tuple[int, int] = (178, 218)) -> Path:
+    """Aligned CelebA: ``img_align_celeba/<000001>.jpg`` (``size`` = width, height) plus the partition
+    and identity files. Each image is green inside its centred square crop, red above and blue below it,
+    so a correct crop contains only green."""
+    root = Path(root)
+    w, h = size
+    top = (h - w) // 2
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, :] = (0, 200, 0)
+    img[:top] = (220, 0, 0)
+    img[top + w:] = (0, 0, 220)
+    files = [f"{i + 1:06d}.jpg" for i in range(len(partition))]
+    for f in files:
+        _write_image(root / "img_align_celeba" / f, img)
+    (root / "list_eval_partition.txt").write_text("".join(f"{f} {s}\n" for f, s in zip(files, partition)))
+    if identities is not None:
+        (root / "identity_CelebA.txt").write_text("".join(f"{f} {i}\n" for f, i in zip(files, identities)))
+    return root
+
+
+def write_label_pngs(folder: str | Path, labels: Mapping[str, np.ndarray]) -> Path:
+    """Label PNGs ``<folder>/<stem>.png`` (mode L, class indices) from ``{stem: uint8 [H, W]}``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, lab in labels.items():
+        Image.fromarray(np.asarray(lab, np.uint8)).save(folder / f"{stem}.png")
+    return folder
+
+
+def write_image_folder(root: str | Path, n: int = 4, size: int = 24, *, masks: bool = False,
+                       identities: Sequence[int] | None = None, ext: str = ".png") -> Path:
+    """``n`` images ``img<k><ext>`` (flat colours), with ``masks/<stem>.png`` labels ``k`` when
+    ``masks`` and ``identities.txt`` when ``identities`` is given."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        _write_image(root / f"img{k}{ext}", np.full((size, size, 3), 30 * k, np.uint8))
+    if masks:
+        write_label_pngs(root / "masks", {f"img{k}": np.full((size, size), k % 19, np.uint8) for k in range(n)})
+    if identities is not None:
+        (root / "identities.txt").write_text("".join(f"img{k}{ext} {i}\n" for k, i in enumerate(identities)))
+    return root
+
+
+def smoke_config(root: str | Path, *overrides: str, dataset: str | None = None) -> Config:
+    """The smoke profile reading (or, for SynthFaces, writing) its data at ``root``."""
+    extra = [f"data.root={root}"] + ([f"data.dataset={dataset}"] if dataset else [])
+    return load_config("smoke", extra + list(overrides))
