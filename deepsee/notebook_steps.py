@@ -90,7 +90,7 @@ def _title(P: Pipeline, factor: int | None = None, extra: str = "") -> str:
 
 def data_step(P: Pipeline) -> dict:
     from .data import build_dataset, ensure_synthfaces
-    from .viz.figures import sample_grid_figure
+    from .viz import sample_grid_figure
     if P.dataset == "synthfaces":
         ensure_synthfaces(P.cfg)
     info = {}
@@ -254,7 +254,7 @@ def evaluation_step(P: Pipeline) -> dict:
 def style_space_step(P: Pipeline) -> dict:
     from .data import build_dataset
     from .explore.walks import style_walk
-    from .viz.figures import region_walk_figure, style_walk_figure
+    from .viz import region_walk_figure, style_walk_figure
     model = _load_model(P, "sr_independent")
     test = build_dataset(_with_masks(P), "test")
     rows_n = P.cfg.pipeline.style_rows
@@ -299,7 +299,7 @@ def oracle_step(P: Pipeline) -> dict:
     from .data import build_dataset
     from .metrics import ssim
     from .metrics.explorative import best_of_n, oracle_selection
-    from .viz.figures import best_of_figure, best_of_n_curve_figure, oracle_cloud_figure
+    from .viz import best_of_figure, best_of_n_curve_figure, oracle_cloud_figure
     model = _load_model(P, "sr_independent")
     perceptual = _perceptual(P)
     test = build_dataset(_with_masks(P), "test")
@@ -318,8 +318,9 @@ def oracle_step(P: Pipeline) -> dict:
         for metric, mode in (("perceptual", "min"), ("ssim", "max")):
             r = best_of_n(scores[metric].to_numpy(), ns=ns, mode=mode, seed=P.cfg.seed + i)
             best[metric] = r["indices"]
+            label = "SSIM" if metric == "ssim" else perceptual.name
             for n, v in zip(ns, r["expected"]):
-                curves.append({"image": it["name"], "metric": metric, "n": n, "expected_best": v})
+                curves.append({"image": it["name"], "metric": label, "n": n, "value": v})
         clouds.append({"lpips": scores["perceptual"].to_numpy(), "ssim": scores["ssim"].to_numpy(),
                        "best": {"lpips": best["perceptual"], "ssim": best["ssim"]}, "name": it["name"]})
         picks_rows.append((it, best["perceptual"], scores, eng, style))
@@ -367,7 +368,7 @@ def _extreme_or_main(P: Pipeline):
 
 def manipulation_step(P: Pipeline) -> dict:
     from .explore import edits
-    from .viz.figures import manipulation_figure
+    from .viz import manipulation_figure
     model, test, factor = _extreme_or_main(P)
     items = _items(test, 3 * P.cfg.pipeline.figure_images, P.cfg.seed + 42)
 
@@ -420,7 +421,7 @@ def manipulation_step(P: Pipeline) -> dict:
 
 
 def extreme_step(P: Pipeline) -> dict:
-    from .viz.figures import extreme_sr_figure
+    from .viz import extreme_sr_figure
     model, test, factor = _extreme_or_main(P)
     items = _items(test, 4, P.cfg.seed + 43)
     out = []
@@ -443,7 +444,7 @@ def _fig17(P: Pipeline, model, factor: int) -> str:
     from .config import data_root
     from .data import ensure_synthfaces
     from .seg import load_segmenter, predict_masks
-    from .viz.figures import extreme_sr_figure
+    from .viz import extreme_sr_figure
     from PIL import Image
     folder = data_root() / "ffhq"
     label = "FFHQ"
@@ -460,7 +461,7 @@ def _fig17(P: Pipeline, model, factor: int) -> str:
     items = []
     for f in files:
         im = Image.open(f).convert("RGB").resize((hr_size, hr_size), Image.BICUBIC)
-        hr = torch.from_numpy(np.asarray(im)).permute(2, 0, 1).float() / 127.5 - 1
+        hr = torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 127.5 - 1
         from .data import lr_from_hr
         lr = lr_from_hr(hr[None], lr_size)
         seg_in = lr_from_hr(hr[None], seg_lr)
@@ -485,7 +486,7 @@ ABLATION_COLUMNS = (("prior_only", "prior-only"), ("lr_style_only", "LR-style-on
 
 def ablation_step(P: Pipeline) -> dict:
     from .data import build_dataset
-    from .viz.figures import ablation_figure
+    from .viz import ablation_figure
     guided_test = build_dataset(_with_masks(P), "test", guided=True)
     items = _items(guided_test, P.cfg.pipeline.figure_images, P.cfg.seed + 44)
     models = {v: _load_model(P, f"sr_{v}") for v, _ in ABLATION_COLUMNS if f"sr_{v}" in P.state}
@@ -518,7 +519,7 @@ def comparison_step(P: Pipeline) -> dict:
     from .config import data_root
     from .data import build_dataset
     from .eval import bicubic_upsample
-    from .viz.figures import comparison_figure
+    from .viz import comparison_figure
     guided_test = build_dataset(_with_masks(P), "test", guided=True)
     models = {k: _load_model(P, f"sr_{k}") for k in ("independent", "guided") if f"sr_{k}" in P.state}
     n = P.cfg.pipeline.figure_images
