@@ -303,10 +303,12 @@ class FaceDataset(Dataset):
     def guide_of(self, index: int) -> int:
         """Record index of the guide of item ``index``: the next image of the person at test time,
         a random other image in training."""
-        others = self.others[self.items[index]]
+        k = self.items[index]
+        others = self.others[k]
         if self.train:
             return others[int(torch.randint(len(others), ()))]
-        return others[0] if others[-1] < self.items[index] else next(j for j in others if j > self.items[index])
+        later = [j for j in others if j > k]
+        return later[0] if later else others[0]
 
     def __getitem__(self, index: int) -> dict:
         k = self.items[index]
