@@ -57,7 +57,7 @@ def read_mapping(root: Path) -> list[tuple[int, int, str]]:
     return rows
 
 
-def annotation_files(root: Path) -> tuple[Path, Path]:
+def annotation_files(root: Path) -> tuple[Path, Path | None]:
     """CelebA's partition and identity files for a CelebAMask-HQ root (identity: None if absent)."""
     root = Path(root)
     celeba = data_root() / "celeba"
@@ -158,7 +158,11 @@ def label_cache(root: Path, size: int, progress: bool = True) -> Path:
     tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as e:
+        raise DataError(f"cannot write the label cache in {final.parent} ({e}); the dataset folder must be "
+                        f"writable once, to merge the part masks") from None
     try:
         with ThreadPoolExecutor(default_workers()) as pool, \
                 tqdm(total=len(rows), desc=f"label cache {size}px", unit="img", disable=not progress) as bar:
