@@ -110,7 +110,7 @@ def test_cli_synth_and_grid(tmp_path, capsys):
     assert cli_main(["data", "synth", "--out", str(out), "--n", "8", "--splits", "4,2,1"]) == 1
     assert "summing to n=8" in capsys.readouterr().err
     fig = sample_grid(out, n=4, out_stem=tmp_path / "grid")
-    assert (tmp_path / "grid.png").is_file() and len(fig.axes) == 8
+    assert (tmp_path / "grid.png").is_file() and sum(bool(ax.images) for ax in fig.axes) == 8
     cfg = smoke_config(out, "data.synth_n=8", "data.synth_size=32", "data.splits=[4,2,2]", "data.identities=3",
                        "data.hr_size=32", "data.lr_size=4")
-    assert len(sample_grid(cfg, n=2).axes) == 8
+    assert sum(bool(ax.images) for ax in sample_grid(cfg, n=2).axes) == 4

@@ -214,50 +214,34 @@ def ensure_synthfaces(cfg, progress: bool = True) -> Path:
     return root
 
 
-def sample_grid(root_or_cfg, n: int = 16, out_stem: str | os.PathLike | None = None, *, cols: int = 4):
-    """A figure of ``n`` images beside their colour-coded masks (legend of the classes shown).
+def sample_grid(root_or_cfg, n: int = 16, out_stem: str | os.PathLike | None = None, *, cols: int = 8):
+    """A figure of ``n`` images over their colour-coded masks, with a legend of the classes shown
+    (drawn by :func:`deepsee.viz.figures.sample_grid_figure`).
 
     ``root_or_cfg``: a folder in the CelebAMask-HQ layout (the files as written, masks merged), or a
     Config (its train split as the models see it: ``hr`` and ``mask`` at ``data.hr_size``). With
     ``out_stem`` the figure is also saved (PNG, PDF and metadata; :func:`deepsee.runs.save_figure`).
     """
-    import matplotlib.pyplot as plt
-
-    from ..viz import colorize, legend_handles, to_uint8_image
+    from ..viz.figures import sample_grid_figure
     from .celebamaskhq import IMAGES, merge_parts, part_files, read_mapping
     if isinstance(root_or_cfg, (str, os.PathLike)):
         root = Path(root_or_cfg)
         rows = read_mapping(root)[:n]
         parts = part_files(root)
-        pairs = [(np.asarray(Image.open(root / IMAGES / f"{i}.jpg").convert("RGB")), merge_parts(parts[i]))
-                 for i, _, _ in rows]
-        title = f"{root.name}: first {len(pairs)} images and masks (as stored)"
+        images = [np.asarray(Image.open(root / IMAGES / f"{i}.jpg").convert("RGB")) for i, _, _ in rows]
+        masks = [merge_parts(parts[i]) for i, _, _ in rows]
+        title = f"{root.name}: the first {len(images)} images and masks as stored"
         profile, seed = "", None
     else:
         from .build import build_dataset
         cfg = root_or_cfg
         ds = build_dataset(cfg, "train", train=False, masks=True)
         items = [ds[i] for i in range(min(n, len(ds)))]
-        pairs = [(to_uint8_image(it["hr"]), it["mask"].numpy()) for it in items]
+        images, masks = [it["hr"] for it in items], [it["mask"] for it in items]
         title = f"{cfg.data.dataset} train split at {cfg.data.hr_size}px ({cfg.profile} profile)"
         profile, seed = cfg.profile, cfg.seed
-    rows_n = -(-len(pairs) // cols)
-    top, bottom = 0.35, 0.65                        # inches for the title and the legend
-    height = rows_n * 1.5 + top + bottom
-    fig, axes = plt.subplots(rows_n, 2 * cols, figsize=(2 * cols * 1.5, height), squeeze=False)
-    fig.subplots_adjust(left=0.01, right=0.99, top=1 - top / height, bottom=bottom / height, wspace=0.03,
-                        hspace=0.03)
-    for ax in axes.ravel():
-        ax.axis("off")
-    present = set()
-    for k, (img, lab) in enumerate(pairs):
-        r, c = divmod(k, cols)
-        axes[r, 2 * c].imshow(img)
-        axes[r, 2 * c + 1].imshow(colorize(lab), interpolation="nearest")
-        present |= set(np.unique(lab).tolist())
-    fig.legend(handles=legend_handles(sorted(present)), loc="lower center", ncol=7, fontsize=7, frameon=False)
-    fig.suptitle(title, fontsize=9)
+    fig = sample_grid_figure(images, masks, n_cols=cols, title=title)
     if out_stem is not None:
         from ..runs import save_figure
-        save_figure(fig, out_stem, profile=profile, seed=seed, images=len(pairs))
+        save_figure(fig, out_stem, profile=profile, seed=seed, images=len(images))
     return fig
