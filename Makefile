@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml $(if $(filter .venv/bin/python,$(PY)),.venv/bin/python,
 	$(PY) -m pip install -q -e '.[notebooks,test]'
 	@touch $(STAMP)
 
+# OMP_WAIT_POLICY=PASSIVE: OpenMP threads that spin-wait make torch dozens of times slower as soon as
+# another process shares the cores; passive waiting costs little when the machine is otherwise idle.
 reproduce: setup
-	$(PY) -m deepsee.cli reproduce --profile $(PROFILE)
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m deepsee.cli reproduce --profile $(PROFILE)
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

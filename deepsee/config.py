@@ -87,6 +87,7 @@ class TrainConfig:
     amp: str = "none"                  # none | bf16 | fp16
     grad_checkpoint: bool = False      # activation checkpointing in the generator
     tensorboard: bool = False
+    d_fake: str = "regenerate"         # D step's fake: regenerate (released code) | detach (reuse G step's; ~25% cheaper)
 
 
 @dataclass

@@ -1,0 +1,185 @@
+"""Benchmark (not a test): one training step (G step + D step) of the paper's 8x configuration.
+
+Times ``SRTrainer.train_step`` of the published model widths (``paper`` profile: 16x16 -> 128x128,
+C = 512, d = 128, independent variant, feature matching + VGG-19 perceptual loss) at batch 1 and 4,
+on the CPU (``--threads`` torch threads, default 2) and on the GPU when there is one; median of
+``--steps`` timed steps after ``--warmup`` untimed ones. Each configuration runs in its own process so
+that its peak memory is its own: CPU peak = the process's maximum resident set size (``ru_maxrss``),
+GPU peak = ``torch.cuda.max_memory_allocated``.
+
+The ImageNet VGG-19 weights are not needed for timing: the perceptual loss uses *randomly initialised*
+VGG-19 features of the same architecture (identical cost). The CSV says so in ``perceptual``.
+The generator's style branch is timed both ways (``effective``: convolve the mask with per-sample
+effective weights; ``direct``: build the styled map and convolve it, as the released code does).
+
+Reference (the released implementation, same torch, 2-core CPU, 2 threads; ARCHITECTURE.md):
+batch 1: 10.9 s/step, 3.2 GB; batch 4: 48 s/step, 7.0 GB; generator forward (eval, no_grad) 2.0 s / 8.7 s.
+The generator forward alone is timed too (``g_forward_eval_s``), after the training steps.
+
+    python benchmarks/train_step.py                      # results/benchmark_train_step.csv
+    python benchmarks/train_step.py --devices cpu --batches 1 --steps 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = {1: (10.9, 3.2, 2.0), 4: (48.0, 7.0, 8.7)}   # batch -> (s/step, peak GB, G forward s), released code
+
+
+def _batch(cfg, batch: int, device):
+    """A synthetic batch: random HR image, a blocky random mask, bicubic LR (the step's cost does not
+    depend on the content)."""
+    import torch
+    import torch.nn.functional as F
+    g = torch.Generator().manual_seed(0)
+    hr_size, lr_size = cfg.data.hr_size, cfg.data.lr_size
+    hr = torch.rand(batch, 3, hr_size, hr_size, generator=g) * 2 - 1
+    mask = torch.randint(0, cfg.model.num_classes, (batch, hr_size // 8, hr_size // 8), generator=g)
+    mask = mask.repeat_interleave(8, 1).repeat_interleave(8, 2)
+    lr = F.interpolate(hr, size=lr_size, mode="bicubic", align_corners=False).clamp(-1, 1)
+    return {"hr": hr.to(device), "lr": lr.to(device), "mask": mask.to(device)}
+
+
+def run_child(args) -> dict:
+    """One configuration, in this process: build, warm up, time, report JSON."""
+    import torch
+    torch.set_num_threads(args.threads)
+    from deepsee.config import load_config
+    from deepsee.losses import VGGPerceptualLoss
+    from deepsee.models import DeepSEE, build_discriminator
+    from deepsee.train import Plan, SRTrainer
+    from deepsee.train.distributed import DistInfo
+
+    device = torch.device(args.device)
+    cfg = load_config(args.profile, [f"train.batch_size={args.batch}", "model.variant=independent",
+                                     f"train.amp={args.amp}"])
+    torch.manual_seed(0)
+    model = DeepSEE(cfg.model, style_branch=args.style_branch)
+    disc = build_discriminator(cfg.model)
+    perceptual = VGGPerceptualLoss(None)   # random-init VGG-19: same cost as the ImageNet weights
+    trainer = SRTrainer(model, disc, cfg, Plan(1000, 1000, 2000), DistInfo(device=device), perceptual)
+    batch = _batch(cfg, args.batch, device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for i in range(args.warmup + args.steps):
+        sync()
+        t0 = time.perf_counter()
+        trainer.train_step(batch)
+        sync()
+        if i >= args.warmup:
+            times.append(time.perf_counter() - t0)
+    fwd = []                              # generator forward alone, eval mode, no_grad (as the reference)
+    model.eval()
+    with torch.no_grad():
+        style = model.encode_style(batch["lr"], batch["mask"], "lr")
+        for i in range(1 + args.steps):
+            sync()
+            t0 = time.perf_counter()
+            model(batch["lr"], batch["mask"], style)
+            sync()
+            if i >= 1:
+                fwd.append(time.perf_counter() - t0)
+    if device.type == "cuda":
+        peak_gb = torch.cuda.max_memory_allocated() / 1e9
+    else:
+        peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9   # Linux: KiB
+    return {"device": str(device), "batch": args.batch, "style_branch": args.style_branch, "amp": args.amp,
+            "threads": torch.get_num_threads(), "steps_timed": len(times),
+            "median_s_per_step": statistics.median(times), "min_s_per_step": min(times),
+            "peak_memory_gb": peak_gb, "g_forward_eval_s": statistics.median(fwd),
+            "generator_params": sum(p.numel() for p in model.generator.parameters()),
+            "config": (f"{args.profile}: {cfg.data.lr_size}->{cfg.data.hr_size} ({cfg.model.factor}x), "
+                       f"C={cfg.model.channels}, d={cfg.model.style_dim}, {cfg.model.variant}")}
+
+
+def run_config(args, device: str, batch: int, branch: str) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--device", device, "--batch", str(batch),
+           "--style-branch", branch, "--threads", str(args.threads), "--steps", str(args.steps),
+           "--warmup", str(args.warmup), "--profile", args.profile, "--amp", args.amp]
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t0 = time.time()
+    load0 = os.getloadavg()[0]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child failed ({' '.join(cmd)}):\n{out.stderr[-3000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    row["load_avg_1min_before"] = round(load0, 2)
+    row["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
+    row["wall_s"] = round(time.time() - t0, 1)
+    return row
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--devices", default="auto", help="comma list of cpu,cuda (auto: cpu + cuda if present)")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--style-branches", nargs="+", default=["effective", "direct"])
+    p.add_argument("--threads", type=int, default=2, help="torch threads (CPU)")
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--gpu-steps", type=int, default=10, help="timed steps on the GPU")
+    p.add_argument("--profile", default="paper")
+    p.add_argument("--amp", default="none", help="none | bf16 | fp16")
+    p.add_argument("--out", default=str(REPO / "results" / "benchmark_train_step.csv"))
+    # child mode (one configuration)
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    p.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--style-branch", default="effective", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(args)))
+        return 0
+
+    import pandas as pd
+    import torch
+    from deepsee.runs import write_table
+    devices = (["cpu"] + (["cuda"] if torch.cuda.is_available() else [])) if args.devices == "auto" \
+        else args.devices.split(",")
+    rows = []
+    for device in devices:
+        for batch in args.batches:
+            for branch in args.style_branches:
+                cfg_args = argparse.Namespace(**vars(args))
+                if device.startswith("cuda"):
+                    cfg_args.steps, cfg_args.warmup = args.gpu_steps, max(args.warmup, 3)
+                row = run_config(cfg_args, device, batch, branch)
+                paper = args.profile in ("paper", "paper-8x")
+                ref = REFERENCE.get(batch) if device == "cpu" and paper else None
+                row.update(
+                    machine=(torch.cuda.get_device_name(0) if device.startswith("cuda")
+                             else f"{os.cpu_count()}-core CPU"),
+                    perceptual="vgg19 random-init (timing only; same cost as ImageNet weights)",
+                    ref_released_s_per_step=ref[0] if ref else None,
+                    ref_released_peak_gb=ref[1] if ref else None,
+                    ratio_s_vs_released=round(row["median_s_per_step"] / ref[0], 3) if ref else None,
+                    ratio_mem_vs_released=round(row["peak_memory_gb"] / ref[1], 3) if ref else None,
+                    ref_released_g_forward_s=ref[2] if ref else None,
+                    ratio_g_forward_vs_released=round(row["g_forward_eval_s"] / ref[2], 3) if ref else None)
+                rows.append(row)
+                print(f"{device:5s} batch {batch} {branch:9s}: {row['median_s_per_step']:.3f} s/step, "
+                      f"G forward {row['g_forward_eval_s']:.3f} s, peak {row['peak_memory_gb']:.2f} GB "
+                      f"(load {row['load_avg_1min_before']})", flush=True)
+    df = pd.DataFrame(rows)
+    path = write_table(df, args.out, profile=args.profile, seed=0,
+                       what="one G+D training step, median of timed steps",
+                       reference="released DeepSEE, 2-core CPU, torch 2.14.1, 2 threads: "
+                                 "10.9 s/3.2 GB (batch 1), 48 s/7.0 GB (batch 4)",
+                       caveat="CPU timings are sensitive to other processes: see load_avg columns")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Walks, samples and per-region offsets in the style space (supplementary Sections 3.1, 3.3, 3.4).
+
+- :func:`style_walk`: Figs. 3 and 4 (the whole style matrix, delta = 0.15, five images, the middle
+  one unchanged) and Fig. 10 (only the rows of one region).
+- :func:`sample_styles` / :func:`sample_styles_chunk`: Figs. 5-7 (1,000 solutions per image by
+  adding scaled noise to the style matrix). Sample ``i`` depends only on ``(seed, i)``, so any
+  chunking of the sequence reproduces the same samples.
+- :func:`region_offset`: a per-region slider.
+
+Style matrices are float ``[19, d]`` or ``[1, 19, d]`` in [-1, 1] (DEVELOPING.md); results are
+clamped to [-1, 1] as during training noise injection.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..constants import NUM_CLASSES
+from .edits import class_indices
+
+__all__ = ["style_walk", "sample_styles", "sample_styles_chunk", "region_offset", "sample_seed"]
+
+NOISES = ("gaussian", "uniform")
+_MASK64 = (1 << 64) - 1
+
+
+def _style(style, name: str = "style", allow_batch: bool = False) -> tuple[torch.Tensor, bool]:
+    """Validate a style matrix; returns ``([B, 19, d] float tensor, had_batch_dim)``."""
+    if not isinstance(style, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor [19, d] or [1, 19, d], got {type(style).__name__}")
+    if not style.dtype.is_floating_point:
+        raise TypeError(f"{name} must be a float tensor, got {style.dtype}")
+    if style.dim() == 2:
+        s, batched = style[None], False
+    elif style.dim() == 3:
+        s, batched = style, True
+        if s.shape[0] != 1 and not allow_batch:
+            raise ValueError(f"{name} must hold one style matrix ([19, d] or [1, 19, d]), got {tuple(style.shape)}")
+    else:
+        raise ValueError(f"{name} must have shape [19, d] or [1, 19, d], got {tuple(style.shape)}")
+    if s.shape[1] != NUM_CLASSES:
+        raise ValueError(f"{name} must have {NUM_CLASSES} rows (one per class), got shape {tuple(style.shape)}")
+    return s, batched
+
+
+def _row_mask(classes, like: torch.Tensor) -> torch.Tensor:
+    """[19, 1] float: 1 for the rows that change (all rows when ``classes`` is None)."""
+    rows = torch.zeros(NUM_CLASSES, 1, dtype=like.dtype, device=like.device)
+    rows[list(range(NUM_CLASSES)) if classes is None else class_indices(classes)] = 1.0
+    return rows
+
+
+def style_walk(style, delta: float = 0.15, steps: int = 5, classes=None) -> torch.Tensor:
+    """A linear walk through the style space centred on ``style``: ``[steps, 19, d]``.
+
+    Image ``i`` adds ``(i - (steps - 1) / 2) * delta`` to the style (five steps: -2 delta .. +2 delta),
+    so the middle one is the input style. Only the rows of ``classes`` (ids or names, e.g. "hair",
+    "lips") change when given. Results are clamped to [-1, 1]. ``steps`` must be odd.
+    """
+    s, _ = _style(style)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1 or steps % 2 == 0:
+        raise ValueError(f"steps must be an odd positive integer (so that the middle image is the input), "
+                         f"got {steps!r}")
+    delta = float(delta)
+    offsets = (torch.arange(steps, dtype=s.dtype, device=s.device) - (steps - 1) / 2) * delta  # [steps]
+    walk = s + offsets[:, None, None] * _row_mask(classes, s)[None]                           # [steps, 19, d]
+    walk = walk.clamp(-1.0, 1.0)
+    walk[(steps - 1) // 2] = s[0]   # exactly the input, even if it lay outside [-1, 1]
+    return walk
+
+
+def sample_seed(seed: int, index: int) -> int:
+    """The generator seed of sample ``index`` in the stream ``seed`` (SplitMix64 of both)."""
+    z = ((int(seed) & _MASK64) * 0x9E3779B97F4A7C15 + (int(index) & _MASK64) + 0x632BE59BD9B4E019) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) & ((1 << 63) - 1)
+
+
+def sample_styles_chunk(style, start: int, stop: int, noise: str = "gaussian", scale: float = 0.1,
+                        seed: int = 0, classes=None) -> torch.Tensor:
+    """Rows ``start .. stop - 1`` of the sample sequence of :func:`sample_styles`: ``[stop - start, 19, d]``.
+
+    Sample ``i`` is ``clamp(style + scale * noise_i, -1, 1)`` on the rows of ``classes`` (all rows if
+    None), with ``noise_i`` ~ N(0, 1) ("gaussian") or U(-1, 1) ("uniform") drawn for all 19 rows from
+    a CPU generator seeded with :func:`sample_seed` ``(seed, i)``; so the result does not depend on how
+    the sequence is chunked, nor on the device.
+    """
+    s, _ = _style(style)
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    for v, n in ((start, "start"), (stop, "stop")):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{n} must be a non-negative integer, got {v!r}")
+    if stop < start:
+        raise ValueError(f"stop ({stop}) must not be smaller than start ({start})")
+    scale = float(scale)
+    if scale < 0:
+        raise ValueError(f"scale must be non-negative, got {scale}")
+    shape = tuple(s.shape[1:])
+    g = torch.Generator(device="cpu")
+    draws = []
+    for i in range(start, stop):
+        g.manual_seed(sample_seed(seed, i))
+        if noise == "gaussian":
+            draws.append(torch.randn(shape, generator=g, dtype=torch.float32))
+        else:
+            draws.append(torch.rand(shape, generator=g, dtype=torch.float32) * 2 - 1)
+    if not draws:
+        return s.new_empty((0,) + shape)
+    eps = torch.stack(draws).to(device=s.device, dtype=s.dtype)                            # [k, 19, d]
+    return (s + scale * eps * _row_mask(classes, s)[None]).clamp(-1.0, 1.0)
+
+
+def sample_styles(style, k: int, noise: str = "gaussian", scale: float = 0.1, seed: int = 0,
+                  classes=None) -> torch.Tensor:
+    """``k`` random styles around ``style`` (Figs. 5-7): ``[k, 19, d]``; see :func:`sample_styles_chunk`."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+    return sample_styles_chunk(style, 0, k, noise=noise, scale=scale, seed=seed, classes=classes)
+
+
+def region_offset(style, classes, offset: float, direction=None) -> torch.Tensor:
+    """Move the rows of ``classes`` by ``offset * direction`` (a per-region slider, Fig. 10).
+
+    ``style``: ``[19, d]`` or ``[B, 19, d]`` (the result has the same shape). ``direction``: None
+    (all ones: the walk direction of Figs. 3/4), a ``[d]`` vector shared by the rows, or ``[19, d]``.
+    Clamped to [-1, 1].
+    """
+    s, batched = _style(style, allow_batch=True)
+    d = s.shape[-1]
+    if direction is None:
+        direc = torch.ones(NUM_CLASSES, d, dtype=s.dtype, device=s.device)
+    else:
+        direc = torch.as_tensor(direction, dtype=s.dtype, device=s.device)
+        if direc.shape == (d,):
+            direc = direc.expand(NUM_CLASSES, d)
+        elif direc.shape != (NUM_CLASSES, d):
+            raise ValueError(f"direction must have shape [{d}] or [{NUM_CLASSES}, {d}], got {tuple(direc.shape)}")
+    out = (s + float(offset) * direc[None] * _row_mask(classes, s)[None]).clamp(-1.0, 1.0)
+    return out if batched else out[0]

@@ -1,0 +1,46 @@
+"""``deepsee train-sr``: train a DeepSEE SR model (one process, or one per GPU under torchrun).
+
+    deepsee train-sr --config quick
+    deepsee train-sr --config paper --set model.variant=guided
+    deepsee train-sr --resume runs/sr-quick-independent            # config from the run folder
+    torchrun --nproc_per_node 4 -m deepsee.cli train-sr --config paper
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    from ..cli import add_config_args
+    p = subparsers.add_parser("train-sr", help="train a DeepSEE super-resolution model (paper Sec. 2.2)",
+                              description=__doc__.split("\n\n")[0])
+    add_config_args(p)
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue RUN_DIR from its latest checkpoint (its config.yaml plus any --set)")
+    p.add_argument("--segmenter", metavar="RUN_DIR",
+                   help="train-seg run folder, for train.perceptual=segmenter")
+    p.add_argument("--run-dir", metavar="DIR", help="run folder (default runs/sr-<profile>-<variant>)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..config import load_config
+    from .loop import train_sr
+    if args.resume:
+        if args.run_dir and Path(args.run_dir) != Path(args.resume):
+            raise ValueError("--resume RUN_DIR and --run-dir DIR name different folders; give one")
+        saved = Path(args.resume) / "config.yaml"
+        if not saved.is_file():
+            raise FileNotFoundError(f"cannot resume {args.resume}: {saved} not found")
+        cfg = load_config(str(saved), args.overrides)
+        run_dir = train_sr(cfg, args.resume, resume=True, segmenter_dir=args.segmenter,
+                           progress=not args.no_progress)
+    else:
+        cfg = load_config(args.config, args.overrides)
+        run_dir = train_sr(cfg, args.run_dir, segmenter_dir=args.segmenter, progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) == 0:   # under torchrun only rank 0 reports
+        print(f"trained model: {run_dir / 'model'}")
+    return 0

@@ -1,0 +1,187 @@
+"""The training state of one SR run: networks, optimisers, schedulers, scalers, coins, step counter.
+
+:class:`SRTrainer` runs one iteration (:meth:`SRTrainer.train_step`: G step then D step, see
+``step.py``) and converts its whole state to and from a checkpoint (``checkpoint.py``), including
+every process's random state, so a resumed run continues bit for bit.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn as nn
+
+from ..models.masks import to_onehot
+from .checkpoint import (capture_rng, optimizer_from_flat, optimizer_to_flat, restore_rng,
+                         scheduler_state, split_prefix)
+from .distributed import DistInfo, convert_sync_batchnorm, gather_objects, unwrap, wrap_ddp
+from .schedule import Plan, PlanMultiplier, build_optimizers, build_schedulers, current_lrs
+from .step import (Generate, choose_style, discriminator_losses, draw_coins, frozen, generator_losses,
+                   style_inputs)
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+D_FAKE_MODES = ("regenerate", "detach")
+COIN_SEED_OFFSET = 104729  # the coin generator's seed is cfg.seed + this (same on every rank)
+
+
+class SRTrainer:
+    """Owns everything that changes during training.
+
+    Args:
+        model:         ``DeepSEE`` (generator + style encoders).
+        discriminator: the multi-scale discriminator (``build_discriminator``).
+        cfg:           the resolved ``Config``.
+        plan:          the learning-rate schedule in steps.
+        info:          this process's place in the run (``init_distributed``).
+        perceptual:    perceptual loss module or ``None``.
+    """
+
+    def __init__(self, model: nn.Module, discriminator: nn.Module, cfg, plan: Plan,
+                 info: DistInfo | None = None, perceptual: nn.Module | None = None):
+        self.cfg, self.info = cfg, info or DistInfo()
+        dev = self.info.device
+        if cfg.train.amp not in ("none", *AMP_DTYPES):
+            raise ValueError(f"train.amp={cfg.train.amp!r}; expected none, bf16 or fp16")
+        if cfg.train.d_fake not in D_FAKE_MODES:
+            raise ValueError(f"train.d_fake={cfg.train.d_fake!r}; expected one of {D_FAKE_MODES}")
+        self.model = convert_sync_batchnorm(model, self.info).to(dev).train()
+        self.disc = discriminator.to(dev).train()
+        self.perceptual = perceptual.to(dev) if perceptual is not None else None
+        # Unused parameters each step: the encoder the coin did not pick, the style-noise weights
+        # when no noise is added, the released block's unused Conv1d.
+        self.gen = wrap_ddp(Generate(self.model), self.info, find_unused=True)
+        self.disc_ddp = wrap_ddp(self.disc, self.info)
+        self.opt_g, self.opt_d = build_optimizers(self.model, self.disc, cfg.train)
+        self.multiplier = PlanMultiplier(plan)
+        self.scheds = build_schedulers([self.opt_g, self.opt_d], self.multiplier)
+        enabled = cfg.train.amp == "fp16"
+        self.scaler_g = torch.amp.GradScaler(dev.type, enabled=enabled)
+        self.scaler_d = torch.amp.GradScaler(dev.type, enabled=enabled)
+        self.coins = torch.Generator().manual_seed(cfg.seed + COIN_SEED_OFFSET)
+        self.sources = tuple(self.model.style_sources)
+        self.guided = cfg.model.variant == "guided"
+        self.step = 0
+
+    @property
+    def plan(self) -> Plan:
+        return self.multiplier.plan
+
+    def set_plan(self, plan: Plan) -> None:
+        """Replace the schedule; the rates of the current step are recomputed."""
+        self.multiplier.plan = plan
+        m = self.multiplier(self.step)
+        for sched in self.scheds:
+            for group, base in zip(sched.optimizer.param_groups, sched.base_lrs):
+                group["lr"] = base * m
+            sched._last_lr = [g["lr"] for g in sched.optimizer.param_groups]
+
+    @property
+    def generate(self) -> Generate:
+        """The un-wrapped generator step module (no DDP), for sampling and regeneration."""
+        return unwrap(self.gen)
+
+    def autocast(self):
+        if self.cfg.train.amp == "none":
+            return contextlib.nullcontext()
+        return torch.autocast(self.info.device.type, dtype=AMP_DTYPES[self.cfg.train.amp])
+
+    def lrs(self) -> dict[str, float]:
+        return current_lrs([self.opt_g, self.opt_d])
+
+    # ------------------------------------------------------------------------------ one step
+    def to_device(self, batch: dict) -> dict:
+        dev = self.info.device
+        return {k: v.to(dev, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        """G step (Eq. 7) then D step (Eq. 8) on one batch; returns the loss values."""
+        batch = self.to_device(batch)
+        lr, hr, mask = batch["lr"], batch["hr"], batch["mask"]
+        onehot = to_onehot(mask, self.cfg.model.num_classes)            # [B, N, H, W]
+        choice = choose_style(self.sources, draw_coins(self.coins))
+        simg, smask = style_inputs(batch, choice, self.guided)
+
+        self.opt_g.zero_grad(set_to_none=True)
+        with frozen(self.disc), self.autocast():
+            fake = self.gen(lr, mask, simg, smask, choice.source, choice.noise)
+            loss_g, parts = generator_losses(self.disc, fake, hr, onehot, self.perceptual, self.cfg.train)
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+
+        if self.cfg.train.d_fake == "regenerate":   # a fresh fake for the D step, as the released code
+            with torch.no_grad(), self.autocast():
+                fake = self.generate(lr, mask, simg, smask, choice.source, choice.noise)
+        self.opt_d.zero_grad(set_to_none=True)
+        with self.autocast():
+            loss_d, parts_d = discriminator_losses(self.disc_ddp, fake, hr, onehot)
+        self.scaler_d.scale(loss_d).backward()
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
+
+        for sched in self.scheds:
+            sched.step()
+        self.step += 1
+        out = {k: float(v.detach()) for k, v in {**parts, **parts_d}.items()}
+        out["style_lr"] = float(choice.source == "lr")
+        out["style_noise"] = float(choice.noise)
+        return out
+
+    # ---------------------------------------------------------------------------- checkpoints
+    def collect_state(self) -> tuple[dict, dict] | None:
+        """(tensors, meta) of the whole training state on rank 0 (``None`` elsewhere).
+
+        Collective under torchrun: every rank must call it (random states are gathered).
+        """
+        rngs = gather_objects(capture_rng(), self.info)
+        if not self.info.is_main:
+            return None
+        tensors: dict[str, torch.Tensor] = {}
+        for prefix, module in (("G", self.model), ("D", self.disc)):
+            for k, v in module.state_dict().items():
+                tensors[f"{prefix}.{k}"] = v.detach().cpu().contiguous().clone()
+        meta = {"step": self.step, "plan": self.plan.to_dict(),
+                "optG": optimizer_to_flat("optG", self.opt_g, tensors),
+                "optD": optimizer_to_flat("optD", self.opt_d, tensors),
+                "schedulers": [scheduler_state(s) for s in self.scheds],
+                "scalers": [self.scaler_g.state_dict(), self.scaler_d.state_dict()],
+                "world_size": self.info.world_size, "rng": []}
+        tensors["rng.coin"] = self.coins.get_state()
+        for r, st in enumerate(rngs):
+            tensors[f"rng.{r}.torch"] = st["torch"]
+            for i, c in enumerate(st["cuda"]):
+                tensors[f"rng.{r}.cuda.{i}"] = c
+            meta["rng"].append({"python": st["python"], "numpy": st["numpy"], "cuda": len(st["cuda"])})
+        return tensors, meta
+
+    def load_state(self, tensors: dict, meta: dict, restore_random: bool = True) -> None:
+        """Restore a :meth:`collect_state` result (call last before training: it sets the RNGs)."""
+        self.model.load_state_dict(split_prefix(tensors, "G"))
+        self.disc.load_state_dict(split_prefix(tensors, "D"))
+        self.opt_g.load_state_dict(optimizer_from_flat("optG", meta["optG"], tensors))
+        self.opt_d.load_state_dict(optimizer_from_flat("optD", meta["optD"], tensors))
+        self.multiplier.plan = Plan.from_dict(meta["plan"])
+        for sched, sd in zip(self.scheds, meta["schedulers"]):
+            sched.load_state_dict(sd)
+        for scaler, sd in zip((self.scaler_g, self.scaler_d), meta["scalers"]):
+            if sd:
+                scaler.load_state_dict(sd)
+        self.coins.set_state(tensors["rng.coin"])
+        self.step = int(meta["step"])
+        if restore_random:
+            self._restore_rng(tensors, meta)
+
+    def _restore_rng(self, tensors: dict, meta: dict) -> None:
+        rank = self.info.rank
+        if meta.get("world_size", 1) != self.info.world_size or rank >= len(meta["rng"]):
+            # Another process count: continue with fresh, distinct seeds (not bit-for-bit).
+            import warnings
+            from ..runs import seed_everything
+            warnings.warn(f"checkpoint was written by {meta.get('world_size')} processes, resuming with "
+                          f"{self.info.world_size}: random states are re-seeded, the data order continues")
+            seed_everything(self.cfg.seed + 1000 * self.step + rank)
+            return
+        st = dict(meta["rng"][rank])
+        st["torch"] = tensors[f"rng.{rank}.torch"]
+        st["cuda"] = [tensors[f"rng.{rank}.cuda.{i}"] for i in range(st["cuda"])]
+        restore_rng(st)
