@@ -109,8 +109,11 @@ def data_step(P: Pipeline) -> dict:
 
 def architecture_step(P: Pipeline) -> dict:
     from .models.summary import architecture_tables
+    names = {"table1": "table1_lr_style_encoder", "table2": "table2_hr_style_encoder",
+             "table3": "table3_shared_style_encoder", "table4": "table4_generator_8x"}
     tables = architecture_tables(load_config("paper").model)
-    for name, df in tables.items():
+    for key, df in tables.items():
+        name = names.get(key, key)
         P.save_table(df, name, path=P.results_dir / f"{name}_paper-config.csv", model_config="paper 8x")
     return tables
 
