@@ -237,9 +237,10 @@ def evaluation_step(P: Pipeline) -> dict:
             samples = eng.generate(styles.to(P.device), progress=False).cpu()
             d = diversity(samples, item["mask"], perceptual)
             div_rows.append({"image": item["name"], **d})
+            present = [int(c) for c in torch.unique(item["mask"])]
+            classes = [c for c in (1, 4, 6, 11, 13) if c in present] or present[:5]
             lk = region_leakage(lambda s: eng.generate(s.to(P.device), progress=False).cpu(), style.cpu(),
-                                item["mask"], classes=[c for c in (1, 4, 6, 11, 13) if (item["mask"] == c).any()],
-                                delta=0.3)
+                                item["mask"], classes=classes, delta=0.3)
             lk.insert(0, "image", item["name"])
             leak_rows.append(lk)
         div = pd.DataFrame(div_rows)
@@ -326,7 +327,7 @@ def oracle_step(P: Pipeline) -> dict:
                 curves.append({"image": it["name"], "metric": label, "n": n, "value": v})
         clouds.append({"lpips": scores["perceptual"].to_numpy(), "ssim": scores["ssim"].to_numpy(),
                        "best": {"lpips": best["perceptual"], "ssim": best["ssim"]}, "name": it["name"]})
-        picks_rows.append((it, best["perceptual"], scores, eng, style))
+        picks_rows.append((i, it, best["perceptual"], scores, eng, style))
     curves = pd.DataFrame(curves)
     P.save_table(curves, "best_of_n", path=P.table_path("oracle_best_of_n"), protocol=protocol,
                  perceptual_metric=perceptual.name)
@@ -339,14 +340,13 @@ def oracle_step(P: Pipeline) -> dict:
     # Fig. 5: the best of 10/100/1000 by the perceptual metric, with the score on the image.
     from .explore.walks import sample_styles_chunk
     rows = []
-    for it, best, scores, eng, style in picks_rows[:3]:
+    for i, it, best, scores, eng, style in picks_rows[:3]:
         picks = {}
         for n, idx in best.items():
             if n == 1:
                 continue
             s = sample_styles_chunk(style.cpu(), idx, idx + 1, noise=ev.oracle_noise, scale=ev.oracle_scale,
-                                    seed=protocol["seed_base"] + items.index(it) if "seed_base" in protocol
-                                    else P.cfg.seed + items.index(it))
+                                    seed=P.cfg.seed + i)
             img = eng.generate(s.to(P.device), progress=False)[0].cpu()
             picks[n] = (img, float(scores["perceptual"].iloc[idx]))
         rows.append({"lr": it["lr"], "gt": it["hr"], "picks": picks})
