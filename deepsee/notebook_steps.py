@@ -400,7 +400,7 @@ def manipulation_step(P: Pipeline) -> dict:
     it = items[2 % len(items)]
     rows.append(run(it, [it["mask"], edits.add_hair(it["mask"], 6), edits.add_hair(it["mask"], 12)],
                     ["original", "add hair", "add more hair"], it["name"]))
-    fig = manipulation_figure(rows, title=_title(P, factor, "edited predicted masks"))
+    fig = manipulation_figure(rows, title=_title(P, factor, "edited masks (predicted for 8x; ground truth for the quick 32x model)"))
     paths["fig08"] = str(P.save_figure(fig, "fig08_manipulations", factor=factor))
     # Fig. 9: mouth -> lips, brows -> skin, hair -> skin, remove glasses.
     rows = []
