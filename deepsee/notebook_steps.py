@@ -80,8 +80,9 @@ def _title(P: Pipeline, factor: int | None = None, extra: str = "") -> str:
     lr = c.model.lr_size if factor is None else P.state.get("extreme_lr_size", c.model.lr_size)
     t = f"{P.dataset}, {f}x (from {lr}x{lr}), {P.profile} profile"
     note = P.state.get("note_perceptual_loss")
-    if note:
-        t += f"; perceptual loss: {note}"
+    if note:  # short form in the title; the full description (weights, source run) is in the sidecar
+        t += f"; perceptual loss: {note.split(' (')[0]}" + ("" if note.startswith("vgg19 (ImageNet") else
+                                                              " (not the paper's VGG-19)")
     return t + (f"; {extra}" if extra else "")
 
 
@@ -93,11 +94,9 @@ def data_step(P: Pipeline) -> dict:
     from .viz import sample_grid_figure
     if P.dataset == "synthfaces":
         ensure_synthfaces(P.cfg)
-    info = {}
-    for split in ("train", "val", "test"):
-        info[split] = len(build_dataset(P.cfg, split))
-    ds = build_dataset(P.cfg, "train")
-    items = _items(ds, 16, P.cfg.seed)
+    splits = {split: build_dataset(P.cfg, split) for split in ("train", "val", "test")}
+    info = {split: len(ds) for split, ds in splits.items()}
+    items = _items(splits["train"], 16, P.cfg.seed)
     fig = sample_grid_figure([it["hr"] for it in items], [it["mask"] for it in items], n_cols=8,
                              title=f"{P.dataset} samples ({P.cfg.data.hr_size}px), {P.profile} profile")
     info["figure"] = str(P.save_figure(fig, "fig00_samples", factor=0))

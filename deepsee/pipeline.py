@@ -89,7 +89,6 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
         os.environ["DEEPSEE_DATA"] = str(data_root)
     if "DEEPSEE_DATA" not in os.environ:
         os.environ["DEEPSEE_DATA"] = str(REPO_ROOT / "data")
-    ov = dict(seed=seed, device=device)
     cfg = load_config(profile, overrides)
     cfg.seed, cfg.device = seed, device
     rr = Path(run_root)
@@ -97,7 +96,7 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
         rr = REPO_ROOT / rr
     cfg.run_root = str(rr)
     base = Path(out_dir) if out_dir else REPO_ROOT
-    P = Pipeline(cfg=cfg, device=resolve_device(ov["device"]), run_root=rr,
+    P = Pipeline(cfg=cfg, device=resolve_device(device), run_root=rr,
                  figures_dir=base / "figures", results_dir=base / "results", interactive=interactive)
     P.figures_dir.mkdir(parents=True, exist_ok=True)
     P.results_dir.mkdir(parents=True, exist_ok=True)

@@ -48,15 +48,26 @@ class ExplorerState:
             self.mask = self.mask0.clone()
 
 
-def current_style(state: ExplorerState) -> torch.Tensor:
-    """style0 + global walk offset on every entry + per-region offsets + the sampled noise, clamped."""
+_CURRENT = object()
+
+
+def current_style(state: ExplorerState, noise=_CURRENT) -> torch.Tensor:
+    """style0 + global walk offset on every entry + per-region offsets + noise (default: the current
+    sample's noise; ``None`` for none), clamped to [-1, 1]."""
     s = state.style0.clone() + state.global_offset
     for region, off in state.region_offsets.items():
         for c in REGIONS[region]:
             s[c] += off
-    if state.sample_noise is not None:
-        s = s + state.sample_noise
+    noise = state.sample_noise if noise is _CURRENT else noise
+    if noise is not None:
+        s = s + noise
     return s.clamp(-1, 1)
+
+
+def _gallery_noise(state: ExplorerState, n: int) -> torch.Tensor:
+    """The ``n`` noise matrices of a gallery, determined by ``state.seed`` and ``state.noise_scale``."""
+    g = torch.Generator().manual_seed(state.seed)
+    return torch.randn((n,) + tuple(state.style0.shape), generator=g) * state.noise_scale
 
 
 def render(state: ExplorerState) -> torch.Tensor:
@@ -88,12 +99,8 @@ def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: 
         state.seed = int(seed)
     if scale is not None:
         state.noise_scale = float(scale)
-    g = torch.Generator().manual_seed(state.seed)
-    noise = torch.randn((n,) + tuple(state.style0.shape), generator=g) * state.noise_scale
-    base = current_style(ExplorerState(engine=None, lr=state.lr, mask0=state.mask0, style0=state.style0,
-                                       region_offsets=state.region_offsets,
-                                       global_offset=state.global_offset))
-    styles = (base[None] + noise).clamp(-1, 1)
+    noise = _gallery_noise(state, n)
+    styles = (current_style(state, noise=None)[None] + noise).clamp(-1, 1)
     t0 = time.perf_counter()
     imgs = state.engine.generate(styles, progress=False)
     state.latencies.append((time.perf_counter() - t0) / n)
@@ -115,9 +122,7 @@ def best_in_gallery(state: ExplorerState) -> int | None:
 
 def pick_from_gallery(state: ExplorerState, index: int) -> torch.Tensor:
     """Make gallery sample ``index`` the current output (its noise becomes the current noise)."""
-    g = torch.Generator().manual_seed(state.seed)
-    noise = torch.randn((len(state.gallery),) + tuple(state.style0.shape), generator=g) * state.noise_scale
-    state.sample_noise = noise[index]
+    state.sample_noise = _gallery_noise(state, len(state.gallery))[index]
     return render(state)
 
 
@@ -337,11 +342,12 @@ class Explorer:
         for i, (img, score) in enumerate(st.gallery):
             ax = axes[1, i]
             ax.imshow(to_uint8_image(img))
-            lab = f"{self.metric_name} {score:.3f}" if score is not None else f"sample {i}"
+            lab = f"{score:.3f}" if score is not None else f"sample {i}"
             ax.set_title(lab + (" (best)" if i == best else ""), fontsize=8,
                          color="tab:orange" if i == best else "black")
         lat = np.median(st.latencies) * 1000 if st.latencies else float("nan")
-        fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms)", fontsize=10)
+        scored = f"; gallery scored by {self.metric_name} (best in orange)" if best is not None else ""
+        fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored})", fontsize=10)
         from .runs import save_figure
         save_figure(fig, path)
         plt.close(fig)
