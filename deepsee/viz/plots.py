@@ -6,6 +6,8 @@ Inputs are score arrays or pandas DataFrames; every function returns a matplotli
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from matplotlib.lines import Line2D
 
@@ -83,7 +85,7 @@ def oracle_cloud_figure(clouds, by: str = "lpips", perceptual_name: str = "LPIPS
         _style_axes(ax)
         r, c = divmod(k, n_cols)
         if k + n_cols >= len(clouds):  # nothing below: outer panel
-            ax.set_xlabel(f"{perceptual_name} \u2193", fontsize=FONT, labelpad=1)
+            ax.set_xlabel("\n".join(textwrap.wrap(f"{perceptual_name} \u2193", 22)), fontsize=FONT, labelpad=1)
         if c == 0:
             ax.set_ylabel("SSIM \u2191", fontsize=FONT, labelpad=1)
     for ax in axes.flat[len(clouds):]:
