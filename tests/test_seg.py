@@ -237,6 +237,21 @@ def test_train_resume_load_evaluate(toy_cfg, tmp_path):
     assert df.iloc[0]["pretrained"] == "no"
 
 
+def test_in_memory_split_trains_exactly_like_reading_from_disk(toy_cfg, tmp_path):
+    ds = seg_train._build_dataset(toy_cfg, "train", train=False)
+    mem = seg_train.InMemorySplit(ds)
+    assert len(mem) == len(ds)
+    for i in (0, len(ds) - 1):
+        assert torch.equal(mem[i]["lr"], ds[i]["lr"]) and torch.equal(mem[i]["mask"], ds[i]["mask"])
+        assert mem[i]["mask"].dtype == torch.int64
+    a = train_segmenter(toy_cfg, run_dir=tmp_path / "mem")
+    b = train_segmenter(toy_cfg, run_dir=tmp_path / "disk", cache_limit_gb=0)
+    starts = [json.loads((r / "stats.jsonl").read_text().splitlines()[0])["in_memory"] for r in (a, b)]
+    assert starts == [True, False]
+    wa, wb = load_segmenter(a).state_dict(), load_segmenter(b).state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
 def test_resume_without_checkpoint_is_an_error(toy_cfg, tmp_path):
     with pytest.raises(FileNotFoundError, match="state.json"):
         train_segmenter(toy_cfg, run_dir=tmp_path / "empty", resume=True)
