@@ -121,7 +121,7 @@ def architecture_step(P: Pipeline) -> dict:
 
 
 def segmenter_step(P: Pipeline) -> dict:
-    from .seg import evaluate_segmenter, figure2, predict_dataset_masks, table5, train_segmenter
+    from .seg import evaluate_segmenter, figure2, per_class_table, predict_dataset_masks, table5, train_segmenter
     rows, runs = [], {}
     for backbone in P.cfg.pipeline.seg_backbones:
         ov = [f"seg.backbone={backbone}"]
@@ -133,13 +133,15 @@ def segmenter_step(P: Pipeline) -> dict:
         rows.append(evaluate_segmenter(cfg, run, split="test"))
     table = table5(rows, dataset=P.dataset, profile=P.profile)
     P.save_table(table, "table5", path=P.results_dir / f"table5_segmentation_{P.dataset}_{P.profile}.csv")
+    P.save_table(per_class_table(rows), "table5_per_class",
+                 path=P.results_dir / f"table5_per_class_iou_{P.dataset}_{P.profile}.csv")
     best = runs.get("drn", next(iter(runs.values())))
     fig = figure2(P.cfg, best, n=6, seed=P.cfg.seed)
     P.save_figure(fig, "fig02_segmentation", factor=0)
     masks = predict_dataset_masks(P.cfg, best, Path(best) / "pred_masks")
     P.record("segmenter_run", str(best))
     P.record("pred_masks", str(masks))
-    return {"table": table, "runs": runs}
+    return {"table": table, "per_class": per_class_table(rows), "runs": runs}
 
 
 # ----------------------------------------------------------------------------------- 20 SR training

@@ -11,7 +11,8 @@ from deepsee.reproduce import run_notebooks
 PROMISES = {
     "00": ["figures/fig00_samples_synthfaces_smoke.png"],
     "01": ["results/table1_lr_style_encoder_paper-config.csv", "results/table4_generator_8x_paper-config.csv"],
-    "10": ["results/table5_segmentation_synthfaces_smoke.csv", "figures/fig02_segmentation_synthfaces_smoke.png"],
+    "10": ["results/table5_segmentation_synthfaces_smoke.csv", "results/table5_per_class_iou_synthfaces_smoke.csv",
+           "figures/fig02_segmentation_synthfaces_smoke.png"],
     "20": [],  # trains the SR models into runs/; checked through what 30-90 draw from them
     "30": ["results/table6_synthfaces_8x_smoke.csv", "results/table7_synthfaces_8x_smoke.csv",
            "results/diversity_synthfaces_8x_smoke.csv", "results/region_leakage_synthfaces_8x_smoke.csv"],
