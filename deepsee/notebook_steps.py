@@ -133,7 +133,8 @@ def segmenter_step(P: Pipeline) -> dict:
         rows.append(evaluate_segmenter(cfg, run, split="test"))
     table = table5(rows, dataset=P.dataset, profile=P.profile)
     P.save_table(table, "table5", path=P.results_dir / f"table5_segmentation_{P.dataset}_{P.profile}.csv")
-    P.save_table(per_class_table(rows), "table5_per_class",
+    per_class = per_class_table(rows)
+    P.save_table(per_class, "table5_per_class",
                  path=P.results_dir / f"table5_per_class_iou_{P.dataset}_{P.profile}.csv")
     best = runs.get("drn", next(iter(runs.values())))
     fig = figure2(P.cfg, best, n=6, seed=P.cfg.seed)
@@ -141,7 +142,7 @@ def segmenter_step(P: Pipeline) -> dict:
     masks = predict_dataset_masks(P.cfg, best, Path(best) / "pred_masks")
     P.record("segmenter_run", str(best))
     P.record("pred_masks", str(masks))
-    return {"table": table, "per_class": per_class_table(rows), "runs": runs}
+    return {"table": table, "per_class": per_class, "runs": runs}
 
 
 # ----------------------------------------------------------------------------------- 20 SR training

@@ -346,7 +346,7 @@ class Explorer:
             ax.set_title(lab + (" (best)" if i == best else ""), fontsize=8,
                          color="tab:orange" if i == best else "black")
         lat = np.median(st.latencies) * 1000 if st.latencies else float("nan")
-        scored = f"; gallery scored by {self.metric_name} (best in orange)" if best is not None else ""
+        scored = f"; gallery scored by {self.metric_name}, best in orange" if best is not None else ""
         fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored})", fontsize=10)
         from .runs import save_figure
         save_figure(fig, path)

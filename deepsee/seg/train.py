@@ -279,10 +279,10 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
     n = len(train_set)
     if n < sc.batch_size:
         raise ValueError(f"train split has {n} images, fewer than seg.batch_size={sc.batch_size}")
-    weights = training_class_weights(cfg, train_set, run_dir, method=class_weighting).to(device)
     cached = cache_limit_gb > 0 and in_memory_bytes(train_set) <= cache_limit_gb * 2 ** 30
-    if cached:
+    if cached:   # before the class counts, so that a first run reads the split from disk only once
         train_set = InMemorySplit(train_set, num_workers=cfg.data.num_workers, desc="reading train split into memory")
+    weights = training_class_weights(cfg, train_set, run_dir, method=class_weighting).to(device)
 
     model = build_segmenter(sc, NUM_CLASSES).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=sc.lr, momentum=sc.momentum, weight_decay=sc.weight_decay)

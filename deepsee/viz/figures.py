@@ -9,6 +9,8 @@ Score plots (Figs. 6/7, best-of-n curves, metric bars) are in :mod:`deepsee.viz.
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from ..constants import REGIONS
@@ -206,7 +208,6 @@ def best_of_figure(rows, metric_name: str = "LPIPS", lower_is_better: bool = Tru
         if sorted(r["picks"]) != ns:
             raise ValueError(f"every row needs picks for the same n, got {sorted(r['picks'])} and {ns}")
     arrow = "\u2193" if lower_is_better else "\u2191"
-    import textwrap
     metric = "\n".join(textwrap.wrap(f"({metric_name} {arrow})", 18))  # long names (substitutes) wrap
     headers = [lr_title(rows[0]["lr"])] + [f"best of {n:,}\n{metric}" for n in ns] + ["ground truth"]
     fig, axes = image_grid(len(rows), len(headers), extra_h=0.5 + 0.2 * metric.count("\n"))
