@@ -103,6 +103,9 @@ class SegConfig:
     max_steps: int = 0
     max_minutes: float = 0.0
     pretrained: bool = True            # use ImageNet weights when they are in the local cache
+    class_weighting: str = "enet"      # enet | median | none: cross-entropy class balancing (paper: balanced)
+    lovasz_weight: float = 0.0         # + this x Lovasz-softmax loss (not in the paper; quick profile only)
+    lovasz_stride: int = 1             # Lovasz term on every k-th pixel row/column (cost)
 
 
 @dataclass

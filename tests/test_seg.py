@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from deepsee.seg import (DRND, ConfusionMeter, balanced_class_weights, build_seg
                          evaluate_segmenter, load_segmenter, predict_mask_folder, predict_masks,
                          segmentation_metrics, table5, train_segmenter)
 from deepsee.seg import train as seg_train
+from deepsee.seg.losses import lovasz_softmax, segmenter_loss
 from deepsee.seg.predict import read_rgb
 
 
@@ -57,6 +59,7 @@ class ToyFaces(torch.utils.data.Dataset):
 @pytest.fixture
 def toy_cfg(tmp_path, monkeypatch):
     cfg = load_config("smoke", ["seg.width=4", "seg.batch_size=4", "seg.max_steps=3", "seg.lr=0.01", "seg.epochs=3",
+                                "seg.class_weighting=enet", "seg.lovasz_weight=0.0",   # the paper's loss
                                 "data.hr_size=32", "data.lr_size=8", f"data.root={tmp_path / 'data'}",
                                 f"run_root={tmp_path / 'runs'}", "device=cpu", "eval.max_images=0"])
     sets = {"train": ToyFaces(16), "val": ToyFaces(4, offset=100), "test": ToyFaces(6, offset=200)}
@@ -192,6 +195,57 @@ def test_optimisation_reduces_loss():
         opt.step()
         losses.append(loss.item())
     assert sum(losses[-3:]) / 3 < 0.6 * losses[0]
+
+
+def test_lovasz_softmax_equals_one_minus_iou_for_hard_predictions():
+    g = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 5, (2, 12, 12), generator=g)
+    pred = torch.where(torch.rand(2, 12, 12, generator=g) < 0.3, torch.randint(0, 5, (2, 12, 12), generator=g), target)
+    pred[pred == 4] = 3                                   # class 4: true but never predicted (IoU 0)
+    logits = 40.0 * F.one_hot(pred, 6).permute(0, 3, 1, 2).float()   # class 5: in neither -> not counted
+    ious = segmentation_metrics(confusion_matrix(pred, target, 6))["per_class_iou"]
+    expected = sum(1 - v for v in ious if not math.isnan(v)) / sum(not math.isnan(v) for v in ious)
+    assert lovasz_softmax(logits, target).item() == pytest.approx(expected, abs=1e-5)
+    assert lovasz_softmax(40.0 * F.one_hot(target, 6).permute(0, 3, 1, 2).float(), target).item() == \
+        pytest.approx(0.0, abs=1e-6)
+    # stride k scores the sub-sampled pixels only
+    sub = segmentation_metrics(confusion_matrix(pred[:, ::2, ::2], target[:, ::2, ::2], 6))["per_class_iou"]
+    sub = [1 - v for v in sub if not math.isnan(v)]
+    assert lovasz_softmax(logits, target, stride=2).item() == pytest.approx(sum(sub) / len(sub), abs=1e-5)
+
+
+def test_lovasz_softmax_gradient_raises_iou_and_rejects_bad_input():
+    g = torch.Generator().manual_seed(1)
+    target = torch.randint(0, 4, (1, 10, 10), generator=g)
+    logits = torch.randn(1, 4, 10, 10, generator=g, requires_grad=True)
+    start = segmentation_metrics(confusion_matrix(logits.argmax(1), target, 4))["miou"]
+    opt = torch.optim.SGD([logits], lr=100.0)
+    for _ in range(40):
+        loss = lovasz_softmax(logits, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert segmentation_metrics(confusion_matrix(logits.argmax(1), target, 4))["miou"] > max(0.9, start + 0.3)
+    with pytest.raises(ValueError, match="target"):
+        lovasz_softmax(logits, target[:, :5])
+    with pytest.raises(ValueError, match="stride"):
+        lovasz_softmax(logits, target, stride=0)
+    # the training loss adds the term only when asked
+    w = torch.ones(4)
+    assert segmenter_loss(logits, target, w).item() == pytest.approx(F.cross_entropy(logits, target, weight=w).item())
+    assert segmenter_loss(logits, target, w, lovasz_weight=2.0).item() == pytest.approx(
+        F.cross_entropy(logits, target, weight=w).item() + 2 * lovasz_softmax(logits, target).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("key,value,match", [("class_weighting", "inverse", "seg.class_weighting"),
+                                             ("lovasz_stride", 0, "seg.lovasz_stride"),
+                                             ("lovasz_weight", -1.0, "seg.lovasz_weight")])
+def test_bad_segmenter_settings_are_named(toy_cfg, key, value, match):
+    setattr(toy_cfg.seg, key, value)
+    with pytest.raises(ValueError, match=match):
+        train_segmenter(toy_cfg)
+    runs = Path(toy_cfg.run_root)
+    assert not runs.exists() or not any(runs.iterdir())   # refused before a run folder is made
 
 
 def test_poly_lr():
