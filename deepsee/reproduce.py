@@ -82,7 +82,10 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(str(nb), str(out), parameters=params, cwd=str(REPO_ROOT),
-                                kernel_name="python3", progress_bar=False, log_output=False)
+                                kernel_name="python3", progress_bar=False, log_output=False,
+                                # the kernel app's own log (e.g. its plain-TCP notice on every start) is
+                                # noise here; cell errors still stop the run with the notebook and cell
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except pm.PapermillExecutionError as e:
             raise NotebookFailure(nb.name, e.exec_count if e.exec_count is not None else e.cell_index,
                                   f"{e.ename}: {e.evalue}", out) from None
