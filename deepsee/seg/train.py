@@ -2,11 +2,13 @@
 5e-4, learning rate 1e-3 with polynomial decay, cross-entropy with balanced class weights, on
 ground-truth masks at HR size from the dataset's bicubic LR images.
 
-Class balancing: the ENet weighting ``w_c = 1 / ln(1.02 + p_c)`` (Paszke et al. 2016), a smoothed
+Class balancing (``seg.class_weighting``; ``enet``, the default, ``median`` or ``none``): the ENet
+weighting ``w_c = 1 / ln(1.02 + p_c)`` (Paszke et al. 2016), a smoothed
 inverse-frequency balancing where ``p_c`` is class c's share of all training pixels; it is
 the weighting PyTorch DeepLab implementations commonly use for "balanced weights". Classes
 that never occur in the training masks get weight 0. Median-frequency balancing (Eigen & Fergus) is
-available as ``method="median"``. The per-class pixel counts are cached as JSON in the dataset root
+available as ``median``. The quick profile trains on unweighted cross-entropy plus the Lovász-softmax
+loss (``seg.lovasz_weight``, :mod:`deepsee.seg.losses`; measurements below). The per-class pixel counts are cached as JSON in the dataset root
 (``.deepsee_cache/``) and recorded with the weights in the run folder (``class_weights.json``).
 
 Augmentation: with ``data.flip``, a random horizontal flip of LR image and mask *with the
