@@ -7,9 +7,10 @@ weighting ``w_c = 1 / ln(1.02 + p_c)`` (Paszke et al. 2016), a smoothed
 inverse-frequency balancing where ``p_c`` is class c's share of all training pixels; it is
 the weighting PyTorch DeepLab implementations commonly use for "balanced weights". Classes
 that never occur in the training masks get weight 0. Median-frequency balancing (Eigen & Fergus) is
-available as ``median``. The quick profile trains on unweighted cross-entropy plus the Lovász-softmax
-loss (``seg.lovasz_weight``, :mod:`deepsee.seg.losses`; measurements below). The per-class pixel counts are cached as JSON in the dataset root
-(``.deepsee_cache/``) and recorded with the weights in the run folder (``class_weights.json``).
+available as ``median``. The quick profile trains on unweighted cross-entropy plus the
+Lovász-softmax loss (``seg.lovasz_weight``, :mod:`deepsee.seg.losses`; measurements below). The
+per-class pixel counts are cached as JSON in the dataset root (``.deepsee_cache/``) and recorded with
+the weights in the run folder (``class_weights.json``).
 
 Augmentation: with ``data.flip``, a random horizontal flip of LR image and mask *with the
 left/right labels swapped* (eyes, brows, ears), so that the side stays predictable; the datasets'
@@ -197,7 +198,7 @@ def balanced_class_weights(counts, *, method: str = "enet", image_counts=None) -
         f = c[present] / denom[present]
         w[present] = f.median() / f
     else:
-        raise ValueError(f"class weight method {method!r}; expected 'enet', 'median' or 'none'")
+        raise ValueError(f"class weight method {method!r}; expected one of {', '.join(CLASS_WEIGHTINGS)}")
     return w.float()
 
 
