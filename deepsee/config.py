@@ -19,6 +19,7 @@ import yaml
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
 VARIANTS = ("independent", "guided", "prior_only", "semantics_only", "lr_style_only", "hr_style_only")
+LAST_BLOCKS = ("style_only", "released")   # model.last_block (deepsee.models.generator)
 
 
 @dataclass
@@ -54,6 +55,8 @@ class ModelConfig:
     style_noise_delta: float = -1.0    # uniform style noise; <0 -> 0.2 independent, 0.05 guided
     keep_unused_style_conv: bool = True  # the released NormBlock's unused Conv1d(19,19,1) (380 params)
     max_mask_size: int = 0             # resize masks to at most this inside NormBlocks (0 = off; 256 for 32x)
+    last_block: str = "style_only"     # block(s) above max_mask_size: style_only (the kit's) | released
+                                       # (the released 32x block, style ignored; set by import-official)
 
     @property
     def hr_size(self) -> int:
@@ -71,8 +74,11 @@ class TrainConfig:
     batch_size: int = 4
     epochs_const: int = 5              # epochs at constant learning rate
     epochs_decay: int = 3              # epochs of linear decay to zero
-    max_steps: int = 0                 # stop after this many steps (0 = no limit); schedule still by epochs
-    max_minutes: float = 0.0           # wall-clock budget (0 = none); the schedule is compressed to fit
+    schedule_steps: int = 0            # >0: the whole schedule in this many steps (constant:decay as the
+                                       # epochs), independent of the data size and the machine's speed
+    max_steps: int = 0                 # stop after this many steps (0 = no limit); schedule unchanged
+    max_minutes: float = 0.0           # optional wall-clock safety cap (0 = off, as in every shipped
+                                       # profile): the schedule is compressed to fit; recorded in run_info
     lr_g: float = 1e-4                 # generator, HR encoder, shared encoder
     lr_e_lr: float = 2.5e-5            # LR encoder
     lr_d: float = 4e-4                 # discriminator
@@ -117,18 +123,24 @@ class EvalConfig:
     oracle_samples: int = 1000
     oracle_noise: str = "gaussian"     # gaussian | uniform
     oracle_scale: float = 0.1
+    usage_images: int = 100            # style usage (information, region control): test images
+    usage_select_images: int = 16      # style usage (diversity, selection): test images
+    usage_samples: int = 16            # style usage: diversity samples K per image
+    usage_select_n: int = 100          # style usage: best-of-n selection
+    usage_region_delta: float = 0.3    # style usage: region walk delta (as Fig. 10), +-2 delta
+    usage_global_delta: float = 0.15   # style usage: global walk delta (as Fig. 3), +-2 delta
 
 
 @dataclass
 class PipelineConfig:
     """What the notebook pipeline trains and draws (notebooks 10-45)."""
     variants: list[str] = field(default_factory=lambda: list(VARIANTS))  # SR variants trained by notebook 20
-    main_minutes: float = 0.0          # train.max_minutes for independent/guided (0 = train section's)
-    ablation_minutes: float = 0.0      # train.max_minutes for the ablation variants (0 = train section's)
+    main_steps: int = 0                # train.schedule_steps for independent/guided (0 = train section's)
+    ablation_steps: int = 0            # train.schedule_steps for the ablation variants (0 = train section's)
     extreme_profile: str = "paper-32x"  # profile of the 32x model (notebooks 42-43); "" = skip
-    extreme_minutes: float = 0.0       # train.max_minutes for the 32x model (0 = its profile's)
+    extreme_steps: int = 0             # train.schedule_steps for the 32x model (0 = its profile's)
     seg_backbones: list[str] = field(default_factory=lambda: ["drn", "resnet101", "xception65"])
-    extra_backbone_minutes: float = 0.0  # seg.max_minutes for the non-DRN backbones (0 = seg section's)
+    extra_backbone_steps: int = 0      # seg.max_steps for the non-DRN backbones (0 = seg section's)
     style_rows: int = 3                # Fig. 3 rows (Fig. 4 shows twice as many)
     figure_images: int = 4             # rows of Figs. 8-18
 
@@ -204,10 +216,21 @@ def _read_profile(name_or_path: str, seen: tuple = ()) -> dict:
     return d
 
 
+# Keys of earlier versions -> what replaced them (budgets are steps now, so results do not depend on
+# the machine's speed).
+RENAMED_KEYS = {"pipeline.main_minutes": "pipeline.main_steps",
+                "pipeline.ablation_minutes": "pipeline.ablation_steps",
+                "pipeline.extreme_minutes": "pipeline.extreme_steps",
+                "pipeline.extra_backbone_minutes": "pipeline.extra_backbone_steps"}
+
+
 def _build(cls, d: dict, where: str):
     names = {f.name: f for f in fields(cls)}
     kwargs = {}
     for k, v in d.items():
+        if f"{where}{k}" in RENAMED_KEYS:
+            raise KeyError(f"config key {where}{k} was replaced by {RENAMED_KEYS[where + k]} (a step count: "
+                           f"budgets are steps, so every machine trains the same run)")
         if k not in names:
             raise KeyError(f"unknown config key {where}{k!r}; valid keys: {', '.join(names)}")
         f = names[k]
@@ -271,6 +294,12 @@ def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] |
     f = cfg.model.factor
     if f < 2 or f & (f - 1) or f > 32:
         raise ValueError(f"model.factor={f}; expected a power of two 4..32")
+    if cfg.model.last_block not in LAST_BLOCKS:
+        raise ValueError(f"model.last_block={cfg.model.last_block!r}; expected one of {LAST_BLOCKS}")
+    if cfg.model.last_block == "released" and cfg.model.max_mask_size <= 0:
+        raise ValueError("model.last_block='released' applies to the blocks above model.max_mask_size, which is "
+                         f"{cfg.model.max_mask_size} (off); the released 32x configuration has "
+                         "model.max_mask_size=256 (profile paper-32x)")
     return cfg
 
 

@@ -125,8 +125,8 @@ def segmenter_step(P: Pipeline) -> dict:
     rows, runs = [], {}
     for backbone in P.cfg.pipeline.seg_backbones:
         ov = [f"seg.backbone={backbone}"]
-        if backbone != "drn" and P.cfg.pipeline.extra_backbone_minutes:
-            ov.append(f"seg.max_minutes={P.cfg.pipeline.extra_backbone_minutes}")
+        if backbone != "drn" and P.cfg.pipeline.extra_backbone_steps:
+            ov.append(f"seg.max_steps={P.cfg.pipeline.extra_backbone_steps}")
         cfg = _sub_config(P, overrides=ov)
         run = train_segmenter(cfg)
         runs[backbone] = run
@@ -154,15 +154,15 @@ def sr_training_step(P: Pipeline) -> dict:
     seg_run = P.state.get("segmenter_run")
     runs = {}
     for variant in pc.variants:
-        minutes = pc.main_minutes if variant in ("independent", "guided") else pc.ablation_minutes
-        ov = [f"model.variant={variant}"] + ([f"train.max_minutes={minutes}"] if minutes else [])
+        steps = pc.main_steps if variant in ("independent", "guided") else pc.ablation_steps
+        ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
         cfg = _with_masks(P, _sub_config(P, overrides=ov))
         run = train_sr(cfg, segmenter_dir=seg_run)
         runs[variant] = str(run)
         P.record(f"sr_{variant}", str(run))
     _record_perceptual_loss(P, runs)
     if pc.extreme_profile:
-        ov = [f"train.max_minutes={pc.extreme_minutes}"] if pc.extreme_minutes else []
+        ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
         cfg = _sub_config(P, pc.extreme_profile, ov)
         run = train_sr(cfg, segmenter_dir=seg_run if cfg.train.perceptual == "segmenter" else None)
         runs["extreme"] = str(run)
@@ -251,7 +251,33 @@ def evaluation_step(P: Pipeline) -> dict:
         P.save_table(div, "diversity", path=P.table_path("diversity"), samples_per_image=k,
                      noise_scale=P.cfg.eval.oracle_scale)
         P.save_table(leak, "leakage", path=P.table_path("region_leakage"), delta=0.3)
+        tables.update(style_usage_tables(P, model, perceptual))
     return tables
+
+
+def style_usage_tables(P: Pipeline, model, perceptual) -> dict:
+    """results/style_usage_<dataset>_8x_<profile>.csv: does the model use its style space?
+    Test split, ground-truth masks (the style's information, not the segmenter's errors)."""
+    from .data import build_dataset
+    from .metrics.style_usage import GOALS, style_usage
+    ev = P.cfg.eval
+    cfg = _sub_config(P)
+    cfg.data.mask_dir = ""
+    test = build_dataset(cfg, "test")
+    n = ev.usage_images if P.profile != "smoke" else 2
+    items = [test[i] for i in np.linspace(0, len(test) - 1, min(n, len(test))).round().astype(int)]
+    sel = items[:min(ev.usage_select_images, len(items))]
+    k, select_n = (ev.usage_samples, ev.usage_select_n) if P.profile != "smoke" else (4, 8)
+    parts = style_usage(model, items, perceptual, select_items=sel, region_delta=ev.usage_region_delta,
+                        global_delta=ev.usage_global_delta, k=k, scale=ev.oracle_scale, noise=ev.oracle_noise,
+                        select_n=select_n, seed=P.cfg.seed, device=P.device)
+    summary = parts["summary"]
+    P.save_table(summary, "style_usage", path=P.table_path("style_usage"), masks="ground truth",
+                 images=len(items), select_images=len(sel), samples=k, select_n=select_n,
+                 noise_scale=ev.oracle_scale, region_delta=ev.usage_region_delta,
+                 global_delta=ev.usage_global_delta, perceptual_metric=getattr(perceptual, "name", ""),
+                 goals=GOALS)
+    return {"style_usage": summary}
 
 
 # ----------------------------------------------------------------------------------- 40 style space

@@ -307,6 +307,31 @@ def test_wall_clock_budget_compresses_the_schedule(tmp_path, tiny_data, monkeypa
     assert all(v == 0.0 for v in info["lr_at_end"].values())
 
 
+def test_step_budget_fixes_the_schedule_and_the_result(tmp_path, tiny_data):
+    """train.schedule_steps: the schedule (constant 1/2, decay 1/2 for epochs 1 + 1) ends at exactly
+    that step, whatever the data size; two runs give identical weights (no clock involved)."""
+    common = ["train.batch_size=4", "train.max_steps=0", "train.schedule_steps=5", "train.save_every=0",
+              "train.sample_every=0"]
+    runs = [train_sr(smoke(tmp_path, *common), run_dir=tmp_path / f"r{i}", progress=False) for i in range(2)]
+    info = json.loads((runs[0] / "run_info.json").read_text())
+    assert info["plan"]["source"] == "steps" and info["plan"]["total_steps"] == 5
+    assert info["plan"]["const_steps"] == 2          # round(5 * 1 / 2) = 2 (banker's rounding of 2.5)
+    assert info["steps_done"] == 5 and info["stopped_by"] == "schedule" and info["schedule_steps"] == 5
+    assert all(v == 0.0 for v in info["lr_at_end"].values())
+    a, b = (read_checkpoint(r)[0] for r in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_minute_budgets_of_earlier_versions_name_their_replacement():
+    from deepsee.config import load_config
+    with pytest.raises(KeyError, match="pipeline.main_steps"):
+        load_config("quick", ["pipeline.main_minutes=5"])
+    for profile in ("quick", "quick-32x"):   # the shipped profiles use no wall-clock budget
+        cfg = load_config(profile)
+        assert cfg.train.max_minutes == 0 and cfg.seg.max_minutes == 0
+        assert cfg.train.schedule_steps > 0 and cfg.seg.max_steps > 0
+
+
 def _all_tensors(run):
     tensors, meta = read_checkpoint(run)
     return tensors, meta

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from ..constants import CLASSES
 from .synthfaces_draw import render_face
 
-VERSION = 2                # bump when the drawing changes: existing folders are then regenerated
+VERSION = 3                # bump when the drawing changes: existing folders are then regenerated
 MANIFEST = "synthfaces.json"
 DEFAULT_SPLIT_FRACTIONS = (0.8, 0.2 / 3, 0.4 / 3)   # the quick profile's 1200 / 100 / 200
 

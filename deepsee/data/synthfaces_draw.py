@@ -11,6 +11,13 @@ between images of that person (pose, expression, lighting, clothes, accessories 
 than a 16x16 image can show (hair strands along the flow from the crown, skin grain and freckles,
 fabric patterns, iris fibres, lip lines) keeps 8x super-resolution ill-posed.
 
+Version 3 adds per-person appearance that an HR image shows and a 16x16 image cannot (drawn from a
+stream of its own, ``(seed, 4, person)``, so geometry and base colours stay those of version 2):
+two-tone hair (highlight strands of a second colour), vivid iris colours, lipstick shades and gloss,
+brow colour independent of the hair, freckle density, and a favourite outfit (a two-colour pattern:
+the accent colour averages away at 16x16) worn in most of a person's images. It is what the HR style
+encoder can read and the LR image cannot: the style space then has something to explore.
+
 Left/right classes (l_eye, l_brow, l_ear) are drawn on the image's left.
 """
 from __future__ import annotations
@@ -193,6 +200,15 @@ LIPSTICKS = np.array([(0.72, 0.10, 0.16), (0.86, 0.40, 0.50), (0.50, 0.12, 0.26)
 METALS = np.array([(0.86, 0.70, 0.30), (0.80, 0.80, 0.83), (0.95, 0.93, 0.88)], f32)
 FRAMES = np.array([(0.05, 0.05, 0.05), (0.30, 0.18, 0.10), (0.75, 0.62, 0.30), (0.55, 0.55, 0.58)], f32)
 HAIR_STYLES = ("short", "medium", "long", "bald")
+# Version 3 (per-person appearance that only an HR image shows).
+HIGHLIGHTS = np.array([(0.93, 0.80, 0.50), (0.74, 0.36, 0.16), (0.80, 0.80, 0.82), (0.90, 0.35, 0.60),
+                       (0.25, 0.45, 0.85), (0.55, 0.30, 0.75), (0.20, 0.70, 0.65)], f32)
+HIGHLIGHT_P = (0.26, 0.18, 0.14, 0.12, 0.10, 0.10, 0.10)
+VIVID_IRIS = np.array([(0.15, 0.45, 0.90), (0.15, 0.65, 0.35), (0.75, 0.50, 0.10), (0.50, 0.55, 0.62),
+                       (0.45, 0.25, 0.10), (0.10, 0.60, 0.70), (0.55, 0.35, 0.70)], f32)
+LIPSTICKS3 = np.array([(0.80, 0.08, 0.14), (0.93, 0.45, 0.58), (0.45, 0.08, 0.25), (0.95, 0.45, 0.35),
+                       (0.55, 0.30, 0.25), (0.60, 0.12, 0.45), (0.30, 0.10, 0.15)], f32)
+BROW_DYES = np.array([(0.05, 0.04, 0.04), (0.30, 0.18, 0.10), (0.55, 0.40, 0.28), (0.45, 0.20, 0.12)], f32)
 
 
 def _hsv(rng, s: tuple[float, float], v: tuple[float, float]) -> np.ndarray:
@@ -247,6 +263,43 @@ class Identity:
     necklace: bool
     necklace_colour: np.ndarray
     hat_p: float           # chance of a hat in an image
+    # version 3: appearance an HR image shows and a 16x16 image cannot
+    highlight: np.ndarray = None      # colour of the highlight strands
+    highlight_share: float = 0.0      # share of strands in the highlight colour (0 = one-tone hair)
+    gloss: float = 0.0                # lip gloss highlight strength
+    outfit: np.ndarray = None         # favourite outfit: main colour
+    outfit_accent: np.ndarray = None  # ... its second colour (the pattern alternates the two)
+    outfit_pattern: str = "stripes"
+    outfit_p: float = 0.0             # chance of wearing it in an image
+
+
+def _appearance(seed: int, person: int, ident: "Identity") -> "Identity":
+    """Version 3's per-person HR-only appearance, from the stream ``(seed, 4, person)``."""
+    r = np.random.default_rng([seed, 4, person])
+    u = r.uniform
+    if ident.hair_style != "bald" and u() < 0.6:
+        ident.highlight = (HIGHLIGHTS[r.choice(len(HIGHLIGHTS), p=HIGHLIGHT_P)] * u(0.85, 1.1)).astype(f32)
+        ident.highlight_share = u(0.3, 0.55)
+    else:
+        ident.highlight, ident.highlight_share = ident.hair.copy(), 0.0
+        u(), u()
+    ident.iris = (VIVID_IRIS[r.integers(len(VIVID_IRIS))] * u(0.85, 1.1)).astype(f32)
+    if u() < 0.55:
+        ident.lips = (LIPSTICKS3[r.integers(len(LIPSTICKS3))] * u(0.85, 1.05)).astype(f32)
+    else:
+        u()
+    ident.gloss = u(0.2, 0.6) if u() < 0.4 else 0.0
+    if u() < 0.45:
+        ident.brow = (BROW_DYES[r.integers(len(BROW_DYES))] * u(0.85, 1.15)).astype(f32)
+    else:
+        u()
+    if ident.freckles == 0.0 and u() < 0.3:
+        ident.freckles = u(0.4, 1.0)
+    ident.outfit = _hsv(r, (0.2, 0.85), (0.15, 0.9))
+    ident.outfit_accent = _hsv(r, (0.3, 0.9), (0.3, 0.95))
+    ident.outfit_pattern = ("stripes", "check", "dots")[r.integers(3)]
+    ident.outfit_p = 0.75
+    return ident
 
 
 def sample_identity(seed: int, person: int) -> Identity:
@@ -267,7 +320,7 @@ def sample_identity(seed: int, person: int) -> Identity:
     brow = (hair * 0.65 if hair.mean() > 0.3 else hair * 0.9 + 0.01).astype(f32)
     glasses = ("round", "rect")[r.integers(2)] if u() < 0.12 else ""
     earrings = ("stud", "hoop", "drop")[r.integers(3)] if u() < 0.17 else ""
-    return Identity(
+    ident = Identity(
         person=person, face_a=a, face_b=a * u(1.24, 1.36), jaw=u(0.25, 0.5), skin=skin,
         freckles=u(0.3, 1.0) if u() < 0.2 else 0.0,
         hair_style=style, hair=hair, hairline=u(-0.40, -0.27), hair_part=u(-0.12, 0.12),
@@ -284,6 +337,7 @@ def sample_identity(seed: int, person: int) -> Identity:
         necklace=bool(u() < 0.13), necklace_colour=METALS[r.integers(len(METALS))],
         hat_p=0.5 if u() < 0.1 else 0.02,
     )
+    return _appearance(seed, person, ident)
 
 
 @dataclass
@@ -309,6 +363,7 @@ class View:
     necklace: bool
     hat: str               # "" | beanie | cap
     hat_colour: np.ndarray
+    accent: np.ndarray = None   # version 3: the pattern's second colour (None: one colour, shaded)
 
 
 def sample_view(seed: int, index: int, ident: Identity, rng=None) -> View:
@@ -319,7 +374,7 @@ def sample_view(seed: int, index: int, ident: Identity, rng=None) -> View:
     amp = u(0.04, 0.28)
     hat = ("beanie", "cap")[r.integers(2)] if u() < ident.hat_p else ""
     necklace = ident.necklace and u() < 0.75
-    return View(
+    view = View(
         centre=(float(np.clip(r.normal(0, 0.035), -0.08, 0.08)), float(np.clip(r.normal(-0.05, 0.03), -0.12, 0.02))),
         angle=float(np.clip(r.normal(0, 0.08), -0.2, 0.2)), scale=u(1.25, 1.45),
         eyes_closed=bool(u() < 0.08), gaze=(u(-0.25, 0.25), u(-0.1, 0.1)),
@@ -332,6 +387,22 @@ def sample_view(seed: int, index: int, ident: Identity, rng=None) -> View:
         glasses=bool(ident.glasses) and u() < 0.85, earrings=bool(ident.earrings) and u() < 0.8,
         necklace=necklace, hat=hat, hat_colour=_hsv(r, (0.1, 0.8), (0.1, 0.85)),
     )
+    _wardrobe(seed, index, ident, view)
+    return view
+
+
+def _wardrobe(seed: int, index: int, ident: Identity, view: View) -> None:
+    """Version 3: the person's favourite two-colour outfit in most images (stream ``(seed, 5, index)``),
+    otherwise a two-colour pattern of the view's own colours half of the time."""
+    if ident.outfit is None:
+        return
+    r = np.random.default_rng([seed, 5, index])
+    if r.uniform() < ident.outfit_p:
+        view.cloth = (ident.outfit * r.uniform(0.92, 1.08)).astype(f32)
+        view.accent = (ident.outfit_accent * r.uniform(0.92, 1.08)).astype(f32)
+        view.pattern = ident.outfit_pattern
+    elif r.uniform() < 0.5:
+        view.accent = _hsv(r, (0.3, 0.9), (0.3, 0.95))
 
 
 # ------------------------------------------------------------------------------------ the face
@@ -432,6 +503,10 @@ class _Face:
         sheen = np.clip(1 - ((rad - 0.32) * 10) ** 2, 0, 1)             # a soft highlight band
         sheen *= 0.45 * (0.35 + 0.5 * max(0.0, -self.ly * 3))
         lum = (0.78 + 0.22 * streak) * (1 + sheen) * (1 - 0.25 * _smoothstep(-0.08, 0.0, sd))
+        if i.highlight_share > 0:   # strands of a second colour, finer than an LR pixel
+            hl = _table(r, th * f32(i.strands * 0.6 / (2 * np.pi)) + 97.0)
+            t = _smoothstep(1 - 2 * i.highlight_share - 0.08, 1 - 2 * i.highlight_share + 0.08, hl)
+            return lum[..., None] * _mix(i.hair, i.highlight, t.astype(f32))
         return lum[..., None] * i.hair
 
     def neck(self):
@@ -462,7 +537,11 @@ class _Face:
         else:
             tex = np.where((np.sin(x * f32(k / 0.05)) * np.sin(y * f32(k / 0.05))) > 0.6, f32(0.55), f32(1.0))
         folds = 1 + 0.12 * _noise(self.r, *x.shape, 4)
-        col = v.cloth[None, None, :] * (tex * folds)[..., None]
+        if v.accent is not None and v.pattern != "knit":   # two colours: where the shade is dark, the accent
+            t = np.clip((1.0 - tex) / 0.4, 0, 1).astype(f32)
+            col = _mix(v.cloth, v.accent, t) * folds[..., None]
+        else:
+            col = v.cloth[None, None, :] * (tex * folds)[..., None]
         p.paint(_C["cloth"], box, sd, col)
 
     def necklace(self):
@@ -600,7 +679,7 @@ class _Face:
         lower = np.maximum(np.maximum(line + inner_gap - y, y - bot), xlim)
         lines = 0.9 + 0.1 * np.sin(x * f32(2 * np.pi / 0.01))
         col_u = i.lips[None, None, :] * (lines * 0.88)[..., None]
-        col_l = i.lips[None, None, :] * (lines * (1 + 0.25 * np.exp(-((y - line - inner_gap - i.lip_l * 0.45) / 0.012) ** 2)))[..., None]
+        col_l = i.lips[None, None, :] * (lines * (1 + (0.25 + i.gloss) * np.exp(-((y - line - inner_gap - i.lip_l * 0.45) / 0.012) ** 2)))[..., None]
         if gap > 0:
             inner = np.maximum(np.maximum(line - 0.002 - y, y - line - inner_gap - 0.002), np.abs(x) - 0.85 * w)
             teeth = (y < line + inner_gap * 0.45) & (np.abs(x) < 0.6 * w)

@@ -9,8 +9,9 @@ A run folder ``runs/sr-<profile>-<variant>`` holds:
 - ``model/``           the final ``DeepSEE.save`` folder;
 - ``tensorboard/``     optional (``train.tensorboard``; needs the tensorboard package).
 
-The schedule is the paper's (constant, then linear decay to zero) in epochs; ``train.max_steps`` stops
-early without changing it; ``train.max_minutes`` measures the speed of the first steps and compresses
+The schedule is the paper's (constant, then linear decay to zero) in epochs, or in
+``train.schedule_steps`` steps (the quick profile: the same run on every machine); ``train.max_steps``
+stops early without changing it; the optional cap ``train.max_minutes`` (off in the shipped profiles) measures the speed of the first steps and compresses
 the schedule to the steps that fit, re-fitted every few steps from the recent speed (the rate never
 jumps), so the decay still ends at zero when the machine slows down or speeds up. Under torchrun every rank trains, only rank 0 writes.
 """
@@ -29,7 +30,7 @@ from .checkpoint import has_checkpoint, read_checkpoint, write_checkpoint
 from .data import EpochSampler, make_loader
 from .distributed import DistInfo, barrier, broadcast_object, init_distributed, shutdown
 from .samples import fixed_batch, grid_image, render_outputs, save_png
-from .schedule import Plan, epoch_plan, refit_plan
+from .schedule import Plan, refit_plan, steps_plan
 from .trainer import SRTrainer
 
 CHECK_EVERY = 10          # steps between budget checks (re-plan / hard stop), same on every rank
@@ -140,7 +141,7 @@ class _Run:
             self.run_dir = self._resolve_run_dir()
         seed_everything(cfg.seed + self.info.rank)
         self.train_set, self.sample_set = self._datasets()
-        plan = epoch_plan(cfg.train, len(self.train_set), self.info.world_size)
+        plan = steps_plan(cfg.train, len(self.train_set), self.info.world_size)
         self.epoch_plan = plan
         model, disc = DeepSEE(cfg.model), build_discriminator(cfg.model)
         if cfg.train.grad_checkpoint:
@@ -186,6 +187,7 @@ class _Run:
                 "plan": plan.to_dict(), "planned_total_steps": plan.total_steps,
                 "epoch_plan_total_steps": self.epoch_plan.total_steps,
                 "max_steps": cfg.train.max_steps, "max_minutes": cfg.train.max_minutes,
+                "schedule_steps": cfg.train.schedule_steps,
                 "steps_done": self.trainer.step, "world_size": self.info.world_size,
                 "device": str(self.info.device), "amp": cfg.train.amp,
                 "grad_checkpoint": cfg.train.grad_checkpoint, "train_items": len(self.train_set),

@@ -7,7 +7,8 @@ common to every parameter group, so the LR encoder keeps its 1:4 ratio during th
 code lost it; see ARCHITECTURE.md).
 
 A :class:`Plan` fixes the schedule in steps. ``steps_per_epoch = len(dataset) // (batch * world)``.
-With a wall-clock budget (``train.max_minutes``) the schedule is compressed to the number of steps that
+``train.schedule_steps`` sets the schedule's length in steps directly (the quick profile's budgets:
+the same run on every machine). With the optional wall-clock cap (``train.max_minutes``) the schedule is compressed to the number of steps that
 fit, keeping the constant:decay proportion, so the decay still ends at zero.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Plan:
     steps_per_epoch: int
     const_steps: float      # steps at the constant rate (fractional after a mid-decay re-fit)
     total_steps: int        # the rate reaches zero here
-    source: str = "epochs"  # "epochs" | "budget" (compressed to fit train.max_minutes)
+    source: str = "epochs"  # "epochs" | "steps" (train.schedule_steps) | "budget" (train.max_minutes)
 
     @property
     def decay_steps(self) -> int:
@@ -57,6 +58,19 @@ def epoch_plan(train_cfg, num_items: int, world_size: int = 1) -> Plan:
     if total < 1:
         raise ValueError("train.epochs_const + train.epochs_decay must be at least 1")
     return Plan(spe, const, total, "epochs")
+
+
+def steps_plan(train_cfg, num_items: int, world_size: int = 1) -> Plan:
+    """The schedule in ``train.schedule_steps`` steps when set (constant:decay in the proportion of
+    ``epochs_const:epochs_decay``), else :func:`epoch_plan`. A step budget gives the same run on every
+    machine, unlike a wall-clock budget."""
+    plan = epoch_plan(train_cfg, num_items, world_size)
+    total = int(getattr(train_cfg, "schedule_steps", 0) or 0)
+    if total <= 0:
+        return plan
+    epochs = train_cfg.epochs_const + train_cfg.epochs_decay
+    const = int(round(total * train_cfg.epochs_const / epochs))
+    return Plan(plan.steps_per_epoch, min(const, total), total, "steps")
 
 
 def budget_plan(plan: Plan, train_cfg, fit_steps: int) -> Plan:

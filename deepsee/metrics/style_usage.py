@@ -1,0 +1,327 @@
+"""How much a trained model uses its style space: the measurements behind the exploration figures.
+
+DeepSEE's claim is exploration: one LR face, many plausible HR faces, steered region by region
+through the style matrix ``S`` (19 rows, one per semantic class, values in [-1, 1]). A model can
+only be explored if (a) the style carries information the LR image does not, (b) changing one
+region's rows changes that region and little else, (c) sampled styles give visibly different
+outputs, and (d) choosing among samples pays off. :func:`style_usage` measures the four on a list of
+test items, for any model with an LR and an HR style encoder (the independent variant):
+
+- *information* (:func:`information_rows`): the output with the style encoded by the HR encoder from
+  the ground truth ("oracle style") against the style from the LR encoder (what a user starts from):
+  PSNR, SSIM, the perceptual distance, and per region the error of the mean colour and of the
+  high-frequency energy (RMS of ``x - G_1.5 * x``, the detail a 16x16 image cannot show) against the
+  ground truth.
+- *region control* (:func:`region_control_rows`): the walk ``S_k = clamp(S + k delta 1_R, -1, 1)``,
+  ``k = -2, 2``, on the rows ``R`` of one region (Fig. 10): mean absolute change of the output inside
+  the region and outside it, in [0, 1] pixel units, and their ratio. The global walk of Fig. 3
+  (delta on all rows) gives the mean change of the whole image.
+- *diversity* (:func:`diversity_rows`): K samples ``clamp(S + sigma eps_i, -1, 1)``: mean pairwise
+  L1 (overall and per region) and perceptual distance.
+- *selection gain* (:func:`selection_rows`): the expected best perceptual distance of n random
+  samples (order statistics, :func:`~deepsee.metrics.explorative.best_of_n`), ``1 - best_100 / best_1``.
+
+:func:`summarize_style_usage` turns the per-image tables into the summary the pipeline writes
+(``results/style_usage_<dataset>_8x_<profile>.csv``), with the goals of the kit's issue tracker
+beside each row. Every number is computed with the exploration engine, so it is exactly what the
+figures and the explorer show.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..constants import REGIONS
+
+#: Regions measured (the large ones the LR image constrains, and the small, uncertain ones).
+USAGE_REGIONS: tuple[str, ...] = ("hair", "skin", "cloth", "background", "lips", "eyes", "brows")
+SMALL_REGIONS: tuple[str, ...] = ("lips", "eyes", "brows")
+HF_SIGMA = 1.5          # Gaussian of the high-frequency split (HR pixels)
+MIN_PIXELS = 16         # a region smaller than this in an image is skipped there
+
+#: Goals (issue 13): checked by :func:`summarize_style_usage`, reported beside the measured values.
+GOALS = {"psnr_gain_db": 0.5, "perceptual_reduction": 0.10, "inside_outside_ratio": 5.0,
+         "small_region_inside_change": 0.05, "global_walk_change": 0.02, "selection_gain": 0.15}
+
+
+def _gauss_kernel(sigma: float) -> Tensor:
+    r = max(1, int(round(3 * sigma)))
+    x = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-x * x / (2 * sigma * sigma))
+    return k / k.sum()
+
+
+def high_pass(img: Tensor, sigma: float = HF_SIGMA) -> Tensor:
+    """``img - G_sigma * img`` per channel (reflect padding); ``img [B, 3, H, W]``."""
+    k = _gauss_kernel(sigma).to(img)
+    r = k.numel() // 2
+    c = img.shape[1]
+    low = F.pad(img, (r, r, 0, 0), mode="reflect")
+    low = F.conv2d(low, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    low = F.pad(low, (0, 0, r, r), mode="reflect")
+    low = F.conv2d(low, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    return img - low
+
+
+def region_pixels(mask: Tensor, region: str) -> Tensor:
+    """Boolean ``[H, W]`` map of a named region (:data:`deepsee.constants.REGIONS`)."""
+    if region not in REGIONS:
+        raise ValueError(f"unknown region {region!r}; expected one of {sorted(REGIONS)}")
+    m = torch.zeros_like(mask, dtype=torch.bool)
+    for c in REGIONS[region]:
+        m |= mask == c
+    return m
+
+
+def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] = USAGE_REGIONS) -> dict:
+    """Mean colour ``[3]`` and high-frequency RMS of each region of one image.
+
+    ``img [3, H, W]`` in [-1, 1] (converted to [0, 1]); ``mask [H, W]``. Regions with fewer than
+    :data:`MIN_PIXELS` pixels are left out.
+    """
+    x = (img.float().clamp(-1, 1) + 1) / 2
+    hf = high_pass(x[None])[0].pow(2).mean(0)                                   # [H, W]
+    out = {}
+    for r in regions:
+        m = region_pixels(mask, r)
+        if int(m.sum()) < MIN_PIXELS:
+            continue
+        out[r] = (x[:, m].mean(1), float(hf[m].mean().sqrt()))
+    return out
+
+
+def _engine(model, item, device):
+    from ..explore import ExplorationEngine
+    return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
+
+
+def _encode(model, item, source: str, device) -> Tensor:
+    img = item["lr"] if source == "lr" else item["hr"]
+    with torch.inference_mode():
+        return model.encode_style(img[None].to(device), item["mask"][None].to(device), source=source)[0]
+
+
+def check_explorable(model) -> None:
+    sources = tuple(getattr(model, "style_sources", ()))
+    if "lr" not in sources or "hr" not in sources:
+        raise ValueError(f"style usage needs a model with an LR and an HR style encoder (the independent "
+                         f"variant); this model's style sources are {sources or 'none'}")
+
+
+@torch.no_grad()
+def information_rows(model, items: Sequence[dict], perceptual: Callable | None = None,
+                     device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS) -> pd.DataFrame:
+    """Oracle style (HR encoder on the ground truth) against LR style, per image and region.
+
+    One row per (image, style source, region); region ``"all"`` holds psnr, ssim and perceptual, the
+    others ``colour_error`` (mean |mean colour - ground truth's|, [0, 1] units) and ``hf_error``
+    (|HF RMS - ground truth's|).
+    """
+    from .image import psnr, ssim
+    check_explorable(model)
+    rows = []
+    for it in items:
+        eng = _engine(model, it, device)
+        styles = torch.stack([_encode(model, it, "lr", device), _encode(model, it, "hr", device)])
+        out = eng.generate(styles, progress=False).cpu().float()                # [2, 3, H, W]
+        gt = it["hr"][None].float().expand_as(out)
+        p, s = psnr(out, gt), ssim(out, gt)
+        d = perceptual(out, gt) if perceptual is not None else torch.full((2,), float("nan"))
+        ref = region_stats(it["hr"], it["mask"], regions)
+        for j, source in enumerate(("lr", "oracle")):
+            rows.append({"image": it["name"], "style": source, "region": "all", "psnr": float(p[j]),
+                         "ssim": float(s[j]), "perceptual": float(d[j])})
+            stats = region_stats(out[j], it["mask"], regions)
+            for r, (col, hf) in stats.items():
+                rows.append({"image": it["name"], "style": source, "region": r,
+                             "colour_error": float((col - ref[r][0]).abs().mean()),
+                             "hf_error": abs(hf - ref[r][1])})
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps: int = 2,
+                        device: str | torch.device = "cpu",
+                        regions: Sequence[str] = USAGE_REGIONS, global_delta: float = 0.15) -> pd.DataFrame:
+    """Walk one region's rows by ``+-steps * delta`` (and all rows by ``+-steps * global_delta``).
+
+    Per (image, region): ``inside`` and ``outside`` = mean |output - output at the LR style| over the
+    region's pixels / the other pixels, averaged over the two ends of the walk, in [0, 1] units;
+    region ``"global"``: the whole image under the all-rows walk (``inside`` = whole image).
+    """
+    from ..explore.walks import style_walk
+    rows = []
+    for it in items:
+        eng = _engine(model, it, device)
+        style = _encode(model, it, "lr", device)
+        n = 2 * steps + 1
+        walk = style_walk(style, delta=global_delta, steps=n)[[0, steps, n - 1]]
+        out = eng.generate(walk, progress=False).cpu().float() / 2               # [0, 1] units
+        change = (out[[0, 2]] - out[1]).abs().mean(1).mean(0)                    # [H, W]
+        rows.append({"image": it["name"], "region": "global", "delta": global_delta, "steps": steps,
+                     "inside": float(change.mean()), "outside": float("nan"), "pixels": int(change.numel())})
+        for r in regions:
+            m = region_pixels(it["mask"], r)
+            if int(m.sum()) < MIN_PIXELS:
+                continue
+            walk = style_walk(style, delta=delta, steps=n, classes=list(REGIONS[r]))[[0, steps, n - 1]]
+            out = eng.generate(walk, progress=False).cpu().float() / 2
+            change = (out[[0, 2]] - out[1]).abs().mean(1).mean(0)
+            rows.append({"image": it["name"], "region": r, "delta": delta, "steps": steps,
+                         "inside": float(change[m].mean()), "outside": float(change[~m].mean()),
+                         "pixels": int(m.sum())})
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1, noise: str = "gaussian",
+                   perceptual: Callable | None = None, seed: int = 0,
+                   device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS) -> pd.DataFrame:
+    """K samples around the LR style per image: mean pairwise L1 ([0, 1] units) overall and per region,
+    and the mean pairwise perceptual distance. Image ``i`` uses the sample stream ``seed + i``."""
+    from ..explore.walks import sample_styles
+    rows = []
+    for i, it in enumerate(items):
+        eng = _engine(model, it, device)
+        styles = sample_styles(_encode(model, it, "lr", device), k, noise=noise, scale=scale, seed=seed + i)
+        out = eng.generate(styles, progress=False).cpu().float()
+        a, b = torch.triu_indices(k, k, 1)
+        diff = (out[a] - out[b]).abs().mean(1) / 2                                # [pairs, H, W]
+        row = {"image": it["name"], "K": k, "scale": scale, "l1_all": float(diff.mean())}
+        if perceptual is not None:
+            row["perceptual_all"] = float(perceptual(out[a], out[b]).mean())
+        for r in regions:
+            m = region_pixels(it["mask"], r)
+            if int(m.sum()) >= MIN_PIXELS:
+                row[f"l1_{r}"] = float(diff[:, m].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def selection_rows(model, items: Sequence[dict], perceptual: Callable, n: int = 100, scale: float = 0.1,
+                   noise: str = "gaussian", seed: int = 0, device: str | torch.device = "cpu") -> pd.DataFrame:
+    """Best-of-n selection by the perceptual distance to the ground truth (the oracle protocol of
+    Figs. 5-7 with K = n samples): expected best of 1 and of n per image."""
+    from .explorative import best_of_n, oracle_selection
+    rows = []
+    for i, it in enumerate(items):
+        eng = _engine(model, it, device)
+        style = _encode(model, it, "lr", device)
+        scores, _ = oracle_selection(lambda s: eng.generate(s.to(device), progress=False).cpu(), style.cpu(),
+                                     it["hr"], K=n, noise=noise, scale=scale, seed=seed + i, chunk=50,
+                                     metrics={"perceptual": perceptual}, progress=False)
+        r = best_of_n(scores["perceptual"].to_numpy(), ns=(1, n), mode="min", seed=seed + i)
+        rows.append({"image": it["name"], "n": n, "best_of_1": r["expected"][0], f"best_of_n": r["expected"][1]})
+    return pd.DataFrame(rows)
+
+
+def style_usage(model, items: Sequence[dict], perceptual: Callable | None, *, select_items: Sequence[dict] | None = None,
+                region_delta: float = 0.3, global_delta: float = 0.15, walk_steps: int = 2, k: int = 16,
+                scale: float = 0.1, noise: str = "gaussian", select_n: int = 100, seed: int = 0,
+                device: str | torch.device = "cpu", progress: bool = True) -> dict[str, pd.DataFrame]:
+    """All four measurements; returns the per-image tables and the summary (key ``"summary"``).
+
+    ``items``: test items (``lr``, ``hr``, ``mask``, ``name``) for information and region control;
+    ``select_items`` (default ``items``): for diversity and selection, which cost K and n forwards.
+    """
+    from tqdm.auto import tqdm
+    check_explorable(model)
+    model = model.to(device).eval()
+    select_items = list(items if select_items is None else select_items)
+    parts = {}
+    steps = [("information", lambda: information_rows(model, items, perceptual, device)),
+             ("region_control", lambda: region_control_rows(model, items, region_delta, walk_steps, device,
+                                                            global_delta=global_delta)),
+             ("diversity", lambda: diversity_rows(model, select_items, k, scale, noise, perceptual, seed, device))]
+    if perceptual is not None:
+        steps.append(("selection", lambda: selection_rows(model, select_items, perceptual, select_n, scale,
+                                                          noise, seed, device)))
+    for name, fn in tqdm(steps, desc="style usage", disable=not progress):
+        parts[name] = fn()
+    parts["summary"] = summarize_style_usage(parts, perceptual_name=getattr(perceptual, "name", "perceptual"))
+    return parts
+
+
+def _row(group, measure, region, value, goal="", met=None, unit=""):
+    return {"group": group, "measure": measure, "region": region, "value": value, "unit": unit,
+            "goal": goal, "met": "" if met is None else ("yes" if met else "no")}
+
+
+def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str = "perceptual") -> pd.DataFrame:
+    """One row per measured quantity: group, measure, region, value, unit, goal, met."""
+    g = GOALS
+    rows = []
+    info = parts.get("information")
+    if info is not None and len(info):
+        allr = info[info.region == "all"].groupby("style")[["psnr", "ssim", "perceptual"]].mean()
+        for src, label in (("lr", "LR style"), ("oracle", "oracle style")):
+            rows.append(_row("information", f"PSNR, {label}", "all", allr.loc[src, "psnr"], unit="dB"))
+            rows.append(_row("information", f"SSIM, {label}", "all", allr.loc[src, "ssim"]))
+            rows.append(_row("information", f"{perceptual_name}, {label}", "all", allr.loc[src, "perceptual"]))
+        gain = allr.loc["oracle", "psnr"] - allr.loc["lr", "psnr"]
+        rows.append(_row("information", "PSNR gain of the oracle style", "all", gain, f">= {g['psnr_gain_db']}",
+                         gain >= g["psnr_gain_db"], "dB"))
+        red = 1 - allr.loc["oracle", "perceptual"] / allr.loc["lr", "perceptual"]
+        rows.append(_row("information", f"{perceptual_name} reduction by the oracle style", "all", red,
+                         f">= {g['perceptual_reduction']:.0%}",
+                         bool(red >= g["perceptual_reduction"]) if np.isfinite(red) else None, "relative"))
+        reg = info[info.region != "all"].groupby(["region", "style"])[["colour_error", "hf_error"]].mean()
+        better = {"colour_error": 0, "hf_error": 0}
+        regions = [r for r in USAGE_REGIONS if (r, "lr") in reg.index and (r, "oracle") in reg.index]
+        for r in regions:
+            for col, label in (("colour_error", "mean-colour error"), ("hf_error", "high-frequency RMS error")):
+                lo, orc = reg.loc[(r, "lr"), col], reg.loc[(r, "oracle"), col]
+                better[col] += int(orc < lo)
+                rows.append(_row("information", f"{label}, LR style", r, lo, unit="[0, 1]"))
+                rows.append(_row("information", f"{label}, oracle style", r, orc, unit="[0, 1]"))
+        for col, label in (("colour_error", "mean-colour error"), ("hf_error", "high-frequency RMS error")):
+            if regions:
+                rows.append(_row("information", f"regions with a lower {label} under the oracle style", "all",
+                                 better[col], f"> {len(regions) / 2:g} of {len(regions)}",
+                                 better[col] > len(regions) / 2, "regions"))
+    rc = parts.get("region_control")
+    if rc is not None and len(rc):
+        glob = rc[rc.region == "global"]
+        if len(glob):
+            v = glob.inside.mean()
+            rows.append(_row("region control", f"global walk (+-{int(glob.steps.iloc[0])} x {glob.delta.iloc[0]:g}, "
+                             "all rows): mean change", "all", v, f">= {g['global_walk_change']}",
+                             v >= g["global_walk_change"], "[0, 1]"))
+        loc = rc[rc.region != "global"].groupby("region")[["inside", "outside", "delta", "steps"]].mean()
+        for r in [r for r in USAGE_REGIONS if r in loc.index]:
+            ins, outs = loc.loc[r, "inside"], loc.loc[r, "outside"]
+            walk = f"+-{int(loc.loc[r, 'steps'])} x {loc.loc[r, 'delta']:g}"
+            small = r in SMALL_REGIONS
+            rows.append(_row("region control", f"{walk} on the region's rows: change inside", r, ins,
+                             f">= {g['small_region_inside_change']}" if small else "",
+                             (ins >= g["small_region_inside_change"]) if small else None, "[0, 1]"))
+            rows.append(_row("region control", f"{walk} on the region's rows: change outside", r, outs, unit="[0, 1]"))
+            ratio = ins / outs if outs > 0 else float("inf")
+            rows.append(_row("region control", "inside / outside", r, ratio, f">= {g['inside_outside_ratio']:g}",
+                             ratio >= g["inside_outside_ratio"], "ratio"))
+    div = parts.get("diversity")
+    if div is not None and len(div):
+        k = int(div.K.iloc[0])
+        rows.append(_row("diversity", f"K = {k} samples (scale {div.scale.iloc[0]:g}): mean pairwise L1", "all",
+                         div.l1_all.mean(), unit="[0, 1]"))
+        if "perceptual_all" in div:
+            rows.append(_row("diversity", f"K = {k}: mean pairwise {perceptual_name}", "all", div.perceptual_all.mean()))
+        for r in USAGE_REGIONS:
+            if f"l1_{r}" in div:
+                rows.append(_row("diversity", f"K = {k}: mean pairwise L1", r, div[f"l1_{r}"].mean(), unit="[0, 1]"))
+    sel = parts.get("selection")
+    if sel is not None and len(sel):
+        n = int(sel.n.iloc[0])
+        b1, bn = sel.best_of_1.mean(), sel.best_of_n.mean()
+        rows.append(_row("selection", f"expected best of 1, {perceptual_name}", "all", b1))
+        rows.append(_row("selection", f"expected best of {n}, {perceptual_name}", "all", bn))
+        gain = 1 - bn / b1
+        rows.append(_row("selection", f"selection gain (1 - best of {n} / best of 1)", "all", gain,
+                         f">= {g['selection_gain']:.0%}", gain >= g["selection_gain"], "relative"))
+    return pd.DataFrame(rows)
