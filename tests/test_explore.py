@@ -315,13 +315,35 @@ def test_engine_sample_walk_region_edit():
     assert (r[0] - w[1]).abs().max() < 1e-5 and (r[1] - r[0]).abs().max() > 1e-3
 
 
-@pytest.mark.parametrize("variant,extra", [("hr_style_only", {}), ("independent", {"factor": 16, "max_mask_size": 32})])
+@pytest.mark.parametrize("variant,extra", [("hr_style_only", {}), ("independent", {"factor": 16, "max_mask_size": 32}),
+                                           ("independent", {"factor": 16, "max_mask_size": 32,
+                                                            "last_block": "released"})])
 def test_engine_other_structures(variant, extra):
-    """Style-only blocks (prior first block) and the 32x structure (mask cap, style-only top block)."""
+    """Style-only blocks (prior first block), the 32x structure (mask cap, style-only top blocks) and the
+    released 32x top blocks (``model.last_block: released``: mask-only tables above the cap)."""
     from deepsee.explore import ExplorationEngine
     model, cfg = _model(variant=variant, **extra)
     lr, mask, styles = _inputs(cfg, k=3)
     eng = ExplorationEngine(model, lr, mask, style=styles[:1])
+    assert (eng.generate(styles, progress=False) - _plain(model, lr, mask, styles)).abs().max() < 1e-4
+
+
+def test_engine_released_top_block_soft_masks_and_small_inputs():
+    """``model.last_block: released``: exact for soft masks, and for an input smaller than the model's LR size
+    (the top block then sits at the cap, where the released block reads the styled map)."""
+    from deepsee.explore import ExplorationEngine
+    model, cfg = _model(factor=16, max_mask_size=32, last_block="released")
+    assert model.generator.block_kinds[-2:] == ["released_style"] * 2
+    lr, mask, styles = _inputs(cfg, k=3)
+    soft = torch.softmax(torch.randn(1, 19, cfg.hr_size, cfg.hr_size, generator=torch.Generator().manual_seed(1)) * 3, 1)
+    eng = ExplorationEngine(model, lr, soft, style=styles[:1])
+    ref = _plain(model, lr, soft, styles)
+    assert (ref[0] - ref[1]).abs().max() > 0.1
+    assert (eng.generate(styles, progress=False) - ref).abs().max() < 1e-4
+    small = lr[..., :2, :2].contiguous()                          # 2x2 -> 32 px: every block at or below the cap
+    eng.set_lr(small, _face(32))
+    assert (eng.generate(styles, progress=False) - _plain(model, small, _face(32), styles)).abs().max() < 1e-4
+    eng.set_lr(lr, mask)                                          # and back above it
     assert (eng.generate(styles, progress=False) - _plain(model, lr, mask, styles)).abs().max() < 1e-4
 
 

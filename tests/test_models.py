@@ -7,6 +7,7 @@ CPU, tiny widths (the smoke profile), seeded. Paper-size models are only built o
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 
@@ -98,12 +99,70 @@ def test_unused_style_conv_is_optional():
 
 
 def test_32x_generator_count_vs_release():
-    g = meta_model("paper-32x").generator
+    g = meta_model("paper-32x").generator                       # model.last_block: style_only (default)
     assert g.block_kinds == ["semantic"] + ["both"] * 5 + ["style"]
     assert g.blocks[0].noise_in is None                         # the 32x configuration has no noise
     # The released 61,714,407 includes the 512 px block's semantic hidden layer (2 x 22,016) that
     # only its defect uses; the kit's style-only block does not own it.
     assert count(g) == 61_670_375 == 61_714_407 - 2 * (19 * 128 * 9 + 128)
+    rel = meta_model("paper-32x", "model.last_block=released").generator
+    assert rel.block_kinds == ["semantic"] + ["both"] * 5 + ["released_style"]
+    assert count(rel) == 61_714_407                             # Table 4's count for the released 32x model
+    nb = rel.blocks[-1].norm_0                                  # hidden 22,016 + style convs + unused Conv1d
+    assert (count(nb.released.hidden), count(nb.released.conv), count(nb.released.unused)) == (22_016, 1_180_672, 380)
+    assert nb.semantic is None and nb.style is None and not nb.uses_style
+    assert [count(b) for b in rel.blocks[:-1]] == [count(b) for b in g.blocks[:-1]]
+
+
+def test_last_block_option_is_validated_and_saved(tmp_path):
+    with pytest.raises(ValueError, match=r"model.last_block='late'; expected one of \('style_only', 'released'\)"):
+        load_config("paper-32x", ["model.last_block=late"])
+    with pytest.raises(ValueError, match="model.max_mask_size"):   # nothing above a cap that is off
+        load_config("paper-8x", ["model.last_block=released"])
+    bad = dataclasses.replace(tiny_cfg(), last_block="late")          # a ModelConfig built directly
+    with pytest.raises(ValueError, match="model.last_block='late'"):
+        DeepSEE(bad)
+    cfg = tiny_cfg("model.factor=16", "model.max_mask_size=32", "model.noise=false", "model.last_block=released")
+    model = randomize_(DeepSEE(cfg), seed=4).eval()
+    assert model.generator.block_kinds[-2:] == ["released_style"] * 2   # 64 and 128 px are above the cap
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["model"]["last_block"] == "released"
+    loaded = DeepSEE.load(tmp_path / "m")
+    assert loaded.cfg.last_block == "released" and loaded.generator.block_kinds == model.generator.block_kinds
+    lr, _, mask = batch(cfg, b=1)
+    with torch.no_grad():
+        style = model.encode_style(lr, mask, "lr")
+        assert torch.equal(model(lr, mask, style), loaded(lr, mask, style))
+    meta = json.loads((tmp_path / "m" / "config.json").read_text())   # the option tells load the structure
+    del meta["model"]["last_block"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="does not match"):           # style_only: no hidden layer to load
+        DeepSEE.load(tmp_path / "m")
+
+
+def test_released_top_block_ignores_the_style_above_the_cap():
+    """Above the mask cap: BN(x) * gamma_s + beta_s from conv(nearest(ReLU(conv(M at the cap)))), no style;
+    at or below it (a smaller input) the released block reads the styled map."""
+    nb = randomize_(NormBlock(channels=3, kind="released_style", num_classes=N, hidden=4, style_dim=4,
+                              max_mask_size=4), seed=9).eval()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(1, 3, 8, 8, generator=g)
+    mask = to_onehot(torch.randint(0, N, (1, 8, 8), generator=g))
+    s1, s2 = torch.rand(2, 1, N, 4, generator=g) * 2 - 1
+    with torch.no_grad():
+        out = nb(x, mask, s1)
+        assert torch.equal(out, nb(x, mask, s2))
+        br, bn = nb.released, nb.norm
+        h = F.relu(F.conv2d(F.interpolate(mask, size=(4, 4), mode="nearest"), br.hidden.weight, br.hidden.bias,
+                            padding=1))
+        gb = F.conv2d(F.interpolate(h, size=(8, 8), mode="nearest"), br.conv.weight, br.conv.bias, padding=1)
+        x_hat = (x - bn.running_mean.view(1, -1, 1, 1)) / torch.sqrt(bn.running_var.view(1, -1, 1, 1) + bn.eps)
+        assert torch.allclose(out, x_hat * gb[:, :3] + gb[:, 3:], atol=1e-6)
+        small = to_onehot(torch.randint(0, N, (1, 4, 4), generator=g))           # at the cap: styled map
+        x4 = x[..., :4, :4]
+        gb4 = F.conv2d(torch.einsum("bnk,bnhw->bkhw", s1, small), br.conv.weight, br.conv.bias, padding=1)
+        x4_hat = x_hat[..., :4, :4]
+        assert torch.allclose(nb(x4, small, s1), x4_hat * gb4[:, :3] + gb4[:, 3:], atol=1e-6)
 
 
 def test_discriminator_count():
@@ -130,6 +189,16 @@ def test_cli_model_summary(capsys):
     assert main(["model", "summary", "--config", "paper-4x"]) == 0
     out = capsys.readouterr().out
     assert "Table 4. Generator (4x, independent)" in out and "35,620,599" in out
+
+
+def test_cli_model_summary_32x_last_block(capsys):
+    from deepsee.cli import main
+    assert main(["model", "summary", "--config", "paper-32x", "--set", "model.last_block=released"]) == 0
+    total = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("total")][-1]
+    assert total.split()[1:] == ["61,714,407", "61,714,407", "yes"]
+    assert main(["model", "summary", "--config", "paper-32x"]) == 0     # the kit's default top block
+    total = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("total")][-1]
+    assert total.split()[1:] == ["61,670,375", "61,714,407", "NO"]
 
 
 # ---------------------------------------------------------------------------------------------------

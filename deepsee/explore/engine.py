@@ -22,6 +22,10 @@ Per style sample and NormBlock, with BatchNorm (eval) folded in,
   NormBlock (rows x 171 x 2C), one gather of the table to the map, one multiply-add, and the main
   path's C->C convolutions, which no formulation avoids.
 
+The released 32x top block (``model.last_block: released``) ignores the style: its modulation is a
+mask-only table too, keyed by the 3x3 neighbourhood of hidden-feature rows after the upsampling from
+the mask cap (exact, see ``_released_table``).
+
 Samples are processed in chunks (``chunk``) and, at large resolutions, in micro-batches bounded by
 ``max_activation_mb`` per activation tensor, in channels-last layout, under ``torch.inference_mode``.
 Buffers are reused between calls (fresh large allocations page-fault on every call).
@@ -303,6 +307,8 @@ class ExplorationEngine:
             t = _NormTable(torch.cat([a, b], 1), None, idx, size)
             t.dense = t.table0[idx][None]                                              # [1, H*W, 2C]
             return t
+        if f["kind"] == "released_style":
+            return self._released_table(f, size)
         msize = nb.modulation_size(size)
         m = self._masks.at(msize)                                                      # [1, N, h, w]
         h, w = msize
@@ -333,6 +339,52 @@ class ExplorationEngine:
         if u3 is None:
             t.dense = t.table0[idx][None]                                              # [1, H*W, 2C]
         return t
+
+    def _released_table(self, f: dict, size: tuple[int, int]) -> _NormTable:
+        """The released 32x top block (``model.last_block: released``): mask only, the style takes no part.
+
+        Above the cap: gamma_s, beta_s = conv3x3(nearest(ReLU(conv3x3(M at the cap)), size)). The hidden
+        features depend on the 3x3 mask patch at the cap (one row per distinct patch); after the nearest
+        upsampling, a pixel's modulation depends on the hidden rows of its 3x3 neighbourhood (zero outside
+        the image), so one table row per distinct neighbourhood of row ids, exactly. out = x * A + B,
+        A = r gamma_s, B = beta_s - mu A (no "1 +", as the released block). At or below the cap (an input
+        smaller than the model's LR size) the released block reads the styled map: a style table."""
+        nb, r, mu = f["nb"], f["r"], f["mu"]
+        br, C = nb.released, self.C
+        msize = nb.modulation_size(size)
+        m = self._masks.at(msize)                                                      # [1, N, h, w]
+        h, w = msize
+        wc = _conv_weight(br.conv)                                                     # [2C, hidden, 3, 3]
+        if msize == tuple(size):   # at or below the cap (a small input): the released block reads the styled map
+            if wc.shape[1] != self.d:
+                raise ValueError(f"the released top block at {tuple(size)} (not above the mask cap) reads the "
+                                 f"styled map, which needs hidden width == style length ({wc.shape[1]} != {self.d})")
+            f["w_style"], f["b_style"] = wc, br.conv.bias      # a style block with weight 1 and no "1 +"
+            idx, rep = self._patterns(m, 1)
+            u3 = F.unfold(m, 3, padding=1)[0][:, rep].t().contiguous()                 # [P, N*9]
+            a = (r * br.conv.bias[:C]).expand(rep.numel(), C)
+            b = br.conv.bias[C:] - mu * a
+            return _NormTable(torch.cat([a, b], 1).contiguous(), u3, idx, tuple(size))
+        f.pop("w_style", None)     # above the cap: mask only
+        hid_idx, hid_rep = self._patterns(m, 1)                                        # [h*w], [P1]
+        hid = br.hidden_features(m).flatten(2)[0]                                      # [hidden, h*w]
+        rows = hid[:, hid_rep].t()                                                     # [P1, hidden]
+        p1 = rows.shape[0]
+        rows = torch.cat([rows, rows.new_zeros(1, rows.shape[1])])                     # row P1: the zero padding
+        ids = hid_idx.view(1, 1, h, w).to(torch.float64)
+        if msize != tuple(size):
+            ids = F.interpolate(ids, size=size, mode="nearest")
+        ids = F.pad(ids, (1, 1, 1, 1), value=float(p1))
+        keys = F.unfold(ids, 3)[0].t().round().long()                                 # [H*W, 9] hidden row ids
+        _, inv = torch.unique(keys, dim=0, return_inverse=True)
+        P = int(inv.max()) + 1
+        rep = torch.empty(P, dtype=torch.long, device=self.device)
+        rep.scatter_(0, inv, torch.arange(inv.numel(), device=self.device))
+        cols = rows[keys[rep]].transpose(1, 2).reshape(P, -1)                          # [P, hidden*9] (unfold order)
+        gb = torch.addmm(br.conv.bias, cols, wc.reshape(wc.shape[0], -1).t())          # [P, 2C]
+        a = r * gb[:, :C]
+        b = gb[:, C:] - mu * a
+        return _NormTable(torch.cat([a, b], 1).contiguous(), None, inv, tuple(size))  # dense: gathered per call
 
     def _patterns(self, m: Tensor, radius: int) -> tuple[Tensor, Tensor]:
         """Group pixels by their zero-padded (2 radius + 1)^2 mask patch (and which of its pixels lie in
@@ -432,7 +484,11 @@ class ExplorationEngine:
         m = rows.numel()
         H, W = t.size
         C = self.C
-        if t.u3 is None:
+        if t.u3 is None and t.dense is None:   # released top block: gathered per call, not kept (1 GiB at 512 px)
+            dense = self._buf("static", (H * W, 2 * C))
+            torch.index_select(t.table0, 0, t.idx, out=dense)
+            dense = dense.view(1, H, W, 2 * C)
+        elif t.u3 is None:
             dense = t.dense.view(1, H, W, 2 * C)
         else:
             P = t.rows

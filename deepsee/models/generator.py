@@ -22,16 +22,32 @@ Block kinds (the ablations of the main paper):
     "style"    style branch only                          (``lr_style_only`` / ``hr_style_only``)
     "prior"    BatchNorm with a learned per-channel affine (``prior_only``; first block of the style-only
                ablations, which is the full model's first block with its semantic branch removed)
+    "released_style"  the released 32x model's 512 px block, style ignored (``model.last_block: released``)
 
 32x (``max_mask_size`` > 0): masks are resized to at most ``max_mask_size`` inside NormBlocks; the
 modulation maps are computed at that size and upsampled (nearest) to the features. A "both" block whose
-features are larger than ``max_mask_size`` keeps only its style branch, which is the structure of the
-released 32x model (a style-only block at 512 px). The released code then overwrites the styled map
-with the semantic hidden features above 256 px, so its last block silently ignores the style; that is a
-defect and is *not* reproduced: here the style-only block uses the style, and it has no semantic hidden
-layer (the released block owns one, 2 x 22,016 parameters, that only the defect uses). The kit's 32x
-generator therefore has 61,670,375 parameters against the released 61,714,407 (noise off, unused
-Conv1d kept). The other blocks of the released 32x model map one to one.
+features are larger than ``max_mask_size`` (the 512 px block of the 32x model) has no semantic branch, as
+in the released 32x model. ``model.last_block`` says what it computes there:
+
+    "style_only" (default)  kind "style": a true style-only block, out = BN(x) (1 + gamma_s) + beta_s from
+                            the styled map at the cap. The kit's design: the released code path ignores
+                            the style in this block, which is a defect. 61,670,375 generator parameters.
+    "released"              kind "released_style": exactly what the released 32x block (up_list.3)
+                            computes, for its checkpoints. Its style convs read the *semantic hidden
+                            features* instead of the styled map (the released code overwrites the map above
+                            the cap), so the style is ignored in this block:
+                                h = ReLU(conv3x3(M at the cap))        (the semantic hidden layer it owns)
+                                h = nearest(h, feature size)           (upsampled *before* the convs)
+                                gamma_s, beta_s = conv3x3(h), conv3x3(h)   (mlp_style_gamma / mlp_style_beta)
+                                out = BN(x) * gamma_s + beta_s         (no "1 +": the released block's formula)
+                            At or below the cap (only for an input smaller than the model's LR size) the
+                            released block reads the styled map instead, and so does this one.
+                            61,714,407 generator parameters (Table 4's 32x count: + 2 x 22,016 hidden).
+                            The upsampling before the convs and the missing "1 +" are the released
+                            block's (PureSEAN_Block in the authors' normalization.py); ARCHITECTURE.md
+                            does not spell them out.
+
+The other blocks of the released 32x model map one to one (none of them is above the cap).
 """
 from __future__ import annotations
 
@@ -44,10 +60,11 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
+from ..config import LAST_BLOCKS   # model.last_block: what the block(s) above the 32x mask cap compute
 from .layers import NoiseInjection, conv2d, init_conv_
 from .masks import MaskPyramid
 
-KINDS = ("prior", "semantic", "style", "both")
+KINDS = ("prior", "semantic", "style", "both", "released_style")
 STYLE_BRANCH_MODES = ("effective", "direct")
 Modulation = tuple[Tensor, Tensor]            # (gamma, beta), each [B, C, h, w]
 
@@ -120,6 +137,41 @@ class StyleBranch(nn.Module):
         return gamma_s, beta_s                                       # [B, C, h, w] each
 
 
+class ReleasedStyleBranch(nn.Module):
+    """The released 32x model's top-block branch (``model.last_block: released``; module docstring).
+
+    Above the mask cap (its use in the 32x model): hidden = ReLU(conv3x3 N->hidden (mask at the cap)),
+    upsampled (nearest) to the features, then the style convs hidden->C give gamma_s and beta_s (one conv
+    with 2C outputs, gamma_s first): the released block builds these convs for the styled map but feeds
+    them the hidden features there, so the style takes no part. At or below the cap (a smaller input
+    than the model was built for) the released block does use the styled map, and so does this one.
+    Also owns the released unused Conv1d(N, N, 1) (Table 4 counts it; no computation).
+    """
+
+    def __init__(self, *, num_classes: int = 19, hidden: int = 128, channels: int = 512,
+                 keep_unused_conv: bool = True):
+        super().__init__()
+        self.hidden = conv2d(num_classes, hidden, 3)               # mlp_shared.0
+        self.act = nn.ReLU()
+        self.conv = conv2d(hidden, 2 * channels, 3, splits=2)      # [mlp_style_gamma | mlp_style_beta]
+        self.unused = init_conv_(nn.Conv1d(num_classes, num_classes, 1)) if keep_unused_conv else None
+
+    def hidden_features(self, mask: Tensor) -> Tensor:            # [B, N, h, w] at the cap -> [B, hidden, h, w]
+        return self.act(self.hidden(mask))
+
+    def forward(self, mask: Tensor, style: Tensor | None, size: tuple[int, int]) -> Modulation:
+        """``mask`` at the modulation size (the cap, or ``size`` itself when not above it)."""
+        if tuple(mask.shape[-2:]) != tuple(size):                 # above the cap: the released defect
+            x = F.interpolate(self.hidden_features(mask), size=size, mode="nearest")   # before the convs
+        else:                                                      # at or below the cap: the styled map
+            if style is None or style.shape[-1] != self.conv.in_channels:
+                raise ValueError(f"the released top block at or below the mask cap ({tuple(size)}) reads the "
+                                 f"styled map: it needs a style [B, N, {self.conv.in_channels}]")
+            x = styled_map(mask, style)
+        gamma_s, beta_s = self.conv(x).chunk(2, dim=1)
+        return gamma_s, beta_s                                     # [B, C, *size] each
+
+
 # ----------------------------------------------------------------------------------------------------
 # NormBlock
 
@@ -133,7 +185,7 @@ class NormBlock(nn.Module):
 
     def __init__(self, *,
                  channels: int,                    # C, feature channels
-                 kind: str,                        # "both" | "semantic" | "style" | "prior"
+                 kind: str,                        # "both" | "semantic" | "style" | "prior" | "released_style"
                  num_classes: int = 19,            # N
                  hidden: int = 128,                # semantic hidden width
                  style_dim: int = 128,             # d
@@ -156,6 +208,9 @@ class NormBlock(nn.Module):
         self.style = (StyleBranch(num_classes=num_classes, style_dim=style_dim, channels=channels,
                                   mode=style_branch, keep_unused_conv=keep_unused_style_conv)
                       if kind in ("style", "both") else None)
+        self.released = (ReleasedStyleBranch(num_classes=num_classes, hidden=hidden, channels=channels,
+                                             keep_unused_conv=keep_unused_style_conv)
+                         if kind == "released_style" else None)
         if kind == "both":
             self.alpha_gamma = nn.Parameter(torch.rand(1))   # blend logits, U[0, 1) as released
             self.alpha_beta = nn.Parameter(torch.rand(1))
@@ -169,7 +224,7 @@ class NormBlock(nn.Module):
 
     @property
     def uses_style(self) -> bool:
-        return self.style is not None
+        return self.style is not None   # "released_style": False, it ignores the style above the mask cap
 
     def modulation_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """The side at which the modulation maps are computed (the mask cap of the 32x configuration)."""
@@ -199,11 +254,19 @@ class NormBlock(nn.Module):
             return None
         return self._at(self.style(self.mask_at(masks, size), style), size)
 
+    def released_modulation(self, masks: MaskPyramid | Tensor, style: Tensor | None,
+                            size: tuple[int, int]) -> Modulation | None:
+        """(gamma_s, beta_s) ``[B, C, *size]`` of a "released_style" block, else None. Above the mask cap
+        (the block's design size) they depend on the mask alone; ``style`` is read only at or below it."""
+        if self.released is None:
+            return None
+        return self.released(self.mask_at(masks, size), style, size)
+
     def blend_weights(self) -> tuple[Tensor, Tensor]:
         """(a_g, a_b) = sigmoid of the blend logits: the weights of the *style* gamma and beta."""
         if self.kind == "both":
             return torch.sigmoid(self.alpha_gamma), torch.sigmoid(self.alpha_beta)
-        weight = self.norm.running_mean.new_full((1,), 1.0 if self.kind == "style" else 0.0)
+        weight = self.norm.running_mean.new_full((1,), 1.0 if self.kind in ("style", "released_style") else 0.0)
         return weight, weight
 
     def scale_shift(self, size: tuple[int, int], masks: MaskPyramid | Tensor | None, style: Tensor | None,
@@ -211,6 +274,8 @@ class NormBlock(nn.Module):
         """(scale, shift) with out = BN(x) * scale + shift; ``semantic`` reuses a cached modulation."""
         if self.kind == "prior":
             return self.prior_scale.view(1, -1, 1, 1), self.prior_shift.view(1, -1, 1, 1)
+        if self.kind == "released_style":
+            return self.released_modulation(masks, style, size)   # BN(x) * gamma_s + beta_s, as released
         if self.semantic is not None and semantic is None:
             semantic = self.semantic_modulation(masks, size)
         styled = self.style_modulation(masks, style, size) if self.style is not None else None
@@ -292,8 +357,10 @@ def block_levels(factor: int) -> list[int]:
     return [0, 1, 1] + list(range(2, i + 1))
 
 
-def block_kinds(variant: str, factor: int, lr_size: int = 16, max_mask_size: int = 0) -> list[str]:
+def block_kinds(variant: str, factor: int, lr_size: int = 16, max_mask_size: int = 0,
+                last_block: str = "style_only") -> list[str]:
     """NormBlock kind of every ResBlock for a variant (see the module docstring)."""
+    check_last_block(last_block, max_mask_size)
     levels = block_levels(factor)
     rest = len(levels) - 1
     table = {
@@ -308,9 +375,20 @@ def block_kinds(variant: str, factor: int, lr_size: int = 16, max_mask_size: int
         raise ValueError(f"model variant {variant!r}; expected one of {tuple(table)}")
     kinds = table[variant]
     if max_mask_size > 0:   # the released 32x structure: no semantic branch above the mask cap
-        kinds = ["style" if k == "both" and lr_size * 2 ** lv > max_mask_size else k
+        top = "released_style" if last_block == "released" else "style"
+        kinds = [top if k == "both" and lr_size * 2 ** lv > max_mask_size else k
                  for k, lv in zip(kinds, levels)]
     return kinds
+
+
+def check_last_block(last_block: str, max_mask_size: int) -> None:
+    """``model.last_block`` must be one of LAST_BLOCKS; "released" needs the mask cap it applies above."""
+    if last_block not in LAST_BLOCKS:
+        raise ValueError(f"model.last_block={last_block!r}; expected one of {LAST_BLOCKS} (\"released\": the "
+                         f"released 32x model's last block, for its checkpoints; \"style_only\": the kit's)")
+    if last_block == "released" and max_mask_size <= 0:
+        raise ValueError("model.last_block='released' applies to the blocks above model.max_mask_size, which is "
+                         f"{max_mask_size} (off); the released 32x configuration has model.max_mask_size=256")
 
 
 class Generator(nn.Module):
@@ -453,7 +531,8 @@ class Generator(nn.Module):
 
 def build_generator(cfg, style_branch: str = "effective") -> Generator:
     """The generator of a ``ModelConfig``."""
-    kinds = block_kinds(cfg.variant, cfg.factor, cfg.lr_size, cfg.max_mask_size)
+    kinds = block_kinds(cfg.variant, cfg.factor, cfg.lr_size, cfg.max_mask_size,
+                        getattr(cfg, "last_block", "style_only"))
     return Generator(factor=cfg.factor, lr_size=cfg.lr_size, block_kinds=kinds, num_classes=cfg.num_classes,
                      channels=cfg.channels, style_dim=cfg.style_dim, hidden=cfg.hidden, noise=cfg.noise,
                      keep_unused_style_conv=cfg.keep_unused_style_conv, max_mask_size=cfg.max_mask_size,

@@ -10,7 +10,8 @@ kit's modules:
                   noise_in / noise_skip / noise_middle, and per NormBlock param_free_norm (BatchNorm running
                   stats) -> norm, mlp_shared.0 -> semantic.hidden, [mlp_gamma | mlp_beta] -> semantic.out,
                   [mlp_style_gamma | mlp_style_beta] -> style.conv, style_conv -> style.unused,
-                  alpha_gamma / alpha_beta.
+                  alpha_gamma / alpha_beta; a ``released_style`` NormBlock (32x top block): mlp_shared.0 ->
+                  released.hidden, [mlp_style_gamma | mlp_style_beta] -> released.conv, style_conv -> released.unused.
     encoders      noise_weights -> style_noise, final.0.0 -> shared_encoder (the shared layer);
                   independent: encoder_mini (initial, conv0, conv1, conv2.1) -> lr_encoder and encoder_full
                   (initial, down0, down1, up_conv.1) -> hr_encoder; guided: the HR encoder at the top level.
@@ -24,17 +25,17 @@ one computes (BatchNorm running stats, no noise). Any missing, unexpected or mis
 one message listing all of them.
 
 32x: the released 32x generator's last block (``up_list.3``, 512 px) feeds its style convs with the
-semantic hidden features instead of the styled map (a defect; ARCHITECTURE.md). The kit's block there is
-a true style-only block, so no exact mapping exists: every other key maps exactly; ``up_list.3``'s
-``mlp_shared`` is dropped, its style convs are loaded into the kit's style convs (same shapes, different
-input) and the import report says that this block differs. The released 32x folder holds only a
-generator; if ``latest_net_E.pth`` is absent the encoders keep their initialisation (also reported).
+semantic hidden features instead of the styled map, so it ignores the style there (a defect;
+ARCHITECTURE.md). The import therefore sets ``model.last_block: released`` (saved in ``config.json``),
+under which the kit's block computes exactly that (``deepsee.models.generator``): ``mlp_shared.0`` ->
+released.hidden, [mlp_style_gamma | mlp_style_beta] -> released.conv, style_conv -> released.unused.
+Every released key maps; none is dropped. The released 32x folder holds only a generator; if
+``latest_net_E.pth`` is absent the encoders keep their initialisation (reported).
 """
 from __future__ import annotations
 
 import dataclasses
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,13 +56,14 @@ class OfficialVariant:
     variant: str            # ModelConfig.variant
     encoder_layout: str     # "independent" | "guided"
     encoder_required: bool  # False: the release has no encoder file for this variant
-    exact: bool             # False: the kit's model differs by design (see the module docstring)
+    overrides: tuple[str, ...] = ()   # further ModelConfig settings the released model needs
 
 
 OFFICIAL_VARIANTS: dict[str, OfficialVariant] = {
-    "8x_independent_128x128": OfficialVariant("paper-8x", "independent", "independent", True, True),
-    "8x_guided_128x128": OfficialVariant("paper-8x", "guided", "guided", True, True),
-    "32x_independent": OfficialVariant("paper-32x", "independent", "independent", False, False),
+    "8x_independent_128x128": OfficialVariant("paper-8x", "independent", "independent", True),
+    "8x_guided_128x128": OfficialVariant("paper-8x", "guided", "guided", True),
+    "32x_independent": OfficialVariant("paper-32x", "independent", "independent", False,
+                                       ("model.last_block=released",)),
 }
 
 
@@ -79,6 +81,9 @@ _NORM_RULES = [
     (r"style\.conv\.(weight|bias)$", [r"mlp_style_gamma.\1", r"mlp_style_beta.\1"]),
     (r"style\.unused\.(weight|bias)$", [r"style_conv.\1"]),
     (r"(alpha_gamma|alpha_beta)$", [r"\1"]),
+    (r"released\.hidden\.(weight|bias)$", [r"mlp_shared.0.\1"]),                      # 32x top block
+    (r"released\.conv\.(weight|bias)$", [r"mlp_style_gamma.\1", r"mlp_style_beta.\1"]),
+    (r"released\.unused\.(weight|bias)$", [r"style_conv.\1"]),
 ]
 _BLOCK_RULES = [
     (r"(conv_[01])\.(weight_orig|weight_u|weight_v|bias)$", [r"\1.\2"]),
@@ -151,7 +156,6 @@ def discriminator_keys(kit_key: str) -> list[str] | None:
 KNOWN_UNUSED = {  # official keys dropped on purpose, per part and layout
     ("E", "independent"): re.compile(r"encoder_(full|mini)\.final\.0\.0\.weight_(orig|u|v)"),
 }
-DEFECT_32X = re.compile(r"up_list\.3\.norm_[01]\.mlp_shared\.0\.(weight|bias)")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -232,7 +236,7 @@ def official_config(variant: str):
     if variant not in OFFICIAL_VARIANTS:
         raise ValueError(f"unknown released variant {variant!r}; known: {', '.join(OFFICIAL_VARIANTS)}")
     spec = OFFICIAL_VARIANTS[variant]
-    return load_config(spec.profile, [f"model.variant={spec.variant}"]).model
+    return load_config(spec.profile, [f"model.variant={spec.variant}", *spec.overrides]).model
 
 
 def import_official(checkpoint_dir: str | Path, variant: str, out_dir: str | Path) -> Path:
@@ -258,8 +262,7 @@ def import_official(checkpoint_dir: str | Path, variant: str, out_dir: str | Pat
 
     notes: list[str] = []
     parts: list[PartMatch] = []
-    g_unused = DEFECT_32X if not spec.exact else None
-    parts.append(_match("G", paths["G"], _read(paths["G"]), gen_expected, generator_keys, g_unused))
+    parts.append(_match("G", paths["G"], _read(paths["G"]), gen_expected, generator_keys))
     if paths["E"].is_file():
         parts.append(_match("E", paths["E"], _read(paths["E"]), enc_expected,
                             lambda k: encoder_keys(k, spec.encoder_layout),
@@ -278,12 +281,11 @@ def import_official(checkpoint_dir: str | Path, variant: str, out_dir: str | Pat
         raise CheckpointMismatchError(f"{src}: the checkpoint does not match the released {variant} layout\n"
                                       + "\n".join(problems))
 
-    if not spec.exact:
-        notes.append("32x: the released last block (up_list.3, 512 px) applies its style convs to the semantic "
-                     "hidden features (a defect); the kit's block there uses the styled map. Its mlp_shared was "
-                     "dropped and its style convs were loaded into the kit's style convs, so the output of this "
-                     "block, and of the model, differs from the released one. All other keys map exactly.")
-        warnings.warn(notes[-1], stacklevel=2)
+    if cfg.last_block == "released":
+        notes.append("32x: imported with model.last_block=released, so the last block (up_list.3, 512 px) computes "
+                     "what the released block computes: its style convs read the semantic hidden features "
+                     "(mlp_shared) instead of the styled map, i.e. the style takes no part in that block, as in "
+                     "the released model. Every released key is mapped.")
 
     model = DeepSEE(cfg)
     by_name = {p.name: p for p in parts}
@@ -301,7 +303,12 @@ def import_official(checkpoint_dir: str | Path, variant: str, out_dir: str | Pat
         with atomic_path(out / "discriminator.safetensors") as tmp:
             save_file({k: v.contiguous() for k, v in disc.state_dict().items()}, str(tmp))
     write_json(out / "import_report.json", {
-        "variant": variant, "source": str(src), "exact": spec.exact and "E" in by_name,
+        "variant": variant, "source": str(src),
+        # exact: every tensor the released forward uses is mapped and the imported modules compute what the
+        # released ones compute (only KNOWN_UNUSED keys are dropped). style_encoders: "imported", or
+        # "initialised" where the release has no encoder file (the 32x release).
+        "exact": True,
+        "style_encoders": "imported" if "E" in by_name else "initialised (no latest_net_E.pth in the release)",
         "files": {p.name: p.path.name for p in parts},
         "config": dataclasses.asdict(cfg),
         "dropped": {p.path.name: p.dropped for p in parts if p.dropped},

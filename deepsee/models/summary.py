@@ -4,8 +4,9 @@ Parameter counts are read off the built modules; output shapes come from a forwa
 device (no memory, no arithmetic by hand). The paper's values are the CSVs shipped in
 ``deepsee/reference`` (transcribed from the supplement). Table 4 is the 8x generator in the paper;
 for other factors the rows have no paper counterpart and the total is compared with the released
-implementation's total instead (4x, 16x, and the released 32x model, which differs from the kit's
-32x generator by design: see ``deepsee.models.generator``).
+implementation's total instead (4x, 16x, and the released 32x model: 61,714,407 with
+``model.last_block: released``, the released top block; the kit's default ``style_only`` top block has
+44,032 fewer, see ``deepsee.models.generator``).
 """
 from __future__ import annotations
 
@@ -149,8 +150,9 @@ def architecture_tables(cfg: ModelConfig) -> dict[str, pd.DataFrame]:
     rows4 = []
     for name, mod, shape in _trace(mods, lambda: gen(lr, mask, style)):
         if name == "block":
-            sem, sty = mod.kind in ("semantic", "both"), mod.kind in ("style", "both")
-            label = "ResBlock" if mod.kind != "prior" else "ResBlock (BN affine)"
+            sem, sty = mod.kind in ("semantic", "both", "released_style"), mod.kind in ("style", "both")
+            label = {"prior": "ResBlock (BN affine)",
+                     "released_style": "ResBlock (released, style ignored)"}.get(mod.kind, "ResBlock")
             rows4.append(dict(layer=label, semantics="yes" if sem else "no", style="yes" if sty else "no",
                               params=count(mod), output_shape=shape))
         else:
@@ -161,8 +163,14 @@ def architecture_tables(cfg: ModelConfig) -> dict[str, pd.DataFrame]:
     t4 = _with_paper(rows4, "table4", align=paper_like, total_quoted=quoted)
     t4.attrs["title"] = f"{TITLES['table4']} ({cfg.factor}x, {cfg.variant})"
     if not paper_like and quoted is not None:
+        top = ""
+        if any(k in ("style", "released_style") for k in gen.block_kinds) and cfg.max_mask_size > 0:
+            top = ("; model.last_block=released: the released top block (its style convs read the semantic "
+                   "hidden features)" if cfg.last_block == "released" else
+                   "; model.last_block=style_only: the kit's top block uses the style and has no semantic hidden "
+                   "layer (the released one ignores the style), --set model.last_block=released for the release")
         t4.attrs["note"] = (f"paper_params of the total: the released {cfg.factor}x generator "
-                            f"(ARCHITECTURE.md){'; the kit fixes its 512 px defect' if cfg.factor == 32 else ''}")
+                            f"(ARCHITECTURE.md){top}")
     tables["table4"] = t4
     return tables
 
