@@ -1,8 +1,9 @@
 """Image-quality and explorative metrics (supplementary Sec. 2.3, Tables 6-7; Sec. 3.1, Figs 5-7).
 
 - fidelity: :func:`psnr`, :func:`ssim` (scikit-image, uint8 RGB, data range 255, no crop);
-- perceptual: :class:`LPIPS` (lpips, AlexNet v0.1), the labelled substitute :class:`FeatureDistance`,
-  the factory :func:`perceptual_metric`;
+- perceptual: :class:`LPIPS` (lpips, AlexNet v0.1), the labelled substitutes :class:`TextureDistance`
+  ("TexStatDist", no weights) and :class:`FeatureDistance` ("SegFeatDist", segmenter features), the
+  factory :func:`perceptual_metric`, the blur-vs-detail check :func:`known_answer_table`;
 - distribution: :func:`fid_from_features`, :func:`inception_features`, :func:`reference_statistics`;
 - explorative: :func:`best_of_n`, :func:`oracle_selection`, :func:`diversity`, :func:`region_leakage`.
 """
@@ -12,6 +13,8 @@ from .fid import (build_inception, feature_statistics, fid_from_features, fid_fr
                   fid_weights_id, frechet_distance, inception_features, reference_statistics,
                   reference_stats_path)
 from .image import psnr, ssim, to_uint8  # noqa: F401
-from .perceptual import (LPIPS, LPIPS_NAME, SEGFEAT_NAME, FeatureDistance, perceptual_metric,  # noqa: F401
-                         quantize)
+from .known_answer import known_answer_table  # noqa: F401
+from .perceptual import (LPIPS, LPIPS_NAME, PERCEPTUAL_KINDS, SEGFEAT_NAME, FeatureDistance,  # noqa: F401
+                         perceptual_metric, quantize)
 from .settings import metric_settings  # noqa: F401
+from .texture import TEXTURE_KIND, TEXTURE_NAME, TextureDistance  # noqa: F401

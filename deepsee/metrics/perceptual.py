@@ -9,9 +9,14 @@ substitute that needs no download.
 - :class:`FeatureDistance`: "SegFeatDist (LPIPS substitute)", the LPIPS formula without learned
   layer weights, on the feature maps of any extractor (the kit's trained segmenter). It is **not**
   LPIPS; its values are not comparable with published LPIPS numbers, and every table/figure that
-  uses it says so through :attr:`FeatureDistance.name`.
+  uses it says so through :attr:`FeatureDistance.name`. It ranks blur *closer* to the ground truth
+  than sharp outputs with plausible but wrong detail (a segmenter learns to ignore blur).
+- :class:`~deepsee.metrics.texture.TextureDistance`: "TexStatDist (LPIPS substitute)"
+  (:mod:`deepsee.metrics.texture`), local band-pass energy statistics of a fixed filter bank; no
+  weights, no segmenter; prefers detail to blur (known-answer test in
+  :mod:`deepsee.metrics.known_answer`). Also **not** LPIPS, labelled so everywhere.
 
-:func:`perceptual_metric` builds either; it never falls back silently (the caller catches
+:func:`perceptual_metric` builds any of them; it never falls back silently (the caller catches
 :class:`~deepsee.weights.MissingWeightsError` and decides).
 """
 from __future__ import annotations
@@ -186,14 +191,26 @@ class FeatureDistance:
         return d.cpu()
 
 
+PERCEPTUAL_KINDS = ("lpips", "texture", "segfeat")
+
+
 def perceptual_metric(kind: str = "lpips", segmenter=None, device: str | torch.device = "cpu"):
-    """``"lpips"`` -> :class:`LPIPS` (raises MissingWeightsError without AlexNet weights);
-    ``"segfeat"`` -> :class:`FeatureDistance` on ``segmenter`` (required). No implicit fallback."""
+    """Build a perceptual distance by ``kind``; no implicit fallback.
+
+    - ``"lpips"`` -> :class:`LPIPS` (raises MissingWeightsError without AlexNet weights);
+    - ``"texture"`` -> :class:`~deepsee.metrics.texture.TextureDistance`, "TexStatDist (LPIPS
+      substitute)": needs no weights and no segmenter (``segmenter`` is ignored);
+    - ``"segfeat"`` -> :class:`FeatureDistance` on ``segmenter`` (required).
+    """
     if kind == "lpips":
         return LPIPS(device=device)
+    if kind == "texture":
+        from .texture import TextureDistance
+        return TextureDistance().to(device)
     if kind == "segfeat":
         if segmenter is None:
             raise ValueError("perceptual_metric('segfeat') needs the trained segmenter "
                              "(deepsee.seg.load_segmenter(run_dir)) as `segmenter`")
         return FeatureDistance(segmenter).to(device)
-    raise ValueError(f"unknown perceptual metric {kind!r}; expected 'lpips' or 'segfeat'")
+    raise ValueError(f"unknown perceptual metric {kind!r}; expected one of "
+                     + ", ".join(repr(k) for k in PERCEPTUAL_KINDS))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .image import SSIM_KWARGS
 from .perceptual import LPIPS_NAME, SEGFEAT_NAME
+from .texture import TEXTURE_NAME, TextureDistance
 
 
 def metric_settings() -> dict:
@@ -23,6 +24,14 @@ def metric_settings() -> dict:
                        "definition": "sum over layers of spatial mean of squared difference of channel-unit-"
                                      "normalised segmenter features (LPIPS formula, all weights 1); not LPIPS",
                        "input": "[-1, 1], quantised to uint8 levels"},
+        "texture_substitute": {"name": TEXTURE_NAME, "implementation": "deepsee.metrics.texture.TextureDistance",
+                               "settings": repr(TextureDistance()),
+                               "definition": "mean over luminance pyramid levels and 5 band-pass/oriented-"
+                                             "derivative responses of 1 - (2 m_a m_b + c)/(m_a^2 + m_b^2 + c) "
+                                             "on local RMS amplitudes m (Gaussian window), plus the mean "
+                                             "absolute difference of the coarsest low-pass Y/O1/O2; no "
+                                             "weights; not LPIPS",
+                               "input": "[-1, 1], quantised to uint8 levels"},
         "fid": {"implementation": "pytorch_fid InceptionV3 pool3 (2048-d) + calculate_frechet_distance "
                                   "(the kit's identical formula where SciPy >= 1.18 rejects its sqrtm(disp=))",
                 "weights": "pt_inception-2015-12-05-6726825d.pth",
