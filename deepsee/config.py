@@ -20,6 +20,15 @@ PROFILE_DIR = Path(__file__).parent / "profiles"
 
 VARIANTS = ("independent", "guided", "prior_only", "semantics_only", "lr_style_only", "hr_style_only")
 LAST_BLOCKS = ("style_only", "released")   # model.last_block (deepsee.models.generator)
+FACTORS = (4, 8, 16, 32)                   # model.factor: the paper's magnifications 2**i, i = 2..5
+
+
+def check_factor(factor) -> int:
+    """The one check of ``model.factor`` (config loading, ``DeepSEE``, ``Generator``); returns it."""
+    if isinstance(factor, bool) or not isinstance(factor, int) or factor not in FACTORS:
+        raise ValueError(f"model.factor={factor!r}; expected one of {', '.join(map(str, FACTORS))} "
+                         "(the paper's magnifications 2**i, i = 2..5)")
+    return factor
 
 
 @dataclass
@@ -291,9 +300,7 @@ def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] |
     cfg = _build(Config, d, "")
     if cfg.model.variant not in VARIANTS:
         raise ValueError(f"model.variant={cfg.model.variant!r}; expected one of {VARIANTS}")
-    f = cfg.model.factor
-    if f < 2 or f & (f - 1) or f > 32:
-        raise ValueError(f"model.factor={f}; expected a power of two 4..32")
+    check_factor(cfg.model.factor)
     if cfg.model.last_block not in LAST_BLOCKS:
         raise ValueError(f"model.last_block={cfg.model.last_block!r}; expected one of {LAST_BLOCKS}")
     if cfg.model.last_block == "released" and cfg.model.max_mask_size <= 0:

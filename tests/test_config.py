@@ -31,13 +31,31 @@ def test_overrides_are_typed_and_nested():
     (["train.batchsize=3"], "unknown config key train.'batchsize'"),
     (["train.batch_size=abc"], "train.batch_size expects int"),
     (["model.variant=magic"], "model.variant='magic'"),
-    (["model.factor=6"], "power of two"),
+    (["model.factor=6"], "model.factor=6; expected one of 4, 8, 16, 32"),
     (["nosection"], "section.key=value"),
 ])
 def test_bad_overrides_name_the_key(bad, msg):
     with pytest.raises((KeyError, TypeError, ValueError)) as e:
         load_config("smoke", bad)
     assert msg in str(e.value)
+
+
+@pytest.mark.parametrize("factor", [2, 6, 64])
+def test_factor_has_one_check_and_one_message(factor):
+    """Config loading, DeepSEE and Generator refuse the same factors with the same message."""
+    import dataclasses
+
+    from deepsee.models.deepsee import DeepSEE
+    from deepsee.models.generator import Generator
+    expected = f"model.factor={factor}; expected one of 4, 8, 16, 32"
+    bad = dataclasses.replace(load_config("smoke").model, factor=factor)
+    for make in (lambda: load_config("smoke", [f"model.factor={factor}"]), lambda: DeepSEE(bad),
+                 lambda: Generator(factor=factor, block_kinds=["semantic"] * 3)):
+        with pytest.raises(ValueError) as e:
+            make()
+        assert str(e.value).startswith(expected)
+    for ok in (4, 32):     # every factor the message lists is accepted
+        assert load_config("smoke", [f"model.factor={ok}"]).model.factor == ok
 
 
 def test_unknown_profile_lists_shipped_ones():

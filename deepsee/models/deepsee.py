@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..config import VARIANTS, ModelConfig
+from ..config import VARIANTS, ModelConfig, check_factor
 from ..runs import atomic_path, write_json
 from .discriminator import build_discriminator
 from .encoders import SharedEncoder, StyleEncoder
@@ -57,9 +57,7 @@ def check_model_config(cfg: ModelConfig) -> None:
         raise TypeError(f"DeepSEE needs a ModelConfig (cfg.model), got {type(cfg).__name__}")
     if cfg.variant not in VARIANTS:
         raise ValueError(f"model.variant={cfg.variant!r}; expected one of {VARIANTS}")
-    f = cfg.factor
-    if f < 2 or f & (f - 1) or f > 32:
-        raise ValueError(f"model.factor={f}; expected a power of two 4..32")
+    check_factor(cfg.factor)
     if len(cfg.enc_widths) != 4:
         raise ValueError(f"model.enc_widths={cfg.enc_widths}; expected four widths")
 

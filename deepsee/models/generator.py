@@ -60,7 +60,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from ..config import LAST_BLOCKS   # model.last_block: what the block(s) above the 32x mask cap compute
+from ..config import LAST_BLOCKS, check_factor   # LAST_BLOCKS: what the block(s) above the 32x mask cap compute
 from .layers import NoiseInjection, conv2d, init_conv_
 from .masks import MaskPyramid
 
@@ -413,8 +413,7 @@ class Generator(nn.Module):
                  max_mask_size: int = 0,               # mask cap inside NormBlocks (0 = off)
                  style_branch: str = "effective"):     # "effective" | "direct"
         super().__init__()
-        if factor < 2 or factor & (factor - 1):
-            raise ValueError(f"factor={factor}; expected a power of two (4, 8, 16, 32)")
+        check_factor(factor)
         levels = block_levels(factor)
         if len(block_kinds) != len(levels):
             raise ValueError(f"factor {factor} needs {len(levels)} block kinds, got {len(block_kinds)}")
