@@ -436,7 +436,7 @@ def test_eval_is_deterministic_and_training_is_noisy():
         assert not torch.equal(c, d)
 
 
-def test_style_noise_bounds_and_coins():
+def test_style_noise_bounds():
     model = DeepSEE(tiny_cfg()).train()
     style = torch.rand(4, N, 8) * 2 - 1
     g = torch.Generator().manual_seed(0)
@@ -446,13 +446,9 @@ def test_style_noise_bounds_and_coins():
     assert torch.equal(model.add_style_noise(style, torch.Generator().manual_seed(0)), noisy)
     assert noisy.abs().max() <= 1
     assert model.add_style_noise(torch.ones(1, N, 8)).max() == 1    # clamped
-    coins = [model.draw_training_coins(g) for _ in range(400)]
-    assert 150 < sum(c.source == "hr" for c in coins) < 250 and 150 < sum(c.noise for c in coins) < 250
     guided = DeepSEE(tiny_cfg("model.variant=guided"))
     assert guided.style_noise.delta == 0.05
-    assert {guided.draw_training_coins(g) for _ in range(20)} == {type(coins[0])("hr", True)}
-    prior = DeepSEE(tiny_cfg("model.variant=prior_only"))
-    assert prior.draw_training_coins(g) == type(coins[0])(None, False)
+    assert not hasattr(model, "draw_training_coins")   # the coins are choose_style's (tests/test_train.py)
 
 
 def test_semantic_cache_gives_the_same_image():

@@ -5,10 +5,10 @@ Public API: ``DeepSEE`` (encoders + generator of one variant, ``save`` / ``load`
 ``encoders``, ``generator`` (branches -> NormBlock -> ResBlock -> Generator), ``discriminator``,
 ``deepsee``; ``summary`` regenerates Tables 1-4; ``importer`` reads the released checkpoints.
 """
-from .deepsee import STYLE_SOURCES, DeepSEE, TrainingCoins
+from .deepsee import STYLE_SOURCES, DeepSEE
 from .discriminator import MultiscaleDiscriminator, build_discriminator
 from .generator import Generator, NormBlock, ResBlock, build_generator
 from .masks import MaskPyramid, to_onehot
 
-__all__ = ["DeepSEE", "TrainingCoins", "STYLE_SOURCES", "build_discriminator", "MultiscaleDiscriminator",
+__all__ = ["DeepSEE", "STYLE_SOURCES", "build_discriminator", "MultiscaleDiscriminator",
            "Generator", "NormBlock", "ResBlock", "build_generator", "MaskPyramid", "to_onehot"]

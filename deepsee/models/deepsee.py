@@ -6,14 +6,14 @@ Variants (main paper and its ablation study; supplement Section 2.2):
     guided          HR encoder + shared layer on another image of the same person; noise every step (0.05).
     lr_style_only / hr_style_only   style branch only in the generator, one encoder.
     semantics_only / prior_only     no style at all (no encoders).
-Style noise and both coins are training-loop business: ``draw_training_coins`` says which encoder and
-whether to call ``add_style_noise`` in a step; ``add_style_noise`` itself never adds noise in eval mode.
+Style noise and the per-step coins are training-loop business: ``deepsee.train.step.choose_style`` says
+which encoder feeds a step and whether it calls ``add_style_noise``; ``add_style_noise`` itself never adds
+noise in eval mode.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -43,13 +43,6 @@ STYLE_SOURCES: dict[str, tuple[str, ...]] = {
 }
 LR_STRIDES = (1, 1, 1)   # Table 1
 HR_STRIDES = (1, 2, 2)   # Table 2
-
-
-@dataclass(frozen=True)
-class TrainingCoins:
-    """One training step's draws: which encoder feeds the style (None: no style) and whether to add noise."""
-    source: str | None
-    noise: bool
 
 
 def check_model_config(cfg: ModelConfig) -> None:
@@ -117,22 +110,6 @@ class DeepSEE(nn.Module):
             raise ValueError(f"variant {self.cfg.variant!r} has no style")
         return self.style_noise(style, generator)
 
-    def draw_training_coins(self, generator: torch.Generator | None = None) -> TrainingCoins:
-        """The per-step random choices of Section 2.2, drawn from ``generator`` (CPU):
-
-        independent: source "hr" or "lr" with probability 1/2 each, noise with probability 1/2;
-        guided: source "hr" (the loop feeds the *guide* image and its mask), noise always;
-        lr_style_only / hr_style_only: their encoder, noise with probability 1/2 (as independent);
-        prior_only / semantics_only: no style, no noise.
-        """
-        sources = self.style_sources
-        if not sources:
-            return TrainingCoins(None, False)
-        flips = torch.rand(2, generator=generator)
-        source = sources[0] if len(sources) == 1 else ("hr" if flips[0] < 0.5 else "lr")
-        noise = True if self.cfg.variant == "guided" else bool(flips[1] < 0.5)
-        return TrainingCoins(source, noise)
-
     # -- image -------------------------------------------------------------------------------------
     def forward(self, lr: Tensor, mask: Tensor | None, style: Tensor | None = None) -> Tensor:
         """``lr [B, 3, h, w]`` in [-1, 1], mask at HR size (labels or one-hot / soft), ``style [B, N, d]``
@@ -191,4 +168,4 @@ class DeepSEE(nn.Module):
         return model.to(map_location).eval()
 
 
-__all__ = ["DeepSEE", "TrainingCoins", "build_discriminator", "STYLE_SOURCES"]
+__all__ = ["DeepSEE", "build_discriminator", "STYLE_SOURCES"]

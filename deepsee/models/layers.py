@@ -98,8 +98,8 @@ class StyleNoise(nn.Module):
 
     One learnable ``w_n`` per class, initialised to 0 (the released ``noise_weights``). The module
     adds noise whenever it is called in training mode and never in eval mode; *whether* a training
-    step calls it (the independent model's fair coin) is decided by the training loop, see
-    ``DeepSEE.draw_training_coins``.
+    step calls it (the independent model's coin) is decided by the training loop, see
+    ``deepsee.train.step.choose_style``.
     """
 
     def __init__(self, *, num_classes: int, delta: float):
