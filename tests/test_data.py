@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from deepsee.cli import main as cli_main
-from deepsee.data import DataError, build_dataset, lr_from_hr, one_hot
+from deepsee.data import DataError, build_dataset, lr_from_hr
 from deepsee.data import celebamaskhq
 from fixtures import (smoke_config, tiny_celebamaskhq, write_celeba, write_celebamaskhq, write_image_folder,
                       write_label_pngs)
@@ -35,15 +35,6 @@ def test_lr_from_hr_shapes_range_and_operator():
     assert not torch.allclose(lr_from_hr(hr, 4, antialias=True), lr)
     sharp = torch.ones(1, 3, 16, 16); sharp[..., ::2] = -1          # overshoot is clamped
     assert lr_from_hr(sharp, 5).abs().max() <= 1
-
-
-def test_one_hot():
-    m = torch.tensor([[0, 18], [3, 3]])
-    oh = one_hot(m)
-    assert oh.shape == (19, 2, 2) and oh[18, 0, 1] == 1 and oh[3].sum() == 2 and oh.sum() == 4
-    assert one_hot(m[None].repeat(2, 1, 1)).shape == (2, 19, 2, 2)
-    with pytest.raises(ValueError, match="0..18"):
-        one_hot(torch.tensor([[19]]))
 
 
 # --------------------------------------------------------------------------------- CelebAMask-HQ

@@ -4,6 +4,6 @@
 [-1, 1]), ``mask`` int64 [H, W], ``identity``, ``name`` (+ ``guide_*`` with ``guided=True``).
 """
 from .build import DATASETS, build_dataset, check_dataset, class_frequencies  # noqa: F401
-from .common import DataError, FaceDataset, Record, lr_from_hr, one_hot  # noqa: F401
+from .common import DataError, FaceDataset, Record, lr_from_hr  # noqa: F401
 from .synthfaces import ensure_synthfaces, generate_synthfaces, sample_grid  # noqa: F401
 from .synthfaces_draw import render_face  # noqa: F401

@@ -51,17 +51,6 @@ def lr_from_hr(hr: torch.Tensor, lr_size: int, antialias: bool = False) -> torch
     return y[0] if hr.dim() == 3 else y
 
 
-def one_hot(mask: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.Tensor:
-    """Label map ``[H, W]`` or ``[B, H, W]`` (ints) -> float one-hot ``[N, H, W]`` or ``[B, N, H, W]``."""
-    m = mask.long()
-    if m.dim() not in (2, 3):
-        raise ValueError(f"one_hot expects [H, W] or [B, H, W], got {tuple(mask.shape)}")
-    if m.numel() and (m.min() < 0 or m.max() >= num_classes):
-        raise ValueError(f"mask labels must lie in 0..{num_classes - 1}, got {int(m.min())}..{int(m.max())}")
-    out = F.one_hot(m, num_classes).float()          # [..., H, W, N]
-    return out.permute(2, 0, 1) if m.dim() == 2 else out.permute(0, 3, 1, 2)
-
-
 def to_tensor_image(rgb: np.ndarray) -> torch.Tensor:
     """uint8 ``[H, W, 3]`` -> float ``[3, H, W]`` in [-1, 1]."""
     return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float().div_(127.5).sub_(1)
