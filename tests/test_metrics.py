@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -283,11 +284,11 @@ def test_inception_features_with_standin_extractor():
 
 
 def test_fid_missing_weights(empty_hub, monkeypatch):
-    import pytorch_fid.inception as pfi
+    import deepsee.metrics.fid as fidmod
 
     def boom(*a, **k):
-        raise AssertionError("InceptionV3 must not be constructed without weights")
-    monkeypatch.setattr(pfi, "InceptionV3", boom)
+        raise AssertionError("the FID Inception must not be constructed without weights")
+    monkeypatch.setattr(fidmod, "FIDInception", boom)
     with pytest.raises(MissingWeightsError) as e:
         inception_features(torch.zeros(2, 3, 16, 16))
     msg = str(e.value)
@@ -334,8 +335,18 @@ def test_build_inception_loads_the_verified_file(empty_hub, monkeypatch):
     net = build_inception()
     loaded = {k: v for k, v in net.state_dict().items()}
     assert torch.equal(loaded["blocks.0.0.conv.weight"], sd["Conv2d_1a_3x3.conv.weight"])
-    f = inception_features(torch.zeros(2, 3, 32, 32), net)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    f = inception_features(x, net)
     assert f.shape == (2, 2048)
+    # the same network and features as pytorch-fid's own InceptionV3 (its loader handed the same weights;
+    # the kit never lets pytorch-fid load files itself)
+    with monkeypatch.context() as m:
+        m.setattr(pfi, "load_state_dict_from_url", lambda *a, **k: sd)
+        ref = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+    assert set(ref.state_dict()) == set(loaded)
+    assert np.allclose(inception_features(x, ref), f, rtol=1e-5, atol=1e-6)
+    import deepsee.metrics.fid as fidmod
+    assert "unittest" not in Path(fidmod.__file__).read_text()      # no mocking in production code
 
 
 # ---------------------------------------------------------------------------------------- best of n

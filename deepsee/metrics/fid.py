@@ -1,9 +1,10 @@
 """Frechet Inception Distance (Heusel et al. 2017) of Tables 6-7, through ``pytorch-fid``.
 
-Features: pytorch-fid's ``InceptionV3`` pool3 block (2048-d, the TF-ported FID weights
+Features: pytorch-fid's FID ``InceptionV3`` pool3 block (2048-d, the TF-ported FID weights
 ``pt_inception-2015-12-05-6726825d.pth`` in torch's checkpoint cache; ``deepsee weights fetch
-inception_fid``). Images are quantised to uint8 levels, scaled to ``[0, 1]`` and resized to 299x299
-bilinearly by pytorch-fid, like its command line does with PNG files. The distance is
+inception_fid``), assembled from pytorch-fid's module by :class:`FIDInception`. Images are quantised to
+uint8 levels, scaled to ``[0, 1]`` and resized to 299x299 bilinearly, as pytorch-fid's command line does
+with PNG files. The distance is
 ``pytorch_fid.fid_score.calculate_frechet_distance`` on the feature means and covariances
 (``np.cov(rowvar=False)``, as pytorch-fid).
 
@@ -13,7 +14,6 @@ dataset, split, image size, image count and the feature weights' checksum.
 from __future__ import annotations
 
 import re
-import unittest.mock
 import warnings
 from pathlib import Path
 from typing import Callable, Iterable
@@ -26,25 +26,60 @@ from ..runs import atomic_path
 from ..weights import require, sha256_file
 
 
+class FIDInception(torch.nn.Module):
+    """pytorch-fid's ``InceptionV3`` for FID (pool3 block, 2048-d), built from the verified local weights.
+
+    The network is ``pytorch_fid.inception``'s FID Inception: torchvision's Inception-v3 (1008 classes,
+    no auxiliary head) with pytorch-fid's ``FIDInceptionA/C/E_1/E_2`` blocks, exactly as
+    ``fid_inception_v3`` assembles it, but loaded from ``state_dict`` instead of pytorch-fid's download.
+    ``forward`` is pytorch-fid's for ``output_blocks=[3], resize_input=True, normalize_input=True``:
+    ``[n, 3, H, W]`` in [0, 1] -> bilinear resize to 299x299 -> ``2x - 1`` -> the four blocks ->
+    ``[[n, 2048, 1, 1]]`` (a one-entry list, like pytorch-fid). Parameter names match pytorch-fid's
+    (``blocks.<b>.<i>...``).
+    """
+
+    def __init__(self, state_dict: dict):
+        super().__init__()
+        import pytorch_fid.inception as pfi
+        import torchvision
+        net = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False, num_classes=1008)
+        net.Mixed_5b = pfi.FIDInceptionA(192, pool_features=32)
+        net.Mixed_5c = pfi.FIDInceptionA(256, pool_features=64)
+        net.Mixed_5d = pfi.FIDInceptionA(288, pool_features=64)
+        net.Mixed_6b = pfi.FIDInceptionC(768, channels_7x7=128)
+        net.Mixed_6c = pfi.FIDInceptionC(768, channels_7x7=160)
+        net.Mixed_6d = pfi.FIDInceptionC(768, channels_7x7=160)
+        net.Mixed_6e = pfi.FIDInceptionC(768, channels_7x7=192)
+        net.Mixed_7b = pfi.FIDInceptionE_1(1280)
+        net.Mixed_7c = pfi.FIDInceptionE_2(2048)
+        net.load_state_dict(state_dict, strict=True)
+        self.blocks = torch.nn.ModuleList([
+            torch.nn.Sequential(net.Conv2d_1a_3x3, net.Conv2d_2a_3x3, net.Conv2d_2b_3x3,
+                                torch.nn.MaxPool2d(kernel_size=3, stride=2)),
+            torch.nn.Sequential(net.Conv2d_3b_1x1, net.Conv2d_4a_3x3, torch.nn.MaxPool2d(kernel_size=3, stride=2)),
+            torch.nn.Sequential(net.Mixed_5b, net.Mixed_5c, net.Mixed_5d, net.Mixed_6a, net.Mixed_6b, net.Mixed_6c,
+                                net.Mixed_6d, net.Mixed_6e),
+            torch.nn.Sequential(net.Mixed_7a, net.Mixed_7b, net.Mixed_7c, torch.nn.AdaptiveAvgPool2d((1, 1))),
+        ])
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        x = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        x = 2 * x - 1
+        for block in self.blocks:
+            x = block(x)
+        return [x]
+
+
 def build_inception(device: str | torch.device = "cpu") -> torch.nn.Module:
-    """pytorch-fid's InceptionV3 (pool3, 2048-d) with the FID weights from the local cache.
+    """:class:`FIDInception` with the FID weights from the local cache, read with
+    ``torch.load(weights_only=True)``.
 
     Raises :class:`~deepsee.weights.MissingWeightsError` before building anything when the file is
-    absent or fails its checksum. pytorch-fid would fetch the file itself; its loader is redirected
-    to the verified local file, read with ``torch.load(weights_only=True)``.
+    absent or fails its checksum; nothing is ever downloaded.
     """
     path = require("inception_fid")
-    import pytorch_fid.inception as pfi
-
-    def _load_verified(url, *args, **kwargs):
-        if not url.endswith(path.name):
-            raise RuntimeError(f"pytorch-fid asked for {url}, expected {path.name}; incompatible pytorch-fid version")
-        return torch.load(path, map_location="cpu", weights_only=True)
-
-    with unittest.mock.patch.object(pfi, "load_state_dict_from_url", _load_verified):
-        model = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]], resize_input=True,
-                                normalize_input=True, use_fid_inception=True)
-    return model.eval().requires_grad_(False).to(device)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return FIDInception(state).eval().requires_grad_(False).to(device)
 
 
 def fid_weights_id() -> str:
