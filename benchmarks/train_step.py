@@ -12,7 +12,8 @@ VGG-19 features of the same architecture (identical cost). The CSV says so in ``
 The generator's style branch is timed both ways (``effective``: convolve the mask with per-sample
 effective weights; ``direct``: build the styled map and convolve it, as the released code does).
 
-Reference (the released implementation, same torch, 2-core CPU, 2 threads; ARCHITECTURE.md):
+Reference (the released implementation, same torch, 2-core CPU, 2 threads; docs/ARCHITECTURE_NOTES.md
+"Reference timings"):
 batch 1: 10.9 s/step, 3.2 GB; batch 4: 48 s/step, 7.0 GB; generator forward (eval, no_grad) 2.0 s / 8.7 s.
 The generator forward alone is timed too (``g_forward_eval_s``), after the training steps.
 

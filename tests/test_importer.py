@@ -5,7 +5,7 @@ shape of the released checkpoints): random tensors of those shapes, with u, v fr
 as in a trained checkpoint, saved with ``torch.save`` in the released layout. The imported model is
 checked against a functional re-statement of the released computation that reads the *official* keys
 directly (eval mode: spectral norm from the stored u, v; BatchNorm running stats; no noise), written
-here from ARCHITECTURE.md without the kit's modules. Paper widths, tiny spatial sizes (2x2 LR).
+here from docs/ARCHITECTURE_NOTES.md without the kit's modules. Paper widths, tiny spatial sizes (2x2 LR).
 """
 from __future__ import annotations
 

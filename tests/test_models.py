@@ -66,7 +66,7 @@ def batch(cfg, b=2, seed=0, soft=False):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Parameter counts (Tables 1-4, ARCHITECTURE.md)
+# Parameter counts (Tables 1-4, docs/ARCHITECTURE_NOTES.md)
 
 
 def test_encoder_counts_tables_1_to_3():

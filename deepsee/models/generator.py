@@ -44,8 +44,8 @@ in the released 32x model. ``model.last_block`` says what it computes there:
                             released block reads the styled map instead, and so does this one.
                             61,714,407 generator parameters (Table 4's 32x count: + 2 x 22,016 hidden).
                             The upsampling before the convs and the missing "1 +" are the released
-                            block's (PureSEAN_Block in the authors' normalization.py); ARCHITECTURE.md
-                            does not spell them out.
+                            block's (PureSEAN_Block in the authors' normalization.py); the supplement
+                            does not spell them out (docs/ARCHITECTURE_NOTES.md "32x" records them).
 
 The other blocks of the released 32x model map one to one (none of them is above the cap).
 """

@@ -26,7 +26,7 @@ one message listing all of them.
 
 32x: the released 32x generator's last block (``up_list.3``, 512 px) feeds its style convs with the
 semantic hidden features instead of the styled map, so it ignores the style there (a defect;
-ARCHITECTURE.md). The import therefore sets ``model.last_block: released`` (saved in ``config.json``),
+docs/ARCHITECTURE_NOTES.md "32x"). The import therefore sets ``model.last_block: released`` (saved in ``config.json``),
 under which the kit's block computes exactly that (``deepsee.models.generator``): ``mlp_shared.0`` ->
 released.hidden, [mlp_style_gamma | mlp_style_beta] -> released.conv, style_conv -> released.unused.
 Every released key maps; none is dropped. The released 32x folder holds only a generator; if

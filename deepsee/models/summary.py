@@ -26,7 +26,7 @@ PAPER_CSV = {"table1": "table1_lr_style_encoder.csv", "table2": "table2_hr_style
              "table3": "table3_shared_style_encoder.csv", "table4": "table4_generator_8x.csv"}
 TITLES = {"table1": "Table 1. LR style encoder", "table2": "Table 2. HR style encoder",
           "table3": "Table 3. Shared style encoder", "table4": "Table 4. Generator"}
-# Generator totals of the released implementation (ARCHITECTURE.md) for factors other than 8.
+# Generator totals of the released implementation (docs/ARCHITECTURE_NOTES.md "Generator") for factors other than 8.
 RELEASED_GENERATOR_TOTALS = {4: 35_620_599, 8: 45_109_235, 16: 54_597_871, 32: 61_714_407}
 
 
@@ -170,7 +170,7 @@ def architecture_tables(cfg: ModelConfig) -> dict[str, pd.DataFrame]:
                    "; model.last_block=style_only: the kit's top block uses the style and has no semantic hidden "
                    "layer (the released one ignores the style), --set model.last_block=released for the release")
         t4.attrs["note"] = (f"paper_params of the total: the released {cfg.factor}x generator "
-                            f"(ARCHITECTURE.md){top}")
+                            f"(docs/ARCHITECTURE_NOTES.md){top}")
     tables["table4"] = t4
     return tables
 

@@ -1,6 +1,7 @@
 """One training iteration: the style input of each model variant, the G step and the D step.
 
-Style input per step (supplementary Section 2.2, ARCHITECTURE.md "Style encoders"):
+Style input per step (supplementary Section 2.2, docs/ARCHITECTURE_NOTES.md "Style noise and the style
+source of a training step"):
 - independent: a fair coin picks the LR encoder on the LR input or the HR encoder on the ground-truth
   HR image (same mask); a second fair coin decides whether style noise is added.
 - guided: the HR encoder on another image of the same person (``guide_hr`` with ``guide_mask``),
