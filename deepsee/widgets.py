@@ -3,7 +3,11 @@ truth when known) with per-region style sliders, a global walk slider, noise sam
 gallery with best-by-metric highlighting, mask editing, reset and export.
 
 The callbacks are plain functions on :class:`ExplorerState` (tested without a browser); the widget
-class only wires them to ipywidgets. The state renders through the exploration engine, so a slider
+class only wires them to ipywidgets. Styles come from the package's style-space functions, so the
+explorer and the notebooks agree: a slider moves rows as :func:`deepsee.explore.walks.region_offset`
+(the walks of Figs. 3, 4, 10), and the gallery of seed ``s`` is
+:func:`deepsee.explore.walks.sample_styles` ``(style, n, scale=..., seed=s)`` (Figs. 5-7), so the
+explorer's seed 0 is the notebooks' seed 0. The state renders through the exploration engine, so a slider
 move reuses the mask-only computation and a mask edit invalidates only the mask-dependent cache.
 Under papermill (``interactive=False``) :meth:`Explorer.drive` moves the controls through their
 callbacks and saves a snapshot PNG; nothing blocks.
@@ -38,7 +42,7 @@ class ExplorerState:
     global_offset: float = 0.0
     noise_scale: float = 0.1
     seed: int = 0
-    sample_noise: torch.Tensor | None = None  # [19, d] the current sample's noise (None = none)
+    sample_index: int | None = None     # the current sample of the (seed, noise_scale) stream (None = none)
     image: torch.Tensor | None = None   # [3, H, W] current output
     gallery: list = field(default_factory=list)  # [(image, score)]
     latencies: list = field(default_factory=list)
@@ -48,26 +52,27 @@ class ExplorerState:
             self.mask = self.mask0.clone()
 
 
-_CURRENT = object()
-
-
-def current_style(state: ExplorerState, noise=_CURRENT) -> torch.Tensor:
-    """style0 + global walk offset on every entry + per-region offsets + noise (default: the current
-    sample's noise; ``None`` for none), clamped to [-1, 1]."""
-    s = state.style0.clone() + state.global_offset
+def base_style(state: ExplorerState) -> torch.Tensor:
+    """``style0`` with the global slider's offset on every row and each region slider's offset on its
+    rows, clamped to [-1, 1] once: ``region_offset(style0, None, 1.0, direction=offsets)``. With one
+    slider moved this is ``region_offset(style0, region, value)``, a point of the notebooks' walks."""
+    from .explore.walks import region_offset
+    offsets = torch.full_like(state.style0, float(state.global_offset))
     for region, off in state.region_offsets.items():
         for c in REGIONS[region]:
-            s[c] += off
-    noise = state.sample_noise if noise is _CURRENT else noise
-    if noise is not None:
-        s = s + noise
-    return s.clamp(-1, 1)
+            offsets[c] += off
+    return region_offset(state.style0, None, 1.0, direction=offsets)
 
 
-def _gallery_noise(state: ExplorerState, n: int) -> torch.Tensor:
-    """The ``n`` noise matrices of a gallery, determined by ``state.seed`` and ``state.noise_scale``."""
-    g = torch.Generator().manual_seed(state.seed)
-    return torch.randn((n,) + tuple(state.style0.shape), generator=g) * state.noise_scale
+def current_style(state: ExplorerState) -> torch.Tensor:
+    """The style the explorer shows: :func:`base_style`, or the current gallery sample around it
+    (sample ``i`` of ``sample_styles(base, n, scale=state.noise_scale, seed=state.seed)``)."""
+    from .explore.walks import sample_styles_chunk
+    s = base_style(state)
+    if state.sample_index is None:
+        return s
+    i = int(state.sample_index)
+    return sample_styles_chunk(s, i, i + 1, noise="gaussian", scale=state.noise_scale, seed=state.seed)[0]
 
 
 def render(state: ExplorerState) -> torch.Tensor:
@@ -93,14 +98,15 @@ def on_global_slider(state: ExplorerState, value: float) -> torch.Tensor:
 
 def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: float | None = None,
               metric: Callable | None = None) -> list:
-    """Draw ``n`` noise samples around the current style; keep the first as the current noise.
-    With ground truth and a metric (lower is better), the gallery is scored."""
+    """Draw ``n`` samples around the slider style (:func:`deepsee.explore.walks.sample_styles`, Gaussian,
+    ``scale`` and ``seed``); the first becomes the current sample. With ground truth and a metric (lower
+    is better), the gallery is scored."""
+    from .explore.walks import sample_styles
     if seed is not None:
         state.seed = int(seed)
     if scale is not None:
         state.noise_scale = float(scale)
-    noise = _gallery_noise(state, n)
-    styles = (current_style(state, noise=None)[None] + noise).clamp(-1, 1)
+    styles = sample_styles(base_style(state), n, noise="gaussian", scale=state.noise_scale, seed=state.seed)
     t0 = time.perf_counter()
     imgs = state.engine.generate(styles, progress=False)
     state.latencies.append((time.perf_counter() - t0) / n)
@@ -108,7 +114,7 @@ def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: 
     if metric is not None and state.gt is not None:
         scores = [float(v) for v in metric(imgs, state.gt[None].expand_as(imgs))]
     state.gallery = list(zip(imgs, scores))
-    state.sample_noise = noise[0]
+    state.sample_index = 0
     state.image = imgs[0]
     return state.gallery
 
@@ -121,8 +127,12 @@ def best_in_gallery(state: ExplorerState) -> int | None:
 
 
 def pick_from_gallery(state: ExplorerState, index: int) -> torch.Tensor:
-    """Make gallery sample ``index`` the current output (its noise becomes the current noise)."""
-    state.sample_noise = _gallery_noise(state, len(state.gallery))[index]
+    """Make gallery sample ``index`` the current output (later slider moves keep its noise)."""
+    if not state.gallery:
+        raise ValueError("the gallery is empty: draw samples first (on_sample)")
+    if not 0 <= index < len(state.gallery):
+        raise ValueError(f"gallery index {index} outside 0..{len(state.gallery) - 1}")
+    state.sample_index = int(index)
     return render(state)
 
 
@@ -159,7 +169,7 @@ def on_mask_edit(state: ExplorerState, op: str, cls: int | str, amount: int = 2,
 def on_reset(state: ExplorerState) -> torch.Tensor:
     state.region_offsets.clear()
     state.global_offset = 0.0
-    state.sample_noise = None
+    state.sample_index = None
     state.gallery = []
     if not torch.equal(state.mask, state.mask0):
         state.mask = state.mask0.clone()

@@ -6,8 +6,10 @@ import torch
 from PIL import Image
 
 from deepsee.constants import CLASS_INDEX
+from deepsee.explore.walks import region_offset, sample_styles, style_walk
 from deepsee.widgets import (Explorer, ExplorerState, current_style, export, load_style_csv, on_global_slider,
-                             on_mask_edit, on_region_slider, on_reset, on_sample, best_in_gallery)
+                             on_mask_edit, on_region_slider, on_reset, on_sample, best_in_gallery,
+                             pick_from_gallery)
 
 
 class StandInEngine:
@@ -63,6 +65,26 @@ def test_sample_is_seeded_and_best_is_marked():
     assert best_in_gallery(st) == int(np.argmin(scores))
     g3 = on_sample(st, n=6, seed=4, scale=0.2)
     assert not torch.equal(imgs1, torch.stack([g[0] for g in g3]))
+
+
+def test_sliders_and_gallery_are_the_notebooks_walks_and_samples():
+    """One source of truth: the explorer's styles are deepsee.explore.walks' (same seeding)."""
+    st = make_state()
+    on_region_slider(st, "lips", 0.3)
+    assert torch.equal(current_style(st), region_offset(st.style0, "lips", 0.3))
+    on_reset(st)
+    on_global_slider(st, -0.3)
+    assert torch.equal(current_style(st), style_walk(st.style0, delta=0.15, steps=5)[0])   # Fig. 3's -2 delta
+    on_reset(st)
+    gallery = on_sample(st, n=5, seed=3, scale=0.2)
+    expected = st.engine.generate(sample_styles(st.style0, 5, noise="gaussian", scale=0.2, seed=3))
+    assert torch.equal(torch.stack([g[0] for g in gallery]), expected)
+    assert torch.equal(pick_from_gallery(st, 2), expected[2])
+    assert torch.equal(current_style(st), sample_styles(st.style0, 5, scale=0.2, seed=3)[2])
+    on_region_slider(st, "hair", 0.1)       # the picked sample's noise stays while a slider moves
+    assert torch.equal(current_style(st), sample_styles(region_offset(st.style0, "hair", 0.1), 5, scale=0.2, seed=3)[2])
+    with pytest.raises(ValueError, match="gallery index 5"):
+        pick_from_gallery(st, 5)
 
 
 def test_mask_edit_rebuilds_only_the_mask_and_relabels():
