@@ -3,6 +3,10 @@
 A run folder (``runs/<kind>-<profile>-<tag>``) holds the resolved ``config.yaml``, an append-only
 ``stats.jsonl``, checkpoints and sample grids. Files are written atomically (temporary file in the
 same folder, then ``os.replace``), so a killed process never leaves a truncated file behind.
+
+Tables and figures (``results/``, ``figures/``) are shared between machines, so :func:`write_table`
+and :func:`save_figure` pass every string of their sidecar and every text cell of the CSV through
+:func:`portable`: no absolute path of the machine that wrote them is recorded.
 """
 from __future__ import annotations
 
@@ -13,12 +17,20 @@ import json
 import os
 import platform
 import random
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+HUB_LABEL = "torch hub cache"
+# Files that mark a run folder (seg/sr runs: config.yaml; the pipeline's folder: state.json).
+RUN_MARKERS = ("config.yaml", "state.json", "run_info.json", "stats.jsonl")
+_RUN_ROOTS: list[Path] = []
+# An absolute POSIX path inside a text: "/" not preceded by a name character, "~", ":" or another "/"
+# (so fractions like 1/16, "and/or" and URLs are left alone), then path components.
+_ABS_PATH = re.compile(r"(?<![\w.~:/-])/[\w.+@%=~-]+(?:/[\w.+@%=~-]+)*/?")
 
 
 @contextlib.contextmanager
@@ -103,18 +115,25 @@ def metadata(profile: str = "", seed: int | None = None, **extra: Any) -> dict[s
 
 def write_table(df, path: str | os.PathLike, *, profile: str = "", seed: int | None = None,
                 **extra: Any) -> Path:
-    """Write a pandas DataFrame as CSV plus ``<name>.meta.json`` (commit, profile, seed, versions)."""
+    """Write a pandas DataFrame as CSV plus ``<name>.meta.json`` (commit, profile, seed, versions).
+    Text cells and the sidecar go through :func:`portable` (no absolute paths)."""
     path = Path(path)
+    df = df.copy()
+    from pandas.api.types import is_object_dtype, is_string_dtype
+    for col in df.columns:
+        if is_object_dtype(df[col]) or is_string_dtype(df[col]):
+            df[col] = df[col].map(portable)
     buf = io.StringIO()
     df.to_csv(buf, index=False)
     atomic_write_text(path, buf.getvalue())
-    write_json(path.with_suffix(".meta.json"), metadata(profile, seed, **extra))
+    write_json(path.with_suffix(".meta.json"), portable(metadata(profile, seed, **extra)))
     return path
 
 
 def save_figure(fig, path_stem: str | os.PathLike, *, dpi: int = 150, pdf: bool = True,
                 profile: str = "", seed: int | None = None, **extra: Any) -> Path:
-    """Save a matplotlib figure as ``<stem>.png`` (and ``.pdf``), plus a metadata sidecar."""
+    """Save a matplotlib figure as ``<stem>.png`` (and ``.pdf``), plus a metadata sidecar (through
+    :func:`portable`: no absolute paths)."""
     stem = Path(path_stem)
     if stem.suffix in (".png", ".pdf"):
         stem = stem.with_suffix("")
@@ -125,8 +144,87 @@ def save_figure(fig, path_stem: str | os.PathLike, *, dpi: int = 150, pdf: bool 
     if pdf:
         with atomic_path(stem.with_suffix(".pdf")) as tmp:
             fig.savefig(tmp, bbox_inches="tight", format="pdf")
-    write_json(stem.with_suffix(".meta.json"), metadata(profile, seed, **extra))
+    write_json(stem.with_suffix(".meta.json"), portable(metadata(profile, seed, **extra)))
     return png
+
+
+def register_run_root(path: str | os.PathLike) -> None:
+    """Record ``path`` as a run root, so :func:`portable` names the runs under it relative to it
+    (:func:`new_run_dir` registers its root itself)."""
+    p = Path(os.path.abspath(path))
+    if p not in _RUN_ROOTS:
+        _RUN_ROOTS.append(p)
+
+
+def _relative(p: Path, root: Path) -> str | None:
+    for a, b in ((p, root), (Path(os.path.realpath(p)), Path(os.path.realpath(root)))):
+        try:
+            return a.relative_to(b).as_posix()
+        except ValueError:
+            continue
+    return None
+
+
+def _marked_run_root(p: Path) -> Path | None:
+    """The parent of the outermost ancestor of ``p`` (or ``p``) that is a run folder on this machine."""
+    chain = list(reversed(p.parents))[2:] + [p]   # from /a/b downwards; never / or /a itself
+    for d in chain:
+        try:
+            if any((d / m).is_file() for m in RUN_MARKERS):
+                return d.parent
+        except OSError:
+            return None
+    return None
+
+
+def _portable_path(text: str) -> str:
+    first = text.split("/")[1]
+    if not Path("/" + first).exists():     # not a path of this machine (e.g. "/s" in "GFLOP/s")
+        return text
+    p = Path(os.path.normpath(text))
+    tail = "/" if text.endswith("/") and text != "/" else ""
+
+    def join(label: str, rel: str) -> str:
+        if not label:
+            return (rel or ".") + tail
+        return label + ("/" + rel if rel and rel != "." else "") + tail
+
+    import torch
+    roots: list[tuple[Path, str]] = [(Path(torch.hub.get_dir()), HUB_LABEL)]
+    roots += [(r, "") for r in _RUN_ROOTS]
+    marked = _marked_run_root(p)
+    if marked is not None:
+        roots.append((marked, ""))
+    roots.append((REPO_ROOT, ""))
+    if len(Path.cwd().parts) > 2:          # not "/" or "/tmp": that would make everything "relative"
+        roots.append((Path.cwd(), ""))
+    if os.environ.get("DEEPSEE_DATA"):
+        roots.append((Path(os.environ["DEEPSEE_DATA"]), "$DEEPSEE_DATA"))
+    roots.append((Path.home(), "~"))
+    for root, label in roots:
+        rel = _relative(p, root)
+        if rel is not None:
+            return join(label, rel)
+    return ".../" + p.name + tail
+
+
+def portable(value: Any) -> Any:
+    """``value`` with every absolute path of this machine inside its strings (recursively through dicts,
+    lists and tuples) made portable: the torch hub folder becomes "torch hub cache", a run folder is named
+    relative to its run root (``sr-quick-independent``), anything in the repository or the working folder
+    relative to it, the data folder ``$DEEPSEE_DATA``, the home folder ``~``; any other absolute path
+    keeps only its last component (``.../name``). Run roots are those registered
+    (:func:`register_run_root`, :func:`new_run_dir`) and, on this machine, the parent of the outermost
+    folder holding a run marker (``config.yaml``, ``state.json``, ...)."""
+    if isinstance(value, str):
+        return _ABS_PATH.sub(lambda m: _portable_path(m.group(0)), value) if "/" in value else value
+    if isinstance(value, os.PathLike):
+        return portable(os.fspath(value))
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(portable(v) for v in value)
+    return value
 
 
 def new_run_dir(kind: str, profile: str, tag: str = "", root: str | os.PathLike = "runs",
@@ -140,6 +238,7 @@ def new_run_dir(kind: str, profile: str, tag: str = "", root: str | os.PathLike 
         i += 1
         path = Path(f"{base}-{i}")
     path.mkdir(parents=True, exist_ok=True)
+    register_run_root(root)
     return path
 
 

@@ -54,3 +54,7 @@ def test_every_notebook_runs_on_smoke_and_writes_its_outputs(tmp_path):
     assert set(t6.source) == {"quoted", "measured"}
     t5 = pd.read_csv(out / "results/table5_segmentation_synthfaces_smoke.csv")
     assert {"acc", "miou", "fwiou"} <= set(t5.columns)
+    # no absolute path of this machine in what results/ and figures/ hold (deepsee.runs.portable)
+    for p in [*(out / "results").iterdir(), *(out / "figures").glob("*.meta.json")]:
+        if p.suffix in (".csv", ".json"):
+            assert str(tmp_path) not in p.read_text(), f"{p.name} holds an absolute path"

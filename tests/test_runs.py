@@ -29,3 +29,51 @@ def test_new_run_dir_never_clobbers(tmp_path):
     a = new_run_dir("sr", "smoke", "independent", root=tmp_path)
     b = new_run_dir("sr", "smoke", "independent", root=tmp_path)
     assert a != b and a.is_dir() and b.is_dir()
+
+
+def test_results_and_figures_carry_no_absolute_paths(tmp_path, monkeypatch):
+    """A smoke pipeline's table and figure, with run folders, the torch hub cache and the repository in
+    their notes, cells and extras: the sidecars and the CSV name them portably."""
+    import matplotlib.pyplot as plt
+    import torch
+
+    from deepsee.pipeline import setup
+    from deepsee.runs import HUB_LABEL, REPO_ROOT
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
+              data_root=str(tmp_path / "data"), interactive=False)
+    seg = new_run_dir("seg", "smoke", root=P.run_root)                 # registers its run root
+    (seg / "config.yaml").write_text("profile: smoke\n")
+    other = tmp_path / "elsewhere" / "runs" / "sr-smoke-guided"         # found by its config.yaml alone
+    other.mkdir(parents=True)
+    (other / "config.yaml").write_text("profile: smoke\n")
+    hub = tmp_path / "torch" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+    assert str(hub.parent.parent) == torch.hub.get_dir()
+    P.record("note_perceptual_loss", f"segmenter substitute (from {seg}; the paper uses VGG-19)")
+    P.record("note_perceptual_metric", f"TexStatDist (LPIPS unavailable: expected file {hub.name} at {hub}; "
+                                       "fetch it)")
+    df = pd.DataFrame({"method": ["ours (independent)", "ours (guided)", "bicubic"],
+                       "weights": [f"trained: {seg.parent / 'sr-smoke-independent'}", f"trained: {other}", "n/a"],
+                       "psnr": [20.0, 21.0, 19.0]})
+    table = P.save_table(df, "table6", segmenter_run=str(seg), source=REPO_ROOT / "deepsee" / "reference")
+    fig = plt.figure()
+    png = P.save_figure(fig, "fig05_best_of", segmenter_run=seg, inputs=[str(other / "model")])
+    texts = {p.name: p.read_text() for p in (table, table.with_suffix(".meta.json"), png.with_suffix(".meta.json"))}
+    for name, text in texts.items():
+        for machine_path in (str(tmp_path), str(REPO_ROOT), torch.hub.get_dir()):
+            assert machine_path not in text, f"{name} holds {machine_path}"
+    out = pd.read_csv(table, keep_default_na=False)
+    assert out.weights.tolist() == ["trained: sr-smoke-independent", "trained: sr-smoke-guided", "n/a"]
+    meta = json.loads(texts[table.with_suffix(".meta.json").name])
+    assert meta["segmenter_run"] == seg.name and meta["source"] == "deepsee/reference"
+    assert meta["note_perceptual_loss"] == f"segmenter substitute (from {seg.name}; the paper uses VGG-19)"
+    assert f"at {HUB_LABEL}/checkpoints/alexnet-owt-7be5be79.pth;" in meta["note_perceptual_metric"]
+    fmeta = json.loads(texts[png.with_suffix(".meta.json").name])
+    assert fmeta["segmenter_run"] == seg.name and fmeta["inputs"] == ["sr-smoke-guided/model"]
+
+
+def test_portable_leaves_non_paths_alone():
+    from deepsee.runs import portable
+    for text in ("1/16, 1/8 and/or GFLOP/s", "https://example.org/a/b", "x / y", "relative/path.csv"):
+        assert portable(text) == text
+    assert portable({"n": 3, "v": [1.5, None]}) == {"n": 3, "v": [1.5, None]}
