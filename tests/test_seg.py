@@ -2,8 +2,10 @@
 optimisation, training/resume, prediction to label PNGs and bad input. CPU, tiny widths, seeded."""
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,6 @@ from deepsee.seg import (DRND, ConfusionMeter, balanced_class_weights, build_seg
                          segmentation_metrics, table5, train_segmenter)
 from deepsee.seg import train as seg_train
 from deepsee.seg.losses import lovasz_softmax, segmenter_loss
-from deepsee.seg.predict import read_rgb
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -349,15 +350,56 @@ def test_predict_mask_folder_bad_input(trained_run, tmp_path):
     with pytest.raises(ValueError, match="notes.txt.*not an image"):
         predict_mask_folder(trained_run, src, tmp_path / "o1", lr_size=8, hr_size=32)
     (src / "notes.txt").unlink()
-    Image.fromarray(np.zeros((32, 32), np.uint8)).save(src / "gray.png")
-    with pytest.raises(ValueError, match="gray.png.*3-channel.*1 channel"):
+    buf = io.BytesIO()
+    Image.fromarray(np.full((32, 32, 3), 90, np.uint8)).save(buf, format="JPEG")
+    (src / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(ValueError, match="cut.jpg.*truncated or corrupt"):
         predict_mask_folder(trained_run, src, tmp_path / "o2", lr_size=8, hr_size=32)
-    (src / "gray.png").unlink()
-    Image.fromarray(np.zeros((32, 32, 4), np.uint8)).save(src / "rgba.png")
-    with pytest.raises(ValueError, match="rgba.png.*4 channel"):
-        read_rgb(src / "rgba.png")
     with pytest.raises(FileNotFoundError, match="not found"):
         predict_mask_folder(trained_run, tmp_path / "missing", tmp_path / "o3")
+
+
+def _photo(seed: int, size: int = 32) -> np.ndarray:
+    img, _ = _face(seed, size)
+    return ((img.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+
+
+def test_cli_predict_masks_own_photos(trained_run, tmp_path, capsys):
+    """Grayscale, RGBA, EXIF-rotated and non-square photos: converted, each said, none stops the run."""
+    from deepsee.cli import main
+    from deepsee.data.photos import load_photo
+    src = tmp_path / "photos"
+    src.mkdir()
+    face = _photo(500)
+    Image.fromarray(face).save(src / "upright.png")
+    Image.fromarray(face).convert("L").save(src / "gray.jpg")
+    rgba = np.concatenate([face, np.full((32, 32, 1), 255, np.uint8)], -1)
+    rgba[:4, :, 3] = 0                                             # a transparent band on top
+    Image.fromarray(rgba, mode="RGBA").save(src / "cutout.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6                                               # stored 90 degrees off, as phones do
+    Image.fromarray(np.rot90(face, 1).copy()).save(src / "phone.png", exif=exif)
+    Image.fromarray(np.concatenate([face, np.zeros((8, 32, 3), np.uint8)], 0)).save(src / "tall.png")   # 32x40
+    out = tmp_path / "masks"
+    rc = main(["predict-masks", "--checkpoint", str(trained_run), "--images", str(src), "--out", str(out),
+               "--lr-size", "8", "--hr-size", "32"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["cutout.png", "gray.png", "phone.png", "tall.png", "upright.png"]
+    assert re.search(r"gray\.jpg: grayscale \(mode L\): converted to RGB", err)
+    assert re.search(r"cutout\.png: transparency \(mode RGBA\): composited over a white background", err)
+    assert re.search(r"phone\.png: EXIF orientation 6 applied", err)
+    assert re.search(r"tall\.png: not square \(32x40\): centre-cropped to 32x32", err)
+    assert "upright.png" not in err                                # nothing to say about a clean image
+    # what the notes say is what was done
+    assert np.array_equal(load_photo(src / "phone.png", log=None).rgb, face)
+    masks = {p.stem: np.asarray(Image.open(p)) for p in out.iterdir()}
+    assert np.array_equal(masks["phone"], masks["upright"])
+    cut = load_photo(src / "cutout.png", log=None).rgb
+    assert (cut[:4] == 255).all() and np.array_equal(cut[4:], face[4:])
+    gray = load_photo(src / "gray.jpg", log=None).rgb
+    assert gray.shape == (32, 32, 3) and (gray[..., 0] == gray[..., 2]).all()
+    assert np.array_equal(load_photo(src / "tall.png", log=None).rgb, np.concatenate([face, np.zeros((8, 32, 3), np.uint8)], 0)[4:36])
 
 
 def test_figure2_layout(trained_run, toy_cfg):

@@ -73,7 +73,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("predict-masks", help="predict label-PNG masks from (LR) images")
     add_config_args(p)
     p.add_argument("--checkpoint", required=True, metavar="RUN", help="segmenter run folder")
-    p.add_argument("--images", metavar="DIR", help="folder of RGB images (HR or already LR)")
+    p.add_argument("--images", metavar="DIR",
+                   help="folder of images (HR or already LR); EXIF orientation is applied, grayscale/RGBA "
+                        "converted to RGB (RGBA over white), non-square images centre-cropped, each logged")
     p.add_argument("--dataset", action="store_true", help="predict every split of --config's dataset")
     p.add_argument("--splits", nargs="+", default=["train", "val", "test"], help="with --dataset")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder of <stem>.png label maps")

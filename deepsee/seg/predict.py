@@ -2,7 +2,8 @@
 its SR models on masks the segmenter predicts from the LR input, not on ground truth.
 
 - :func:`predict_masks`: LR batch -> label maps ``[B, H, W]``.
-- :func:`predict_mask_folder`: a folder of images -> label PNGs (mode ``L``, values 0..18) by stem.
+- :func:`predict_mask_folder`: a folder of images (one's own photos: :func:`deepsee.data.photos.load_photo`)
+  -> label PNGs (mode ``L``, values 0..18) by stem.
 - :func:`predict_dataset_masks`: every split of a dataset -> label PNGs named by the items' ``name``;
   point ``data.mask_dir`` at the folder to train/test SR models on predicted masks.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -37,24 +38,11 @@ def predict_masks(segmenter: nn.Module, lr_batch: Tensor, out_size: int | tuple[
     return logits.argmax(1).to(lr_batch.device)
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """An RGB image file -> uint8 ``[H, W, 3]``; a clear error for non-images and other channel counts."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            bands = im.getbands()
-            if im.mode != "RGB":
-                raise ValueError(f"{path}: expected a 3-channel RGB image, got mode {im.mode!r} with "
-                                 f"{len(bands)} channel(s) ({''.join(bands)})")
-            return np.asarray(im)
-    except UnidentifiedImageError as e:
-        raise ValueError(f"{path}: not an image file PIL can read") from e
-
-
 def image_to_lr(rgb: np.ndarray, *, lr_size: int, hr_size: int, antialias: bool = False) -> Tensor:
     """uint8 ``[H, W, 3]`` -> LR image ``[3, lr_size, lr_size]`` in [-1, 1], made like the datasets:
-    centre-crop to a square, bicubic resize to ``hr_size`` (PIL), then ``lr_from_hr`` (F.interpolate
-    bicubic, no antialias by default, clamped). An image already ``lr_size`` square is used as is."""
+    centre-crop to a square (:func:`~deepsee.data.photos.load_photo` has done that already, and said so),
+    bicubic resize to ``hr_size`` (PIL), then ``lr_from_hr`` (F.interpolate bicubic, no antialias by
+    default, clamped). An image already ``lr_size`` square is used as is."""
     from ..data import lr_from_hr
     h, w = rgb.shape[:2]
     s = min(h, w)
@@ -82,22 +70,17 @@ def predict_mask_folder(run_dir: str | Path, images_dir: str | Path, out_dir: st
                         hr_size: int = 128, batch_size: int = 32, device: str = "cpu",
                         antialias: bool = False) -> list[Path]:
     """Predict a label PNG ``<out_dir>/<stem>.png`` (mode L, ``hr_size`` square) for every image in
-    ``images_dir`` (regular, non-hidden files; subfolders are not read). Images ``lr_size`` square
-    are taken as LR inputs; others are made LR like the datasets (:func:`image_to_lr`). A file that
-    is not an image, or not 3-channel, raises ``ValueError`` naming it. Returns the written paths."""
+    ``images_dir`` (regular, non-hidden files; subfolders are not read). Each file is read by
+    :func:`~deepsee.data.photos.load_photo`: EXIF orientation applied, grayscale / RGBA / other modes
+    converted to RGB (RGBA over white), non-square images centre-cropped, each logged with the file
+    name. Images ``lr_size`` square are taken as LR inputs; others are made LR like the datasets
+    (:func:`image_to_lr`). A file that is not a readable image raises ``ValueError`` naming it.
+    Returns the written paths."""
+    from ..data.photos import list_photos, load_photo
     from .train import load_segmenter
-    images_dir, out_dir = Path(images_dir), Path(out_dir)
-    if not images_dir.is_dir():
-        raise FileNotFoundError(f"images folder {images_dir} not found")
-    files = sorted(p for p in images_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-    if not files:
-        raise FileNotFoundError(f"{images_dir} contains no files")
-    stems: dict[str, Path] = {}
-    for p in files:
-        if p.stem in stems:
-            raise ValueError(f"{p} and {stems[p.stem]} have the same stem; their masks would overwrite each other")
-        stems[p.stem] = p
-    lrs = [image_to_lr(read_rgb(p), lr_size=lr_size, hr_size=hr_size, antialias=antialias) for p in files]
+    out_dir = Path(out_dir)
+    files = list_photos(images_dir)
+    lrs = [image_to_lr(load_photo(p).rgb, lr_size=lr_size, hr_size=hr_size, antialias=antialias) for p in files]
     model = load_segmenter(run_dir, device=device)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
