@@ -260,3 +260,50 @@ def test_cli_evaluate_fid_caches_reference_statistics(tmp_path, monkeypatch, dat
     assert main(args + ["--fid", "auto", "--out", str(tmp_path / "b")]) == 0
     summ = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summ["fid"] is None and "FID skipped: missing pretrained weights 'inception_fid'" in summ["note"]
+
+
+def test_cli_evaluate_perceptual_auto_says_which_metric(tmp_path, monkeypatch, data_root, capsys):
+    """The README's command on an offline machine: auto = LPIPS when its weights are present, else the
+    weight-free substitute; console and summary.json say which."""
+    import deepsee.data
+    import deepsee.metrics
+    from deepsee.cli import main
+    from deepsee.metrics import perceptual_metric
+    monkeypatch.setattr(deepsee.data, "build_dataset", lambda cfg, split, train=None, guided=False:
+                        tiny_dataset(n=2), raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))           # no AlexNet weights
+    args = ["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--no-progress", "--fid", "off"]
+    assert main(args + ["--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    summ = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summ["perceptual_choice"]["requested"] == "auto"
+    assert summ["perceptual_choice"]["used"] == summ["perceptual_metric"] == "TexStatDist (LPIPS substitute)"
+    assert "LPIPS unavailable" in summ["perceptual_choice"]["why"] and "LPIPS unavailable" in summ["note"]
+    assert "perceptual metric: TexStatDist (LPIPS substitute) (--perceptual auto; LPIPS unavailable" in out
+    assert summ["lpips"] is not None                                       # the substitute's mean
+    # LPIPS present: auto takes it (a stand-in in LPIPS's place)
+    standin = perceptual_metric("texture")
+    standin.name = "LPIPS alex v0.1"
+    monkeypatch.setattr(deepsee.metrics, "perceptual_metric",
+                        lambda kind, **kw: standin if kind == "lpips" else perceptual_metric(kind, **kw))
+    assert main(args + ["--out", str(tmp_path / "b")]) == 0
+    summ = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summ["perceptual_choice"] == {"requested": "auto", "used": "LPIPS alex v0.1", "why": ""}
+    assert "perceptual metric: LPIPS alex v0.1 (--perceptual auto)" in capsys.readouterr().out
+    # explicit lpips still refuses without the weights; segfeat still needs a segmenter
+    monkeypatch.setattr(deepsee.metrics, "perceptual_metric", perceptual_metric)
+    assert main(args + ["--perceptual", "lpips", "--out", str(tmp_path / "c")]) == 1
+    assert "alexnet" in capsys.readouterr().err
+    assert main(args + ["--perceptual", "segfeat", "--out", str(tmp_path / "d")]) == 1
+    assert "--segmenter" in capsys.readouterr().err
+
+
+def test_cli_evaluate_truncated_model_names_the_file(tmp_path, capsys):
+    from deepsee.cli import main
+    run = tmp_path / "runs" / "sr-smoke"
+    _smoke_model().save(run / "model")
+    weights = run / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:40])
+    assert main(["evaluate", "--checkpoint", str(run), "--config", "smoke", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert str(weights) in err and "truncated or corrupt" in err and "deepsee weights status" in err

@@ -316,8 +316,23 @@ def test_import_refuses_wrong_variant_and_missing_files(tmp_path, release_8x):
     with pytest.raises(CheckpointMismatchError, match="expected a state dict"):
         import_official(bad, "32x_independent", tmp_path / "o")
     torch.save({"net": NotATensor()}, bad / "latest_net_G.pth")     # arbitrary pickled objects are refused
-    with pytest.raises(CheckpointMismatchError, match="weights-only"):
+    with pytest.raises(CheckpointMismatchError, match="pickled Python objects other than tensors"):
         import_official(bad, "32x_independent", tmp_path / "o")
+
+
+def test_cli_import_official_names_a_file_with_pickled_objects(tmp_path, capsys):
+    import argparse
+
+    from deepsee.cli import main
+    bad = tmp_path / "release"
+    bad.mkdir()
+    torch.save({"weight": torch.zeros(2), "opt": argparse.Namespace(lr=1e-4)}, bad / "latest_net_G.pth")
+    assert main(["import-official", str(bad), "--variant", "32x_independent", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert str(bad / "latest_net_G.pth") in err
+    assert "pickled Python objects other than tensors (e.g. argparse.Namespace)" in err
+    assert "never unpickles" in err and "Weights only load failed" not in err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,13 @@ def register(sub) -> None:
     p.add_argument("--style-source", choices=("lr", "guide"), default=None,
                    help="default: 'guide' for models whose only style encoder is the HR one "
                         "(guided, hr_style_only), else 'lr'")
-    p.add_argument("--perceptual", choices=("lpips", "segfeat", "auto", "none"), default=None,
-                   help="lpips (needs AlexNet weights), segfeat (labelled substitute, needs --segmenter), "
-                        "auto (lpips, else segfeat when --segmenter is given), none; default: lpips when "
-                        "eval.lpips else none")
-    p.add_argument("--segmenter", default=None, help="segmenter run folder for --perceptual segfeat/auto")
+    p.add_argument("--perceptual", choices=PERCEPTUAL_CHOICES, default=None,
+                   help="auto: LPIPS when its AlexNet weights are present, else the weight-free substitute "
+                        "'TexStatDist (LPIPS substitute)'; lpips (fails without the weights); texture (the "
+                        "substitute); segfeat (segmenter-feature substitute, needs --segmenter); none. "
+                        "Default: auto (none when the config sets eval.lpips=false). The console and "
+                        "summary.json say which one was used")
+    p.add_argument("--segmenter", default=None, help="segmenter run folder for --perceptual segfeat")
     p.add_argument("--fid", choices=("on", "off", "auto"), default=None,
                    help="on (fails without the FID Inception weights), off, auto (skip if missing); "
                         "default: eval.fid of the config")
@@ -76,6 +78,9 @@ def _weights_fetch(args) -> int:
     return 0
 
 
+PERCEPTUAL_CHOICES = ("auto", "lpips", "texture", "segfeat", "none")
+
+
 def _model_dir(path: Path) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
@@ -83,23 +88,27 @@ def _model_dir(path: Path) -> Path:
 
 
 def _perceptual(kind: str, segmenter_dir: str | None, device):
-    """(metric or None, reason when unavailable)."""
+    """(metric or None, why: a note when ``auto`` fell back or nothing was requested)."""
     from ..metrics import perceptual_metric
     from ..weights import MissingWeightsError
     if kind == "none":
-        return None, "unavailable: not requested"
+        return None, "no perceptual metric: not requested"
     if kind in ("lpips", "auto"):
         try:
             return perceptual_metric("lpips", device=device), ""
         except MissingWeightsError as e:
-            if kind == "lpips" or not segmenter_dir:
+            if kind == "lpips":
                 raise
-            reason = str(e).split(";")[0]
-    if not segmenter_dir:
-        raise ValueError("--perceptual segfeat needs --segmenter RUN_DIR (a trained segmenter)")
-    from ..seg import load_segmenter
-    m = perceptual_metric("segfeat", segmenter=load_segmenter(segmenter_dir, device=device), device=device)
-    return m, (f"LPIPS unavailable ({reason})" if kind == "auto" else "")
+            return (perceptual_metric("texture", device=device),
+                    f"LPIPS unavailable ({str(e).split(';')[0]}), the weight-free substitute used instead")
+    if kind == "texture":
+        return perceptual_metric("texture", device=device), ""
+    if kind == "segfeat":
+        if not segmenter_dir:
+            raise ValueError("--perceptual segfeat needs --segmenter RUN_DIR (a trained segmenter)")
+        from ..seg import load_segmenter
+        return perceptual_metric("segfeat", segmenter=load_segmenter(segmenter_dir, device=device), device=device), ""
+    raise ValueError(f"--perceptual {kind!r}; expected one of {', '.join(PERCEPTUAL_CHOICES)}")
 
 
 def _evaluate(args) -> int:
@@ -122,8 +131,10 @@ def _evaluate(args) -> int:
     sources = tuple(getattr(model, "style_sources", ("lr",)))
     source = args.style_source or ("guide" if sources and "lr" not in sources else "lr")
     dataset = build_dataset(cfg, args.split, train=False, guided=(model is not None and source == "guide"))
-    kind = args.perceptual or ("lpips" if cfg.eval.lpips else "none")
+    kind = args.perceptual or ("auto" if cfg.eval.lpips else "none")
     perceptual, why = _perceptual(kind, args.segmenter, device)
+    used = perceptual.name if perceptual is not None else "none"
+    print(f"perceptual metric: {used} (--perceptual {kind}{'; ' + why if why else ''})")
     fid_mode = args.fid or ("on" if cfg.eval.fid else "off")
     fid, fid_note = fid_mode != "off", ""
     if fid_mode == "auto":
@@ -154,6 +165,7 @@ def _evaluate(args) -> int:
                    weights=args.provenance or ("n/a" if model is None else f"trained: {ckpt}"))
     summary["split_size"] = f"{args.split} {summary['n_images']}"
     summary["note"] += "".join(f"; {x}" for x in (why, fid_note) if x)
+    summary["perceptual_choice"] = {"requested": kind, "used": used, "why": why}
     if args.out:
         out = Path(args.out)
     elif model is not None:

@@ -142,13 +142,18 @@ class DeepSEE(nn.Module):
     def load(cls, directory: str | Path, map_location: str | torch.device = "cpu",
              style_branch: str | None = None) -> "DeepSEE":
         """Rebuild a saved model from its folder alone (safetensors; nothing is unpickled). Eval mode."""
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
         d = Path(directory)
         cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
         for p in (cfg_path, w_path):
             if not p.is_file():
                 raise FileNotFoundError(f"{p} not found: a DeepSEE model folder holds {WEIGHTS_FILE} + {CONFIG_FILE}")
-        meta = json.loads(cfg_path.read_text())
+        try:
+            meta = json.loads(cfg_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{cfg_path}: not valid JSON ({e}); the file is truncated or corrupt: re-create the "
+                             f"model folder (re-run the training or import that wrote it)") from None
         if meta.get("format") != FORMAT or not isinstance(meta.get("model"), dict):
             raise ValueError(f"{cfg_path} is not a DeepSEE model config (format {meta.get('format')!r})")
         if int(meta.get("format_version", 0)) > FORMAT_VERSION:
@@ -156,7 +161,13 @@ class DeepSEE(nn.Module):
                              f"up to {FORMAT_VERSION}")
         cfg = model_config_from_dict(meta["model"], str(cfg_path))
         model = cls(cfg, style_branch=style_branch or meta.get("style_branch", "effective"))
-        state = load_file(str(w_path))
+        try:
+            state = load_file(str(w_path))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise ValueError(
+                f"{w_path}: cannot read the weights ({e}); the file is truncated or corrupt. Re-create it: "
+                "re-download it, re-run the training (or `deepsee import-official`) that wrote it; "
+                "`deepsee weights status` checks the kit's downloaded weight files") from None
         expected = model.state_dict()
         missing = sorted(set(expected) - set(state))
         unexpected = sorted(set(state) - set(expected))

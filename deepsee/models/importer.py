@@ -35,6 +35,7 @@ Every released key maps; none is dropped. The released 32x folder holds only a g
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,6 +214,15 @@ def _match(name: str, path: Path, official: dict[str, Tensor], expected: dict[st
 def _read(path: Path) -> dict[str, Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:   # torch's weights-only unpickler met a Python object
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        what = f" (e.g. {found.group(1)})" if found else ""
+        raise CheckpointMismatchError(
+            f"{path}: the file holds pickled Python objects other than tensors{what}. The kit never unpickles "
+            "objects (only tensors, with torch.load(weights_only=True)), so it does not read this file. A released "
+            "latest_net_*.pth holds a plain state dict; if this one was re-saved with other objects, save the "
+            "state dict alone (torch.save(model.state_dict(), path)) where you trust the file, and import that"
+        ) from None
     except Exception as e:  # noqa: BLE001 - report the file
         raise CheckpointMismatchError(f"{path}: cannot be read as a weights-only state dict ({e})") from e
     if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
