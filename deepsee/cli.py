@@ -6,6 +6,7 @@
     deepsee train-sr ...              (deepsee.train.cli)
     deepsee train-seg / predict-masks (deepsee.seg.cli)
     deepsee evaluate / weights ...    (deepsee.eval.cli)
+    deepsee explore ...               (deepsee.explore.images: a model on one's own face images)
     deepsee reproduce ...             (deepsee.reproduce)
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ COMMAND_MODULES = (
     "deepsee.train.cli",
     "deepsee.seg.cli",
     "deepsee.eval.cli",
+    "deepsee.explore.images",
     "deepsee.reproduce",
 )
 

@@ -3,6 +3,7 @@
 - ``edits``: pure label-map edits (close eyes, open/close mouth, remove glasses or brows, add hair...).
 - ``walks``: pure style-matrix functions (walks, seeded sampling, per-region offsets).
 - ``engine``: :class:`ExplorationEngine`, many styles for one (LR image, mask), same images as the model.
+- ``images``: ``deepsee explore``, a model on a folder of one's own face images (``explore_images``).
 """
 from .edits import (add_hair, close_eyes, close_mouth, grow, move, open_mouth, paste, relabel, remove,
                     shrink)

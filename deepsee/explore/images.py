@@ -1,0 +1,283 @@
+"""``deepsee explore``: a trained (or imported) model on one's own face images, no Python needed.
+
+For every image of a folder (read by :func:`deepsee.data.photos.load_photo`: EXIF orientation, grayscale
+/ RGBA conversion, centre crop of non-square images, each logged) it writes ``<out>/<stem>/``:
+
+    mask.png            the segmenter's mask predicted from the LR input: a palette PNG whose pixel values
+                        are the class labels 0..18 and whose colours are the kit's palette
+                        (``deepsee.viz.palette``), so it is both a label map and a picture
+    lr.png              the LR input the model saw (the model's LR size)
+    input_hr.png        with ``--downsample``: the image at the model's HR size, from which the LR was made
+    output.png          the model's output with the style predicted from the LR input (or, with
+                        ``--guide``, encoded from the guide image)
+    samples/sample_<i>.png   K solutions around that style (``ExplorationEngine.sample``): sample i is
+                        ``sample_styles(style, K, noise="gaussian", scale, seed)[i]``, so the same seed gives
+                        the same samples on every run and device (the notebooks' seeding)
+    styles.safetensors  ``style`` [19, d] (the output's style) and ``samples`` [K, 19, d]
+    contact_sheet.png   the LR input, mask, output (and HR input / guide) above the K samples
+
+and ``<out>/summary.json``: the settings, what each image went through and the files written.
+
+Inputs: without ``--downsample`` the images are the low-resolution inputs themselves; one whose side
+differs from the model's LR size is resized to it (bicubic, antialiased; logged). With ``--downsample``
+they are high-resolution faces, made LR as the datasets are (bicubic to the model's HR size, then the
+released bicubic downsampling), so the output can be compared with the original.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from ..runs import atomic_path, metadata, write_json
+
+NOISE = "gaussian"
+
+
+def model_dir(path: str | Path) -> Path:
+    """A run folder holding ``model/`` or a model folder itself (``model.safetensors`` + ``config.json``)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model {path} not found (a run folder with model/, or a model folder)")
+    return path / "model" if (path / "model").is_dir() else path
+
+
+def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float() / 127.5 - 1
+
+
+def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
+    if rgb.shape[0] == size:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BICUBIC))
+
+
+def write_mask_png(path: Path, labels: torch.Tensor | np.ndarray) -> None:
+    """Label map ``[H, W]`` (0..18) -> palette PNG: pixel values = labels, colours = the kit's palette."""
+    from ..constants import PALETTE
+    m = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    im = Image.fromarray(m.astype(np.uint8), mode="P")
+    flat = [v for rgb in PALETTE for v in rgb]
+    im.putpalette(flat + [0] * (768 - len(flat)))
+    with atomic_path(path) as tmp:
+        im.save(tmp, format="PNG")
+
+
+def _save_png(path: Path, arr: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        Image.fromarray(arr).save(tmp, format="PNG")
+
+
+def contact_sheet(top: list[tuple[str, np.ndarray]], samples: list[np.ndarray], title: str,
+                  tile: int, cols: int = 8) -> Image.Image:
+    """A white sheet: a title line, the ``top`` panels (label, uint8 image) in one row, then the samples
+    ``cols`` per row, each panel ``tile`` px square (nearest for smaller images) with its label above."""
+    label_h, pad = 14, 6
+    cols = max(cols, len(top))
+    rows = 1 + (len(samples) + cols - 1) // cols
+    width = pad + cols * (tile + pad)
+    height = label_h + pad + rows * (tile + label_h + pad)
+    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    draw.text((pad, 2), title, fill=(0, 0, 0))
+    panels = [(0, i, lab, img) for i, (lab, img) in enumerate(top)]
+    panels += [(1 + i // cols, i % cols, f"sample {i}", img) for i, img in enumerate(samples)]
+    for r, c, lab, img in panels:
+        x = pad + c * (tile + pad)
+        y = label_h + pad + r * (tile + label_h + pad)
+        draw.text((x, y), lab, fill=(0, 0, 0))
+        im = Image.fromarray(img)
+        if im.size != (tile, tile):
+            im = im.resize((tile, tile), Image.NEAREST if im.width < tile else Image.BICUBIC)
+        sheet.paste(im, (x, y + label_h))
+    return sheet
+
+
+@torch.no_grad()
+def explore_images(model: str | Path, segmenter: str | Path, images: str | Path, out: str | Path, *,
+                   samples: int = 16, seed: int = 0, scale: float = 0.1, downsample: bool = False,
+                   guide: str | Path | None = None, device: str | torch.device = "cpu", progress: bool = True,
+                   log: Callable[[str], None] | None = None) -> dict:
+    """Run ``deepsee explore`` (see the module docstring); returns the summary written to
+    ``<out>/summary.json``. ``log`` receives every note (default: stderr)."""
+    from safetensors.torch import save_file
+    from tqdm.auto import tqdm
+
+    from ..data import lr_from_hr
+    from ..data.photos import list_photos, load_photo, stderr_log
+    from ..models.deepsee import DeepSEE
+    from ..seg import load_segmenter, predict_masks
+    from ..viz import colorize, to_uint8_image
+    from .engine import ExplorationEngine
+    from .walks import sample_styles
+
+    log = stderr_log if log is None else log
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
+        raise ValueError(f"--samples must be a non-negative integer, got {samples!r}")
+    if not scale >= 0:
+        raise ValueError(f"--scale must be non-negative, got {scale!r}")
+    device = torch.device(device)
+    files = list_photos(images)
+    net = DeepSEE.load(model_dir(model), map_location=device)
+    lr_size, hr_size = net.cfg.lr_size, net.cfg.hr_size
+    seg = load_segmenter(segmenter, device=device)
+    general: list[str] = []
+    seg_cfg = getattr(seg, "config", None)
+    if seg_cfg is not None and seg_cfg.data.lr_size != lr_size:
+        general.append(f"the segmenter was trained on {seg_cfg.data.lr_size} px LR images, the model takes "
+                       f"{lr_size} px: its masks may be poorer")
+    sources = net.style_sources
+    uses_style = net.generator.uses_style
+    if guide is not None and "hr" not in sources:
+        raise ValueError(f"--guide: the {net.cfg.variant} model has no HR style encoder (style sources: "
+                         f"{', '.join(sources) or 'none'}); leave --guide out")
+    if guide is None and sources and "lr" not in sources:
+        raise ValueError(f"the {net.cfg.variant} model takes its style from an HR image of the same person: "
+                         "pass --guide IMAGE")
+    if not uses_style:
+        general.append(f"the {net.cfg.variant} model has no style branch: every style gives the same image, "
+                       "so no samples are drawn")
+
+    def lr_of(rgb: np.ndarray) -> torch.Tensor:                  # the dataset operator, HR size first
+        return lr_from_hr(_to_tensor(_resize(rgb, hr_size))[None], lr_size, antialias=False)
+
+    guide_style = guide_panel = None
+    if guide is not None:
+        g = load_photo(guide, log=log)
+        ghr = _to_tensor(_resize(g.rgb, hr_size))[None].to(device)
+        gmask = predict_masks(seg, lr_of(g.rgb).to(device), hr_size)
+        guide_style = net.encode_style(ghr, gmask, "hr")         # [1, 19, d]
+        guide_panel = to_uint8_image(ghr[0])
+    style_source = "none" if not uses_style else ("guide (HR encoder)" if guide is not None else "lr")
+    for n in general:
+        log(f"explore: {n}")
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    k = samples if uses_style else 0
+    entries = []
+    for path in tqdm(files, desc="explore", unit="img", disable=not progress):
+        photo = load_photo(path, log=log)
+        notes = list(photo.notes)
+        hr_rgb = None
+        if downsample:
+            hr_rgb = _resize(photo.rgb, hr_size)
+            if photo.rgb.shape[0] != hr_size:
+                notes.append(f"--downsample: resized from {photo.rgb.shape[0]} px to the model's HR size "
+                             f"{hr_size} px (bicubic), then made LR ({lr_size} px) like the datasets")
+            lr = lr_from_hr(_to_tensor(hr_rgb)[None], lr_size, antialias=False)
+        else:
+            side = photo.rgb.shape[0]
+            if side != lr_size:
+                note = (f"{side}x{side} resized to the model's LR size {lr_size}x{lr_size} (bicubic); "
+                        "pass --downsample if the images are high-resolution faces to be made LR like the "
+                        "training data")
+                notes.append(note)
+                log(f"{path.name}: {note}")
+            lr = _to_tensor(_resize(photo.rgb, lr_size))[None]
+        lr = lr.to(device)
+        mask = predict_masks(seg, lr, hr_size)                    # [1, H, W]
+        style = guide_style if guide is not None else (net.encode_style(lr, mask, "lr") if uses_style else None)
+        output = net(lr, mask, style)[0]
+        if k:
+            eng = ExplorationEngine(net, lr, mask[0], style=style)
+            imgs = eng.sample(k, noise=NOISE, scale=scale, seed=seed, progress=False)
+            styles = sample_styles(style, k, noise=NOISE, scale=scale, seed=seed)
+        else:
+            imgs, styles = torch.empty(0, 3, hr_size, hr_size), None
+
+        d = out / path.stem
+        (d / "samples").mkdir(parents=True, exist_ok=True)
+        files_written = {"mask": "mask.png", "lr": "lr.png", "output": "output.png"}
+        write_mask_png(d / "mask.png", mask[0])
+        _save_png(d / "lr.png", to_uint8_image(lr[0]))
+        _save_png(d / "output.png", to_uint8_image(output))
+        if hr_rgb is not None:
+            _save_png(d / "input_hr.png", hr_rgb)
+            files_written["input_hr"] = "input_hr.png"
+        sample_names = []
+        for i, img in enumerate(imgs):
+            name = f"samples/sample_{i:03d}.png"
+            _save_png(d / name, to_uint8_image(img))
+            sample_names.append(name)
+        files_written["samples"] = sample_names
+        if style is not None:
+            tensors = {"style": style[0].detach().cpu().contiguous()}
+            if styles is not None:
+                tensors["samples"] = styles.detach().cpu().contiguous()
+            with atomic_path(d / "styles.safetensors") as tmp:
+                save_file(tensors, str(tmp), metadata={"noise": NOISE, "scale": str(scale), "seed": str(seed),
+                                                       "style_source": style_source})
+            files_written["styles"] = "styles.safetensors"
+        top = [(f"LR input {lr_size}px", to_uint8_image(lr[0])), ("predicted mask", colorize(mask[0])),
+               ("output", to_uint8_image(output))]
+        if hr_rgb is not None:
+            top.append(("HR input", hr_rgb))
+        if guide_panel is not None:
+            top.append(("guide", guide_panel))
+        title = (f"{path.name}: {net.cfg.variant} {net.cfg.factor}x, output with the "
+                 f"{'guide' if guide is not None else 'LR-predicted'} style; {k} samples "
+                 f"({NOISE} noise, scale {scale}, seed {seed})")
+        sheet = contact_sheet(top, [to_uint8_image(x) for x in imgs], title, tile=min(max(hr_size, 112), 256))
+        with atomic_path(d / "contact_sheet.png") as tmp:
+            sheet.save(tmp, format="PNG")
+        files_written["contact_sheet"] = "contact_sheet.png"
+        entries.append({"image": path.name, "folder": path.stem, "original_size": list(photo.original_size),
+                        "notes": notes, "files": files_written})
+
+    summary = metadata("", seed, command="deepsee explore", model=str(model), segmenter=str(segmenter),
+                       images=str(images), guide=None if guide is None else str(guide),
+                       variant=net.cfg.variant, factor=net.cfg.factor, lr_size=lr_size, hr_size=hr_size,
+                       downsample=bool(downsample), style_source=style_source, samples=k, noise=NOISE,
+                       scale=float(scale),
+                       sampling=(f"sample i = deepsee.explore.sample_styles(style, {k}, noise='{NOISE}', "
+                                 f"scale={scale}, seed={seed})[i]"),
+                       photo_background="white (transparent pixels are composited over it)",
+                       notes=general, n_images=len(entries), images_explored=entries)
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def _main(args) -> int:
+    from ..config import resolve_device
+    summary = explore_images(args.model, args.segmenter, args.images, args.out, samples=args.samples,
+                             seed=args.seed, scale=args.scale, downsample=args.downsample, guide=args.guide,
+                             device=resolve_device(args.device), progress=not args.no_progress)
+    print(f"explored {summary['n_images']} image(s) with {summary['samples']} sample(s) each "
+          f"(style: {summary['style_source']}, seed {summary['seed']}); wrote {Path(args.out)}/<image>/ and "
+          f"{Path(args.out) / 'summary.json'}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "explore", help="run a model on your own face images: mask, output, K sampled solutions, contact sheet",
+        description="For each image of --images: the predicted mask, the output with the LR-predicted style "
+                    "(or the --guide image's), K sampled solutions with their style matrices, and a contact "
+                    "sheet, under --out/<image stem>/, plus --out/summary.json. Images should be aligned, "
+                    "square face crops; EXIF orientation is applied, grayscale/RGBA converted to RGB (RGBA "
+                    "over white) and non-square images centre-cropped, each logged.")
+    p.add_argument("--model", required=True, metavar="RUN_OR_DIR",
+                   help="SR run folder (holding model/) or model folder (e.g. from deepsee import-official)")
+    p.add_argument("--segmenter", required=True, metavar="RUN", help="segmenter run folder (deepsee train-seg)")
+    p.add_argument("--images", required=True, metavar="DIR", help="folder of face images")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--samples", type=int, default=16, metavar="K", help="sampled solutions per image (default 16)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="sample seed: same seed, same samples (default 0)")
+    p.add_argument("--scale", type=float, default=0.1, help="Gaussian style-noise scale of the samples (default 0.1)")
+    p.add_argument("--downsample", action="store_true",
+                   help="the images are high-resolution: make them LR like the datasets and keep the HR "
+                        "version for comparison (default: the images are the LR inputs)")
+    p.add_argument("--guide", metavar="IMAGE", default=None,
+                   help="another image of the same person: the style comes from it (HR encoder; required for "
+                        "the guided model)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.set_defaults(func=_main)
+
+
+__all__ = ["explore_images", "contact_sheet", "write_mask_png", "model_dir", "register"]

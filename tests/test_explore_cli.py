@@ -1,0 +1,154 @@
+"""``deepsee explore`` on a folder of three SynthFaces images with a smoke-profile model and a smoke
+segmenter: every promised file, deterministic samples per seed, the photo handling, clear refusals."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.torch import load_file
+
+from deepsee.cli import main
+from deepsee.config import load_config
+from deepsee.constants import PALETTE
+from deepsee.data import render_face
+from deepsee.explore.walks import sample_styles
+from deepsee.models.deepsee import DeepSEE
+from deepsee.seg import train as seg_train
+from deepsee.seg import train_segmenter
+
+
+class RenderedFaces(torch.utils.data.Dataset):
+    """SynthFaces renders at the smoke sizes (64 px HR, 8 px LR), in the data layer's item format."""
+
+    def __init__(self, n: int, offset: int = 0):
+        self.items = []
+        for i in range(n):
+            rgb, labels = render_face(0, offset + i, offset + i, 64)
+            hr = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 127.5 - 1
+            mask = F.interpolate(torch.from_numpy(labels.astype(np.int64))[None, None].float(), size=(64, 64),
+                                 mode="nearest")[0, 0].long()
+            lr = F.interpolate(hr[None], size=(8, 8), mode="bicubic", align_corners=False).clamp(-1, 1)[0]
+            self.items.append({"hr": hr, "lr": lr, "mask": mask, "identity": i, "name": f"face{offset + i:03d}"})
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A smoke segmenter run (2 steps) and a smoke-profile model folder, plus three SynthFaces images."""
+    root = tmp_path_factory.mktemp("explore")
+    cfg = load_config("smoke", [f"run_root={root / 'runs'}", f"data.root={root / 'data'}", "device=cpu",
+                                "eval.max_images=0"])
+    sets = {"train": RenderedFaces(4), "val": RenderedFaces(2, 10), "test": RenderedFaces(2, 20)}
+    mp = pytest.MonkeyPatch()
+    mp.setattr(seg_train, "_build_dataset", lambda c, split, train, **kw: sets[split])
+    try:
+        seg = train_segmenter(cfg)
+    finally:
+        mp.undo()
+    torch.manual_seed(0)
+    model = root / "runs" / "sr-smoke-independent"
+    DeepSEE(load_config("smoke").model).save(model / "model")
+    images = root / "images"
+    images.mkdir()
+    for i in range(3):
+        rgb, _ = render_face(0, 100 + i, 100 + i, 128)
+        Image.fromarray(rgb).save(images / f"person{i}.png")
+    return {"seg": seg, "model": model, "images": images, "root": root}
+
+
+def _explore(runs, out, *extra):
+    return main(["explore", "--model", str(runs["model"]), "--segmenter", str(runs["seg"]), "--images",
+                 str(runs["images"]), "--out", str(out), "--device", "cpu", *extra])
+
+
+def test_explore_writes_everything_it_promises(runs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _explore(runs, out, "--samples", "3", "--seed", "5", "--downsample") == 0
+    printed = capsys.readouterr()
+    assert "explored 3 image(s) with 3 sample(s) each" in printed.out
+    assert "explore: " in printed.err                              # the progress bar (tqdm writes to stderr)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_images"] == 3 and summary["samples"] == 3 and summary["seed"] == 5
+    assert summary["style_source"] == "lr" and summary["downsample"] is True
+    assert [e["image"] for e in summary["images_explored"]] == ["person0.png", "person1.png", "person2.png"]
+    for e in summary["images_explored"]:
+        d = out / e["folder"]
+        names = ["mask.png", "lr.png", "output.png", "input_hr.png", "styles.safetensors", "contact_sheet.png",
+                 "samples/sample_000.png", "samples/sample_001.png", "samples/sample_002.png"]
+        for name in names:
+            assert (d / name).is_file() and (d / name).stat().st_size > 0, f"{e['folder']}/{name} missing"
+        assert sorted(e["files"]["samples"]) == names[-3:]
+        with Image.open(d / "mask.png") as m:                      # labels 0..18 coloured with the palette
+            assert m.mode == "P" and m.size == (64, 64)
+            assert np.asarray(m).max() <= 18
+            assert m.getpalette()[:57] == [v for rgb in PALETTE for v in rgb]
+        for name, size in (("lr.png", 8), ("output.png", 64), ("input_hr.png", 64), ("samples/sample_001.png", 64)):
+            with Image.open(d / name) as im:
+                assert im.mode == "RGB" and im.size == (size, size)
+        with Image.open(d / "contact_sheet.png") as sheet:
+            assert sheet.width > 3 * 64 and sheet.height > 2 * 64
+        st = load_file(str(d / "styles.safetensors"))
+        assert st["style"].shape == (19, 8) and st["samples"].shape == (3, 19, 8)
+        assert torch.equal(st["samples"], sample_styles(st["style"], 3, noise="gaussian", scale=0.1, seed=5))
+        assert e["notes"] and "--downsample: resized from 128 px" in e["notes"][0]
+
+
+def test_explore_samples_are_deterministic_per_seed(runs, tmp_path):
+    args = ("--samples", "2", "--no-progress", "--downsample")
+    assert _explore(runs, tmp_path / "a", *args, "--seed", "1") == 0
+    assert _explore(runs, tmp_path / "b", *args, "--seed", "1") == 0
+    assert _explore(runs, tmp_path / "c", *args, "--seed", "2") == 0
+
+    def pixels(run, name):
+        return np.asarray(Image.open(tmp_path / run / "person1" / name))
+    for name in ("samples/sample_000.png", "samples/sample_001.png", "output.png", "mask.png"):
+        assert np.array_equal(pixels("a", name), pixels("b", name))
+    assert np.array_equal(pixels("a", "output.png"), pixels("c", "output.png"))     # the seed only moves samples
+    sa = load_file(str(tmp_path / "a" / "person1" / "styles.safetensors"))["samples"]
+    sc = load_file(str(tmp_path / "c" / "person1" / "styles.safetensors"))["samples"]
+    assert not torch.equal(sa, sc)
+
+
+def test_explore_lr_inputs_guide_and_photo_handling(runs, tmp_path, capsys):
+    imgs = tmp_path / "mixed"
+    imgs.mkdir()
+    rgb, _ = render_face(0, 200, 200, 64)
+    Image.fromarray(rgb).convert("L").save(imgs / "gray.png")
+    Image.fromarray(np.asarray(Image.fromarray(rgb).resize((8, 8), Image.BICUBIC))).save(imgs / "tiny.png")
+    Image.fromarray(np.concatenate([rgb, rgb[:16]], 0)).save(imgs / "tall.png")
+    guide = tmp_path / "guide.png"
+    Image.fromarray(render_face(0, 201, 200, 64)[0]).save(guide)
+    out = tmp_path / "out"
+    rc = main(["explore", "--model", str(runs["model"]), "--segmenter", str(runs["seg"]), "--images", str(imgs),
+               "--out", str(out), "--samples", "1", "--guide", str(guide), "--no-progress", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "gray.png: grayscale (mode L): converted to RGB" in err
+    assert "tall.png: not square (64x80): centre-cropped to 64x64" in err
+    assert "gray.png: 64x64 resized to the model's LR size 8x8" in err and "tiny.png" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["style_source"] == "guide (HR encoder)" and summary["guide"] == str(guide)
+    assert not (out / "tiny" / "input_hr.png").exists() and (out / "tiny" / "samples" / "sample_000.png").is_file()
+
+
+def test_explore_refusals_name_the_problem(runs, tmp_path, capsys):
+    guided = tmp_path / "guided"
+    DeepSEE(load_config("smoke", ["model.variant=guided"]).model).save(guided)
+    rc = main(["explore", "--model", str(guided), "--segmenter", str(runs["seg"]), "--images", str(runs["images"]),
+               "--out", str(tmp_path / "o")])
+    assert rc == 1 and "pass --guide IMAGE" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "notes.txt").write_text("not an image")
+    rc = main(["explore", "--model", str(runs["model"]), "--segmenter", str(runs["seg"]), "--images", str(bad),
+               "--out", str(tmp_path / "o2")])
+    assert rc == 1 and "notes.txt: not an image file" in capsys.readouterr().err
