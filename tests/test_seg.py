@@ -399,7 +399,8 @@ def test_cli_predict_masks_own_photos(trained_run, tmp_path, capsys):
     assert (cut[:4] == 255).all() and np.array_equal(cut[4:], face[4:])
     gray = load_photo(src / "gray.jpg", log=None).rgb
     assert gray.shape == (32, 32, 3) and (gray[..., 0] == gray[..., 2]).all()
-    assert np.array_equal(load_photo(src / "tall.png", log=None).rgb, np.concatenate([face, np.zeros((8, 32, 3), np.uint8)], 0)[4:36])
+    tall = np.concatenate([face, np.zeros((8, 32, 3), np.uint8)], 0)
+    assert np.array_equal(load_photo(src / "tall.png", log=None).rgb, tall[4:36])
 
 
 def test_figure2_layout(trained_run, toy_cfg):
