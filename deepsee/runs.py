@@ -196,8 +196,12 @@ def _portable_path(text: str) -> str:
     if marked is not None:
         roots.append((marked, ""))
     roots.append((REPO_ROOT, ""))
-    if len(Path.cwd().parts) > 2:          # not "/" or "/tmp": that would make everything "relative"
-        roots.append((Path.cwd(), ""))
+    try:
+        cwd = Path.cwd()
+    except OSError:                        # the working folder was removed
+        cwd = None
+    if cwd is not None and len(cwd.parts) > 2:   # not "/" or "/tmp": that would make everything "relative"
+        roots.append((cwd, ""))
     if os.environ.get("DEEPSEE_DATA"):
         roots.append((Path(os.environ["DEEPSEE_DATA"]), "$DEEPSEE_DATA"))
     roots.append((Path.home(), "~"))
