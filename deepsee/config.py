@@ -63,6 +63,8 @@ class ModelConfig:
     noise: bool = True                 # ResBlock noise injections (training only)
     style_noise_delta: float = -1.0    # uniform style noise; <0 -> 0.2 independent, 0.05 guided
     keep_unused_style_conv: bool = True  # the released NormBlock's unused Conv1d(19,19,1) (380 params)
+    style_pool: str = "released"       # regional average pooling: released (Eq. 2: / map area) | region
+                                       # (/ region area, area-resized mask; quick profile, not the paper)
     max_mask_size: int = 0             # resize masks to at most this inside NormBlocks (0 = off; 256 for 32x)
     last_block: str = "style_only"     # block(s) above max_mask_size: style_only (the kit's) | released
                                        # (the released 32x block, style ignored; set by import-official)
@@ -95,6 +97,8 @@ class TrainConfig:
     beta2: float = 0.9
     lambda_feat: float = 10.0
     lambda_vgg: float = 10.0
+    hr_style_share: float = 0.5        # independent: share of steps whose style comes from the HR encoder
+                                       # on the ground truth (the paper's fair coin: 0.5)
     lambda_l1: float = 0.0             # pixel L1 (not in the paper; quick profile only, stated in outputs)
     perceptual: str = "vgg19"          # vgg19 | segmenter (documented CPU substitute) | none
     save_every: int = 5000             # checkpoint every N steps (and at the end)
@@ -298,6 +302,8 @@ def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] |
     """Load a shipped profile (name) or a YAML file (path), then apply overrides."""
     d = _merge(_read_profile(str(profile)), parse_overrides(overrides))
     cfg = _build(Config, d, "")
+    if not 0.0 <= cfg.train.hr_style_share <= 1.0:
+        raise ValueError(f"train.hr_style_share={cfg.train.hr_style_share}; expected a probability in [0, 1]")
     if cfg.model.variant not in VARIANTS:
         raise ValueError(f"model.variant={cfg.model.variant!r}; expected one of {VARIANTS}")
     check_factor(cfg.model.factor)

@@ -49,7 +49,9 @@ def _items(dataset, n: int, seed: int = 0) -> list[dict]:
 
 
 def _perceptual(P: Pipeline):
-    """LPIPS when its weights are present; otherwise the labelled segmenter-feature substitute."""
+    """LPIPS when its weights are present; otherwise the labelled, weight-free substitute
+    "TexStatDist (LPIPS substitute)" (deepsee.metrics.texture), which prefers sharp, plausible detail
+    to blur as LPIPS does (its known-answer test: deepsee.metrics.known_answer)."""
     from .metrics import perceptual_metric
     from .weights import MissingWeightsError
     try:
@@ -57,9 +59,7 @@ def _perceptual(P: Pipeline):
         P.record("note_perceptual_metric", m.name)
         return m
     except MissingWeightsError as e:
-        from .seg import load_segmenter
-        seg = load_segmenter(P.get("segmenter_run", "10")).to(P.device)
-        m = perceptual_metric("segfeat", segmenter=seg)
+        m = perceptual_metric("texture")
         P.record("note_perceptual_metric", f"{m.name} (LPIPS unavailable: {str(e).splitlines()[0]})")
         return m
 

@@ -239,6 +239,31 @@ def test_regional_average_pool_hand_example():
     assert style[0, 5].abs().max() == 0                           # absent class -> zero style
 
 
+def test_region_style_pool_averages_over_the_region_and_keeps_small_regions():
+    """model.style_pool=region (quick profile): SEAN's per-region mean, area-resized mask."""
+    torch.manual_seed(0)
+    feats = torch.rand(1, 6, 8, 8) * 2 - 1
+    labels = torch.zeros(1, 16, 16, dtype=torch.long)
+    labels[:, :8, :8] = 3
+    labels[:, 7, 7] = 11                                          # one HR pixel: a quarter of a feature pixel
+    style = regional_average_pool(feats, to_onehot(labels), mode="region")
+    released = regional_average_pool(feats, to_onehot(labels))
+    assert torch.allclose(style[0, 11], feats[0, :, 3, 3] * 0.25 / (0.25 + 1e-3), atol=1e-6)
+    assert released[0, 11].abs().max() == 0                       # the nearest resize drops it
+    inside = feats[0, :, :4, :4]
+    w = torch.ones(4, 4)
+    w[3, 3] = 0.75
+    assert torch.allclose(style[0, 3], (inside * w).sum((-1, -2)) / (w.sum() + 1e-3), atol=1e-6)
+    assert style[0, 5].abs().max() == 0                           # absent class -> zero style
+    with pytest.raises(ValueError, match="style_pool|released"):
+        regional_average_pool(feats, to_onehot(labels), mode="sean")
+    from deepsee.config import load_config
+    with pytest.raises(ValueError, match="model.style_pool"):
+        DeepSEE(load_config("smoke", ["model.style_pool=sean"]).model)
+    m = DeepSEE(load_config("smoke", ["model.style_pool=region"]).model)
+    assert m.shared_encoder.pool == "region"
+
+
 # ---------------------------------------------------------------------------------------------------
 # NormBlock parity against the formulas
 

@@ -154,6 +154,9 @@ def test_choose_style_per_variant():
     ind = ("lr", "hr")
     assert choose_style(ind, (0.1, 0.9)) == ("lr", False)
     assert choose_style(ind, (0.7, 0.2)) == ("hr", True)
+    assert choose_style(ind, (0.3, 0.9), hr_share=0.75) == ("hr", False)   # train.hr_style_share
+    assert choose_style(ind, (0.2, 0.9), hr_share=0.75) == ("lr", False)
+    assert choose_style(ind, (0.99, 0.9), hr_share=0.0) == ("lr", False)
     assert choose_style(("hr",), (0.9, 0.9)) == ("hr", True)      # guided / hr_style_only: noise always
     assert choose_style(("lr",), (0.1, 0.9)) == ("lr", True)
     assert choose_style((), (0.1, 0.1)) == (None, False)

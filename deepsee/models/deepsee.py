@@ -78,7 +78,7 @@ class DeepSEE(nn.Module):
         self.generator = build_generator(cfg, style_branch)
         self.lr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=LR_STRIDES) if "lr" in sources else None
         self.hr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=HR_STRIDES) if "hr" in sources else None
-        self.shared_encoder = (SharedEncoder(in_ch=cfg.enc_widths[3], style_dim=cfg.style_dim)
+        self.shared_encoder = (SharedEncoder(in_ch=cfg.enc_widths[3], style_dim=cfg.style_dim, pool=cfg.style_pool)
                                if sources else None)
         self.style_noise = StyleNoise(num_classes=cfg.num_classes, delta=cfg.delta) if sources else None
 

@@ -20,24 +20,44 @@ from torch import Tensor
 from .layers import ConvNormAct
 
 
-def regional_average_pool(features: Tensor, mask: Tensor) -> Tensor:
-    """Eq. 2: S[b, n, k] = sum_{x,y} F[b, k, x, y] * M[b, n, x, y] / (H_fm * W_fm).
+STYLE_POOLS = ("released", "region")   # model.style_pool
+
+
+def regional_average_pool(features: Tensor, mask: Tensor, mode: str = "released") -> Tensor:
+    """Eq. 2: S[b, n, k] = sum_{x,y} F[b, k, x, y] * M[b, n, x, y] / (H_fm * W_fm)  (``mode="released"``).
 
     The mask is resized (nearest) to the feature map. The sum is divided by the *whole* map area, as
     the seed's Eq. 2 and the released code do (SEAN divides by the region's own area), so a region
     covering a fraction f of the map yields styles scaled by f.
 
+    ``mode="region"`` (the quick profile's ``model.style_pool``; not the paper's) is SEAN's average over
+    the region itself, with the mask resized by area averaging so that regions smaller than a feature
+    pixel keep their share: ``S[b, n, k] = sum F M_area / (sum M_area + eps)``. Every row then has the
+    range of the features whatever the region's size; under "released" the rows of small regions
+    (lips, eyes: under 1 % of the image) are about 100x smaller than the rows of large ones, smaller
+    than the training style noise, and often exactly 0 when the nearest resize drops the region.
+
     Args:
         features: ``[B, d, h, w]`` in [-1, 1] (after Tanh).
         mask:     one-hot / soft ``[B, N, H, W]`` (any size; resized to ``h x w``).
+        mode:     "released" (Eq. 2 as released) | "region" (see above).
     Returns ``[B, N, d]``.
     """
     b, d, h, w = features.shape
     if mask.ndim != 4 or mask.shape[0] != b:
         raise ValueError(f"mask must be [B={b}, N, H, W]; got {tuple(mask.shape)}")
+    if mode not in STYLE_POOLS:
+        raise ValueError(f"style pooling mode {mode!r}; expected one of {STYLE_POOLS} (model.style_pool)")
+    mask = mask.to(features.dtype)
+    if mode == "region":
+        if tuple(mask.shape[-2:]) != (h, w):
+            mask = F.adaptive_avg_pool2d(mask, (h, w)) if mask.shape[-1] >= w else \
+                F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False)
+        mass = mask.sum((2, 3))                                              # [B, N]
+        return torch.einsum("bkhw,bnhw->bnk", features, mask) / (mass[..., None] + 1e-3)
     if tuple(mask.shape[-2:]) != (h, w):
         mask = F.interpolate(mask, size=(h, w), mode="nearest")
-    return torch.einsum("bkhw,bnhw->bnk", features, mask.to(features.dtype)) / (h * w)
+    return torch.einsum("bkhw,bnhw->bnk", features, mask) / (h * w)
 
 
 class StyleEncoder(nn.Module):
@@ -65,9 +85,12 @@ class StyleEncoder(nn.Module):
 class SharedEncoder(nn.Module):
     """Table 3: conv w3->d + InstanceNorm + Tanh, then regional average pooling -> ``[B, N, d]``."""
 
-    def __init__(self, *, in_ch: int = 256, style_dim: int = 128):
+    def __init__(self, *, in_ch: int = 256, style_dim: int = 128, pool: str = "released"):
         super().__init__()
+        if pool not in STYLE_POOLS:
+            raise ValueError(f"model.style_pool={pool!r}; expected one of {STYLE_POOLS}")
         self.conv = ConvNormAct(in_ch=in_ch, out_ch=style_dim, act="tanh")
+        self.pool = pool
 
     def forward(self, features: Tensor, mask: Tensor) -> Tensor:  # [B, w3, h, w], [B, N, H, W]
-        return regional_average_pool(self.conv(features), mask)   # [B, N, d]
+        return regional_average_pool(self.conv(features), mask, self.pool)   # [B, N, d]

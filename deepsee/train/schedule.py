@@ -4,7 +4,7 @@ Adam with betas (0, 0.9). Learning rates: generator, HR style encoder, shared st
 style-noise weights 1e-4; LR style encoder 2.5e-5; discriminator 4e-4. The rate is constant for
 ``epochs_const`` epochs, then decays linearly to zero over ``epochs_decay`` epochs. One multiplier is
 common to every parameter group, so the LR encoder keeps its 1:4 ratio during the decay (the released
-code lost it; see ARCHITECTURE.md).
+code lost it; see docs/ARCHITECTURE_NOTES.md "Optimisation").
 
 A :class:`Plan` fixes the schedule in steps. ``steps_per_epoch = len(dataset) // (batch * world)``.
 ``train.schedule_steps`` sets the schedule's length in steps directly (the quick profile's budgets:

@@ -38,12 +38,16 @@ def draw_coins(generator: torch.Generator) -> tuple[float, float]:
     return float(c[0]), float(c[1])
 
 
-def choose_style(sources: tuple[str, ...], coins: tuple[float, float]) -> StyleChoice:
-    """The variant's style source and noise decision for one step (``sources`` = DeepSEE.style_sources)."""
+def choose_style(sources: tuple[str, ...], coins: tuple[float, float], hr_share: float = 0.5) -> StyleChoice:
+    """The variant's style source and noise decision for one step (``sources`` = DeepSEE.style_sources).
+
+    independent: the HR encoder with probability ``hr_share`` (the paper: a fair coin, 0.5;
+    ``train.hr_style_share``), noise in half of the steps."""
     if not sources:
         return StyleChoice(None, False)
     if len(sources) > 1:  # independent: alternate encoders, noise in half of the steps
-        return StyleChoice(sources[0] if coins[0] < 0.5 else sources[1], coins[1] < 0.5)
+        lr, hr = sources
+        return StyleChoice(lr if coins[0] < 1.0 - hr_share else hr, coins[1] < 0.5)
     return StyleChoice(sources[0], True)
 
 

@@ -98,7 +98,7 @@ class SRTrainer:
         batch = self.to_device(batch)
         lr, hr, mask = batch["lr"], batch["hr"], batch["mask"]
         onehot = to_onehot(mask, self.cfg.model.num_classes)            # [B, N, H, W]
-        choice = choose_style(self.sources, draw_coins(self.coins))
+        choice = choose_style(self.sources, draw_coins(self.coins), self.cfg.train.hr_style_share)
         simg, smask = style_inputs(batch, choice, self.guided)
 
         self.opt_g.zero_grad(set_to_none=True)
