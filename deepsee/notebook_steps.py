@@ -149,26 +149,31 @@ def segmenter_step(P: Pipeline) -> dict:
 
 
 def sr_training_step(P: Pipeline) -> dict:
-    from .train import train_sr
+    """Every SR model of the pipeline: the 8x variants (main ones first), then the 32x model, as
+    ``pipeline.train_workers`` parallel runs of ``pipeline.train_threads`` threads each."""
+    from .train.jobs import train_many
     pc = P.cfg.pipeline
     seg_run = P.state.get("segmenter_run")
-    runs = {}
+    keys, cfgs, segs = [], [], []
     for variant in pc.variants:
         steps = pc.main_steps if variant in ("independent", "guided") else pc.ablation_steps
         ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
-        cfg = _with_masks(P, _sub_config(P, overrides=ov))
-        run = train_sr(cfg, segmenter_dir=seg_run)
-        runs[variant] = str(run)
-        P.record(f"sr_{variant}", str(run))
-    _record_perceptual_loss(P, runs)
+        keys.append(variant)
+        cfgs.append(_with_masks(P, _sub_config(P, overrides=ov)))
+        segs.append(seg_run)
     if pc.extreme_profile:
         ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
         cfg = _sub_config(P, pc.extreme_profile, ov)
-        run = train_sr(cfg, segmenter_dir=seg_run if cfg.train.perceptual == "segmenter" else None)
-        runs["extreme"] = str(run)
-        P.record("sr_extreme", str(run))
+        keys.append("extreme")
+        cfgs.append(cfg)
+        segs.append(seg_run if cfg.train.perceptual == "segmenter" else None)
+    runs = dict(zip(keys, map(str, train_many(cfgs, segs, workers=pc.train_workers, threads=pc.train_threads))))
+    for key in keys:
+        P.record(f"sr_{key}", runs[key])
+    _record_perceptual_loss(P, {k: v for k, v in runs.items() if k != "extreme"})
+    if pc.extreme_profile:
         P.record("extreme_profile", pc.extreme_profile)
-        P.record("extreme_lr_size", cfg.model.lr_size)
+        P.record("extreme_lr_size", cfgs[-1].model.lr_size)
     return runs
 
 

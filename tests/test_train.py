@@ -542,3 +542,24 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert torch.equal(ckpt["G.generator.out_conv.weight"], r0["G.generator.out_conv.weight"])
     # 32 items / (batch 2 x 2 processes) = 8 steps per epoch
     assert json.loads((run / "run_info.json").read_text())["plan"]["steps_per_epoch"] == 8
+
+
+@pytest.mark.slow
+def test_parallel_training_runs_give_the_weights_of_one_after_the_other(tmp_path, data_root):
+    """pipeline.train_workers: two runs in two spawned processes (one thread each) end with exactly
+    the weights of the same runs trained here one after the other with one thread."""
+    from deepsee.data import ensure_synthfaces
+    from deepsee.train.jobs import train_many
+    base = ["train.max_steps=0", "train.schedule_steps=3", "train.save_every=0", "train.sample_every=0"]
+    ensure_synthfaces(smoke(tmp_path))
+    cfgs = [smoke(tmp_path / "par", *base, f"model.variant={v}") for v in ("independent", "guided")]
+    par = train_many(cfgs, workers=2, threads=1, progress=False)
+    seq = train_many([smoke(tmp_path / "seq", *base, f"model.variant={v}") for v in ("independent", "guided")],
+                     workers=1, threads=1, progress=False)
+    assert [p.name for p in par] == [p.name for p in seq] == ["sr-smoke-independent", "sr-smoke-guided"]
+    for a, b in zip(par, seq):
+        ta, tb = read_checkpoint(a)[0], read_checkpoint(b)[0]
+        assert set(ta) == set(tb) and all(torch.equal(ta[k], tb[k]) for k in ta)
+    bad = [smoke(tmp_path / "bad", *base, "data.dataset=folder", f"data.root={tmp_path / 'missing'}")] * 2
+    with pytest.raises(RuntimeError, match="smoke/independent"):
+        train_many(bad, workers=2, threads=1, progress=False)
