@@ -1,8 +1,9 @@
 """Several independent training runs at once, each in its own process with a fixed thread count.
 
-On a small CPU the kit's quick models do not use two cores well: a quick SR step takes 0.41 s with
-two threads and 0.54 s with one, so two runs side by side with one thread each train 1.5x more
-steps per minute than one after the other with two. :func:`train_many` runs the notebook pipeline's
+On a small CPU the kit's quick models do not use two cores well: measured on a quiet 2-core CPU
+(``benchmarks/quick_parallel.py``), a quick SR step takes 0.31 s with two threads and 0.46 s with
+one, and two runs side by side with one thread each make 1.33x the steps per second of one run with
+two threads. :func:`train_many` runs the notebook pipeline's
 SR trainings that way (``pipeline.train_workers`` processes, ``pipeline.train_threads`` threads each).
 A fixed thread count per run also fixes the order of the floating-point reductions, so the same
 configuration gives the same weights on any machine with the same instruction set, whatever its
