@@ -154,6 +154,8 @@ class PipelineConfig:
     extreme_steps: int = 0             # train.schedule_steps for the 32x model (0 = its profile's)
     seg_backbones: list[str] = field(default_factory=lambda: ["drn", "resnet101", "xception65"])
     extra_backbone_steps: int = 0      # seg.max_steps for the non-DRN backbones (0 = seg section's)
+    threads: int = 0                   # torch threads of the notebooks' own work, e.g. the segmenter
+                                       # (0 = torch's default: the machine's cores; results then vary with them)
     train_workers: int = 1             # SR trainings run side by side in this many processes (CPU)
     train_threads: int = 0             # torch threads per training process (0 = torch's default)
     style_rows: int = 3                # Fig. 3 rows (Fig. 4 shows twice as many)

@@ -155,25 +155,27 @@ def sr_training_step(P: Pipeline) -> dict:
     pc = P.cfg.pipeline
     seg_run = P.state.get("segmenter_run")
     keys, cfgs, segs = [], [], []
-    for variant in pc.variants:
-        steps = pc.main_steps if variant in ("independent", "guided") else pc.ablation_steps
-        ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
+    main = [v for v in pc.variants if v in ("independent", "guided")]
+    # the longest runs first (the workers take them in order): main models, the 32x model, ablations
+    for variant in main + (["extreme"] if pc.extreme_profile else []) + [v for v in pc.variants if v not in main]:
+        if variant == "extreme":
+            ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
+            cfg = _sub_config(P, pc.extreme_profile, ov)
+            seg = seg_run if cfg.train.perceptual == "segmenter" else None
+        else:
+            steps = pc.main_steps if variant in main else pc.ablation_steps
+            ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
+            cfg, seg = _with_masks(P, _sub_config(P, overrides=ov)), seg_run
         keys.append(variant)
-        cfgs.append(_with_masks(P, _sub_config(P, overrides=ov)))
-        segs.append(seg_run)
-    if pc.extreme_profile:
-        ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
-        cfg = _sub_config(P, pc.extreme_profile, ov)
-        keys.append("extreme")
         cfgs.append(cfg)
-        segs.append(seg_run if cfg.train.perceptual == "segmenter" else None)
+        segs.append(seg)
     runs = dict(zip(keys, map(str, train_many(cfgs, segs, workers=pc.train_workers, threads=pc.train_threads))))
     for key in keys:
         P.record(f"sr_{key}", runs[key])
     _record_perceptual_loss(P, {k: v for k, v in runs.items() if k != "extreme"})
     if pc.extreme_profile:
         P.record("extreme_profile", pc.extreme_profile)
-        P.record("extreme_lr_size", cfgs[-1].model.lr_size)
+        P.record("extreme_lr_size", cfgs[keys.index("extreme")].model.lr_size)
     return runs
 
 
@@ -313,8 +315,11 @@ def style_space_step(P: Pipeline) -> dict:
     fig = style_walk_figure(walk_rows(items[rows_n:3 * rows_n]), deltas=deltas,
                             title=_title(P, extra="delta = 0.15 on all rows"))
     paths["fig04"] = str(P.save_figure(fig, "fig04_style_walk_more"))
-    # Fig. 10: one region's rows changed at a time.
-    it = items[0]
+    # Fig. 10: one region's rows changed at a time, on the first face that shows every walked region.
+    from .metrics.style_usage import MIN_PIXELS, region_pixels
+    walked = ("hair", "skin", "lips", "brows", "eyes")
+    it = next((x for x in items if all(int(region_pixels(x["mask"], r).sum()) >= MIN_PIXELS for r in walked)),
+              items[0])
     eng, style = _engine(model, it, P.device), _style(model, it, P.device)
     rows = []
     for region in ("hair", "skin", "lips", "brows", "eyes"):

@@ -102,6 +102,7 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
     P.results_dir.mkdir(parents=True, exist_ok=True)
     if P.state_path.is_file():
         P.state = json.loads(P.state_path.read_text())
+    threads = threads or cfg.pipeline.threads      # a fixed count fixes the floating-point sums' order
     if threads:
         import torch
         torch.set_num_threads(threads)

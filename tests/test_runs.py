@@ -77,3 +77,18 @@ def test_portable_leaves_non_paths_alone():
     for text in ("1/16, 1/8 and/or GFLOP/s", "https://example.org/a/b", "x / y", "relative/path.csv"):
         assert portable(text) == text
     assert portable({"n": 3, "v": [1.5, None]}) == {"n": 3, "v": [1.5, None]}
+
+
+def test_pipeline_threads_are_fixed_by_the_profile(tmp_path):
+    """pipeline.threads: the notebooks' torch thread count comes from the profile, not the machine."""
+    import torch
+
+    from deepsee.pipeline import setup
+    before = torch.get_num_threads()
+    try:
+        for n in (2, 1):
+            setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False,
+                  data_root=str(tmp_path / "data"), overrides=[f"pipeline.threads={n}"])
+            assert torch.get_num_threads() == n
+    finally:
+        torch.set_num_threads(before)
