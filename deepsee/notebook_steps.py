@@ -207,11 +207,13 @@ def evaluation_step(P: Pipeline) -> dict:
     per_img, summary = evaluate(None, test, device=P.device, max_images=n, perceptual=perceptual,
                                 fid=P.cfg.eval.fid)
     rows.append({"method": "Bicubic", **summary})
-    for variant, source, ds in (("independent", "lr", test), ("guided", "guide", guided_test)):
+    for variant in ("independent", "guided"):
         key = f"sr_{variant}"
         if key not in P.state:
             continue
         model = _load_model(P, key)
+        source = "lr" if "lr" in model.style_sources else "guide"     # what the model reads, not its name
+        ds = test if source == "lr" else guided_test
         per_img, summary = evaluate(model, ds, device=P.device, max_images=n, perceptual=perceptual,
                                     fid=P.cfg.eval.fid, style_source=source)
         per_img.to_csv(Path(P.get(key)) / "eval_test_per_image.csv", index=False)
@@ -539,14 +541,8 @@ def ablation_step(P: Pipeline) -> dict:
                 continue
             m = models[v]
             lr, mask = it["lr"][None].to(P.device), it["mask"][None].to(P.device)
+            style = m.test_time_style(it, P.device)     # by the model's style sources (HR: another image)
             with torch.inference_mode():
-                if v in ("guided", "hr_style_only"):
-                    # HR-style models take their style from another image of the same person.
-                    style = m.encode_style(it["guide_hr"][None].to(P.device), it["guide_mask"][None].to(P.device), "hr")
-                elif v in ("independent", "lr_style_only"):
-                    style = m.encode_style(lr, mask, "lr")
-                else:
-                    style = None
                 outs[label] = m(lr, mask, style)[0].cpu()
         rows.append({"lr": it["lr"], "outputs": outs, "gt": it["hr"]})
     fig = ablation_figure(rows, title=_title(P, extra="HR-style models use another image of the person"))
@@ -572,14 +568,10 @@ def comparison_step(P: Pipeline) -> dict:
         for it in chunk:
             lr, mask = it["lr"][None].to(P.device), it["mask"][None].to(P.device)
             methods = {"bicubic": bicubic_upsample(lr, it["hr"].shape[-1])[0].cpu()}
-            with torch.inference_mode():
-                if "independent" in models:
-                    m = models["independent"]
-                    methods["ours (independent)"] = m(lr, mask, m.encode_style(lr, mask, "lr"))[0].cpu()
-                if "guided" in models:
-                    m = models["guided"]
-                    s = m.encode_style(it["guide_hr"][None].to(P.device), it["guide_mask"][None].to(P.device), "hr")
-                    methods["ours (guided)"] = m(lr, mask, s)[0].cpu()
+            for name, m in models.items():         # each model's own test-time style (style_sources)
+                style = m.test_time_style(it, P.device)
+                with torch.inference_mode():
+                    methods[f"ours ({name})"] = m(lr, mask, style)[0].cpu()
             rows.append({"lr": it["lr"], "methods": methods, "guide": it["guide_hr"], "mask": it["mask"],
                          "gt": it["hr"]})
         extra = "other methods' numbers: Tables 6-7 (quoted)"
@@ -599,12 +591,25 @@ def comparison_step(P: Pipeline) -> dict:
 # -------------------------------------------------------------------------------------- 90 explorer
 
 
-def explorer_step(P: Pipeline):
+def explorer_step(P: Pipeline, face_image: str = "", image_index: int = -1):
+    """The explorer on one input: ``face_image`` (a photo of your own face, made LR like the data,
+    its mask predicted by the pipeline's segmenter), else test image ``image_index``, else a seeded
+    random test image."""
     from .data import build_dataset
     from .widgets import Explorer, ExplorerState
     model = _load_model(P, "sr_independent")
     test = build_dataset(_with_masks(P), "test")
-    it = _items(test, 1, P.cfg.seed + 90)[0]
+    if face_image:
+        from .explore.images import photo_item
+        from .seg import load_segmenter
+        seg = load_segmenter(P.get("segmenter_run", "10"), device=P.device)
+        it = photo_item(face_image, seg, model.cfg.hr_size, model.cfg.lr_size, device=P.device)
+    elif image_index >= 0:
+        if image_index >= len(test):
+            raise ValueError(f"image_index={image_index}: the test split has {len(test)} images (0..{len(test) - 1})")
+        it = test[image_index]
+    else:
+        it = _items(test, 1, P.cfg.seed + 90)[0]
     other = _items(test, 2, P.cfg.seed + 91)[1]["mask"]
     eng = _engine(model, it, P.device)
     state = ExplorerState(engine=eng, lr=it["lr"][None].to(P.device), mask0=it["mask"],

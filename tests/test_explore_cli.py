@@ -152,3 +152,22 @@ def test_explore_refusals_name_the_problem(runs, tmp_path, capsys):
     rc = main(["explore", "--model", str(runs["model"]), "--segmenter", str(runs["seg"]), "--images", str(bad),
                "--out", str(tmp_path / "o2")])
     assert rc == 1 and "notes.txt: not an image file" in capsys.readouterr().err
+
+
+def test_photo_item_is_an_hr_face_made_lr_with_its_predicted_mask(runs, tmp_path):
+    """What the explorer notebook's face_image parameter uses: the photo (a non-square grayscale
+    file here) as an HR face, made LR like the datasets, with the segmenter's mask."""
+    from PIL import Image
+
+    from deepsee.data import lr_from_hr
+    from deepsee.explore.images import photo_item
+    from deepsee.seg import load_segmenter
+    src = sorted(runs["images"].iterdir())[0]
+    odd = tmp_path / "me.png"
+    Image.open(src).convert("L").crop((0, 0, 64, 48)).save(odd)
+    notes = []
+    it = photo_item(odd, load_segmenter(runs["seg"]), 64, 8, log=notes.append)
+    assert it["hr"].shape == (3, 64, 64) and it["lr"].shape == (3, 8, 8) and it["mask"].shape == (64, 64)
+    assert it["name"] == "me" and any("grayscale" in n for n in notes) and any("square" in n for n in notes)
+    assert torch.allclose(it["lr"], lr_from_hr(it["hr"][None], 8, antialias=False)[0])
+    assert it["mask"].dtype == torch.long and 0 <= int(it["mask"].min()) and int(it["mask"].max()) < 19

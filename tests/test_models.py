@@ -554,3 +554,23 @@ def test_sync_batchnorm_conversion_keeps_the_structure():
     nbs = converted.generator.norm_blocks()
     assert all(isinstance(nb.norm, torch.nn.SyncBatchNorm) for nb in nbs)
     assert set(converted.state_dict()) == set(model.state_dict())
+
+
+def test_test_time_style_follows_the_style_sources_not_the_name():
+    from deepsee.config import load_config
+    lr, hr = torch.rand(3, 8, 8) * 2 - 1, torch.rand(3, 64, 64) * 2 - 1
+    mask = torch.zeros(64, 64, dtype=torch.long)
+    mask[10:30, 10:30] = 1
+    item = {"lr": lr, "mask": mask, "guide_hr": hr, "guide_mask": mask}
+    for variant, expect in (("independent", "lr"), ("lr_style_only", "lr"), ("guided", "hr"),
+                            ("hr_style_only", "hr"), ("prior_only", None), ("semantics_only", None)):
+        m = DeepSEE(load_config("smoke", [f"model.variant={variant}"]).model).eval()
+        s = m.test_time_style(item)
+        if expect is None:
+            assert s is None
+            continue
+        img = lr if expect == "lr" else hr
+        assert torch.equal(s, m.encode_style(img[None], mask[None], source=expect))
+    g = DeepSEE(load_config("smoke", ["model.variant=guided"]).model)
+    with pytest.raises(ValueError, match="guide_hr"):
+        g.test_time_style({"lr": lr, "mask": mask})

@@ -94,10 +94,17 @@ paths''')
 
 nb("90_explorer", "# 90 Explorer\nA live view of one test input: per-region style sliders, a global walk slider, noise sampling with a seed, a gallery with best-by-metric highlighting, mask editing, reset and export. Under papermill the controls are driven through their callbacks and a snapshot is saved.",
    '''from deepsee.notebook_steps import explorer_step
-ex, log = explorer_step(P)
+ex, log = explorer_step(P, face_image=face_image, image_index=image_index)
 print(log)''',
    '''if interactive:
     display(ex.widget)''')
+
+
+# Parameters of one notebook only (appended to its parameters cell).
+EXTRA_PARAMS = {
+    "90_explorer": '\nface_image = ""     # a photo of your own face (aligned, square; made LR like the data), or ""\n'
+                   'image_index = -1    # else this test-split image (-1: a seeded random one)\n',
+}
 
 
 def build() -> list[Path]:
@@ -108,7 +115,7 @@ def build() -> list[Path]:
         n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         n.metadata["language_info"] = {"name": "python"}
         n.cells.append(nbf.v4.new_markdown_cell(title))
-        p = nbf.v4.new_code_cell(PARAMS)
+        p = nbf.v4.new_code_cell(PARAMS + EXTRA_PARAMS.get(name, ""))
         p.metadata["tags"] = ["parameters"]
         n.cells.append(p)
         n.cells.append(nbf.v4.new_code_cell(SETUP))

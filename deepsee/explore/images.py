@@ -97,6 +97,24 @@ def contact_sheet(top: list[tuple[str, np.ndarray]], samples: list[np.ndarray], 
 
 
 @torch.no_grad()
+def photo_item(path: str | Path, segmenter, hr_size: int, lr_size: int, *, device: str | torch.device = "cpu",
+               log: Callable[[str], None] | None = None) -> dict:
+    """A dataset-like item from one photo of a face, treated as a high-resolution image (as
+    ``deepsee explore --downsample``): ``hr`` (the photo, square, resized to ``hr_size``), ``lr`` (made
+    with the datasets' operator), ``mask`` (predicted by ``segmenter`` from the LR image), ``name``;
+    tensors unbatched, on the CPU, images in [-1, 1]. Photos go through :func:`load_photo` (EXIF,
+    grayscale, alpha, non-square handled and logged)."""
+    from ..data import lr_from_hr
+    from ..data.photos import load_photo, stderr_log
+    from ..seg import predict_masks
+    photo = load_photo(path, log=stderr_log if log is None else log)
+    hr = _to_tensor(_resize(photo.rgb, hr_size))[None]
+    lr = lr_from_hr(hr, lr_size, antialias=False)
+    with torch.inference_mode():
+        mask = predict_masks(segmenter, lr.to(device), hr_size)[0].cpu()
+    return {"hr": hr[0], "lr": lr[0], "mask": mask, "name": Path(path).stem, "notes": list(photo.notes)}
+
+
 def explore_images(model: str | Path, segmenter: str | Path, images: str | Path, out: str | Path, *,
                    samples: int = 16, seed: int = 0, scale: float = 0.1, downsample: bool = False,
                    guide: str | Path | None = None, device: str | torch.device = "cpu", progress: bool = True,

@@ -104,6 +104,26 @@ class DeepSEE(nn.Module):
         encoder = self.lr_encoder if source == "lr" else self.hr_encoder
         return self.shared_encoder(encoder(image), onehot)           # [B, N, d]
 
+    def test_time_style(self, item: dict, device=None) -> "Tensor | None":
+        """The style a variant uses at test time, chosen from :attr:`style_sources` (never from the
+        variant's name): the LR encoder on the LR input when the model has one (independent,
+        lr_style_only); otherwise the HR encoder on another image of the same person (``guide_hr``,
+        ``guide_mask``: guided, hr_style_only); None for the style-free variants. ``item``: one
+        dataset item (unbatched tensors). Returns ``[1, N, d]`` or None."""
+        sources = self.style_sources
+        if not sources:
+            return None
+        dev = device if device is not None else next(self.parameters()).device
+        if "lr" in sources:
+            img, msk, src = item["lr"], item["mask"], "lr"
+        else:
+            if "guide_hr" not in item:
+                raise ValueError(f"variant {self.cfg.variant!r} takes its style from the HR encoder: the item "
+                                 f"needs guide_hr/guide_mask (another image of the person; build_dataset(..., guided=True))")
+            img, msk, src = item["guide_hr"], item["guide_mask"], "hr"
+        with torch.inference_mode():
+            return self.encode_style(img[None].to(dev), msk[None].to(dev), source=src)
+
     def add_style_noise(self, style: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """S + U(-1, 1) * delta * sigmoid(w_n), clamped to [-1, 1], in training mode; unchanged in eval."""
         if self.style_noise is None:
