@@ -292,6 +292,9 @@ def style_usage_tables(P: Pipeline, model, perceptual) -> dict:
 # ----------------------------------------------------------------------------------- 40 style space
 
 
+WALK_DIFF_GAIN = 8   # Figs. 3, 4, 10: the last column shows the walk's change amplified this many times
+
+
 def style_space_step(P: Pipeline) -> dict:
     from .data import build_dataset
     from .explore.walks import style_walk
@@ -312,9 +315,11 @@ def style_space_step(P: Pipeline) -> dict:
         return rows
 
     paths = {}
-    fig = style_walk_figure(walk_rows(items[:rows_n]), deltas=deltas, title=_title(P, extra="delta = 0.15 on all rows"))
+    gain = WALK_DIFF_GAIN
+    fig = style_walk_figure(walk_rows(items[:rows_n]), deltas=deltas, diff_gain=gain,
+                            title=_title(P, extra="delta = 0.15 on all rows"))
     paths["fig03"] = str(P.save_figure(fig, "fig03_style_walk"))
-    fig = style_walk_figure(walk_rows(items[rows_n:3 * rows_n]), deltas=deltas,
+    fig = style_walk_figure(walk_rows(items[rows_n:3 * rows_n]), deltas=deltas, diff_gain=gain,
                             title=_title(P, extra="delta = 0.15 on all rows"))
     paths["fig04"] = str(P.save_figure(fig, "fig04_style_walk_more"))
     # Fig. 10: one region's rows changed at a time, on the first face that shows every walked region.
@@ -331,7 +336,8 @@ def style_space_step(P: Pipeline) -> dict:
         for c in cls:
             hl |= it["mask"] == c
         rows.append({"region": region, "mask": it["mask"], "images": list(imgs), "highlight": hl})
-    fig = region_walk_figure(rows, title=_title(P, extra="region rows walked -0.6..+0.6"))
+    fig = region_walk_figure(rows, diff_gain=gain, headers=[f"{k:+.1f}" for k in (-0.6, -0.3, 0.0, 0.3, 0.6)],
+                             title=_title(P, extra="region rows walked -0.6..+0.6"))
     paths["fig10"] = str(P.save_figure(fig, "fig10_region_walk"))
     return paths
 

@@ -376,3 +376,24 @@ def test_metric_bars():
     assert widths == pytest.approx(sorted([0.5, 0.45, 0.66, 0.594]))
     with pytest.raises(ValueError):
         metric_bar_figure(pd.DataFrame({"method": ["a"], "value": [1.0]}))
+
+
+def test_walk_figures_show_the_amplified_change_between_the_ends():
+    from deepsee.viz.figures import change_map
+    a = torch.zeros(3, HR, HR)
+    b = a.clone()
+    b[:, :4, :4] = 0.1                                   # a change of 0.05 in [0, 1] units, top left only
+    m = change_map(a, b, 8)
+    assert m.shape == (HR, HR, 3) and m[0, 0].sum() > m[-1, -1].sum()
+    assert m[-1, -1].tolist() == change_map(a, a, 8)[0, 0].tolist()       # unchanged pixels: the colour of 0
+    rows = [dict(lr=_img(0, LR), images=[a, a, a, a, b], label="x")]
+    fig = style_walk_figure(rows, diff_gain=8)
+    axs = image_axes(fig)
+    assert len(axs) == 7 and axs[-1].get_title() == "|first - last| x8"
+    assert np.array_equal(axs[-1].images[0].get_array(), m)
+    mask = np.zeros((HR, HR), int)
+    fig = region_walk_figure([dict(region="background", mask=mask, images=[a, b])], diff_gain=8,
+                             headers=["-0.3", "+0.3"])
+    assert [ax.get_title() for ax in image_axes(fig)] == ["region", "-0.3", "+0.3", "|first - last| x8"]
+    with pytest.raises(ValueError, match="headers"):
+        region_walk_figure([dict(region="background", mask=mask, images=[a, b])], headers=["one"])

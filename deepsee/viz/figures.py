@@ -119,7 +119,16 @@ def _delta_headers(deltas) -> list[str]:
     return out
 
 
-def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = ""):
+def change_map(a, b, gain: float) -> np.ndarray:
+    """``|b - a|`` (mean over RGB, [0, 1] units) times ``gain``, clipped to [0, 1], as an RGB heat map
+    (black: no change, yellow: a change of ``1 / gain`` or more)."""
+    import matplotlib
+    d = np.abs(as_rgb(b).astype(np.float32) - as_rgb(a).astype(np.float32)).mean(-1) / 255.0
+    rgb = matplotlib.colormaps["inferno"](np.clip(d * gain, 0.0, 1.0))[..., :3]
+    return (rgb * 255).round().astype(np.uint8)
+
+
+def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "", diff_gain: float = 0.0):
     """Figs. 3/4: walking the style space. Per row the LR input, then one solution per delta added to
     the predicted style matrix; headers "-2δ", "-δ", "predicted style", "+δ", "+2δ" with values;
     the unmodified (delta 0) column is framed in orange.
@@ -127,6 +136,8 @@ def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "
     Args:
         rows: dicts ``lr=``, ``images=[one per delta]``, optional ``label=`` (row label).
         deltas: the offsets added to the style matrix, one per image.
+        diff_gain: > 0 adds a last column, the change between the walk's two ends
+            (:func:`change_map`, amplified ``diff_gain`` times), so small changes can be seen.
     """
     rows = _check_rows(rows, "style_walk_figure")
     deltas = list(deltas)
@@ -134,6 +145,8 @@ def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "
         if len(r["images"]) != len(deltas):
             raise ValueError(f"each row needs {len(deltas)} images (one per delta), got {len(r['images'])}")
     headers = [lr_title(rows[0]["lr"])] + _delta_headers(deltas)
+    if diff_gain > 0:
+        headers.append(f"|first - last| x{diff_gain:g}")
     fig, axes = image_grid(len(rows), len(headers), extra_h=0.6)
     for i, r in enumerate(rows):
         outs = [as_rgb(x) for x in r["images"]]
@@ -142,10 +155,12 @@ def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "
             show(axes[i, j + 1], img)
             if deltas[j] == 0:
                 frame(axes[i, j + 1], ORANGE)
+        if diff_gain > 0:
+            show(axes[i, len(outs) + 1], change_map(outs[0], outs[-1], diff_gain))
         if r.get("label"):
             row_label(axes[i, 0], str(r["label"]))
     for j, text in enumerate(headers):
-        centre = j > 0 and deltas[j - 1] == 0
+        centre = 0 < j <= len(deltas) and deltas[j - 1] == 0
         col_title(axes[0, j], text, color=ORANGE if centre else None, bold=centre)
     return finish(fig, title)
 
@@ -159,17 +174,20 @@ def _highlight(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return np.where(keep[..., None], rgb, grey).astype(np.uint8)
 
 
-def region_walk_figure(rows, title: str = ""):
+def region_walk_figure(rows, title: str = "", diff_gain: float = 0.0, headers=None):
     """Fig. 10: disentangled (per-region) style changes. Per row the mask with the manipulated region
     in colour (all other classes greyed), then the variants.
 
     Args:
         rows: dicts ``region=`` (name, row label), ``mask=``, ``images=[...]``, optional
             ``highlight=`` (bool ``[H, W]``; default: the classes of ``REGIONS[region]``).
+        diff_gain: > 0 adds a last column, the change between the first and the last variant
+            (:func:`change_map`, amplified ``diff_gain`` times): where the edit acts.
+        headers: column titles of the variants (default "variant 1", ...).
     """
     rows = _check_rows(rows, "region_walk_figure")
     n_var = max(len(r["images"]) for r in rows)
-    fig, axes = image_grid(len(rows), 1 + n_var, extra_h=0.9)
+    fig, axes = image_grid(len(rows), 1 + n_var + (diff_gain > 0), extra_h=0.9)
     shown: set[int] = set()
     for i, r in enumerate(rows):
         m = as_mask(r["mask"])
@@ -186,9 +204,16 @@ def region_walk_figure(rows, title: str = ""):
         row_label(axes[i, 0], str(r["region"]))
         for j, x in enumerate(r["images"]):
             show(axes[i, j + 1], as_rgb(x))
+        if diff_gain > 0:
+            show(axes[i, n_var + 1], change_map(r["images"][0], r["images"][-1], diff_gain))
     col_title(axes[0, 0], "region")
+    heads = list(headers) if headers is not None else [f"variant {j + 1}" for j in range(n_var)]
+    if len(heads) != n_var:
+        raise ValueError(f"headers: {len(heads)} titles for {n_var} variants")
     for j in range(n_var):
-        col_title(axes[0, j + 1], f"variant {j + 1}")
+        col_title(axes[0, j + 1], heads[j])
+    if diff_gain > 0:
+        col_title(axes[0, n_var + 1], f"|first - last| x{diff_gain:g}")
     remove_unused(axes)
     return finish(fig, title, sorted(shown))
 
