@@ -21,9 +21,8 @@ from .pipeline import Pipeline
 
 
 def _sub_config(P: Pipeline, profile: str | None = None, overrides: list[str] | None = None):
-    cfg = load_config(profile or P.cfg.profile, overrides or [])
-    cfg.seed, cfg.device, cfg.run_root = P.cfg.seed, P.cfg.device, P.cfg.run_root
-    return cfg
+    """The pipeline's configuration with its overrides (``Pipeline.sub_config``) plus a step's own."""
+    return P.sub_config(profile, overrides)
 
 
 def _with_masks(P: Pipeline, cfg=None):

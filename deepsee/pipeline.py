@@ -27,6 +27,19 @@ class Pipeline:
     results_dir: Path
     interactive: bool = True
     state: dict = field(default_factory=dict)
+    source: str = "quick"                                   # the profile name or YAML path given to setup
+    overrides: list = field(default_factory=list)           # the overrides given to setup
+
+    def sub_config(self, profile: str | None = None, overrides: list[str] | None = None) -> Config:
+        """A step's configuration: this pipeline's profile with its overrides, then ``overrides``
+        (a step's own, e.g. the variant); or another ``profile`` (e.g. the 32x model's) with only
+        ``overrides``. Seed, device and run root are always this pipeline's."""
+        if profile is None or profile in (self.source, self.cfg.profile):
+            cfg = load_config(self.source, list(self.overrides) + list(overrides or []))
+        else:
+            cfg = load_config(profile, list(overrides or []))
+        cfg.seed, cfg.device, cfg.run_root = self.cfg.seed, self.cfg.device, self.cfg.run_root
+        return cfg
 
     @property
     def profile(self) -> str:
@@ -81,6 +94,15 @@ class Pipeline:
         return self.state[key]
 
 
+def _override_list(overrides) -> list[str]:
+    if not overrides:
+        return []
+    if isinstance(overrides, dict):
+        import yaml
+        return [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip()}" for k, v in overrides.items()]
+    return [str(o) for o in overrides]
+
+
 def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_root: str = "",
           run_root: str = "runs", out_dir: str = "", interactive: bool = True,
           overrides: list[str] | dict | None = None, threads: int = 0) -> Pipeline:
@@ -97,7 +119,8 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
     cfg.run_root = str(rr)
     base = Path(out_dir) if out_dir else REPO_ROOT
     P = Pipeline(cfg=cfg, device=resolve_device(device), run_root=rr,
-                 figures_dir=base / "figures", results_dir=base / "results", interactive=interactive)
+                 figures_dir=base / "figures", results_dir=base / "results", interactive=interactive,
+                 source=str(profile), overrides=_override_list(overrides))
     P.figures_dir.mkdir(parents=True, exist_ok=True)
     P.results_dir.mkdir(parents=True, exist_ok=True)
     if P.state_path.is_file():

@@ -61,8 +61,10 @@ def select(notebooks: list[Path], start: str | None = None, only: str | None = N
 def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_root: str = "",
                   run_root: str = "runs", out_dir: str = "", start: str | None = None,
                   only: str | None = None, notebook_dir: Path = NOTEBOOK_DIR,
-                  extra_parameters: dict | None = None, log=print) -> list[dict]:
-    """Execute the notebooks; returns one dict per notebook (name, seconds, executed path)."""
+                  extra_parameters: dict | None = None, overrides: list[str] | None = None,
+                  log=print) -> list[dict]:
+    """Execute the notebooks; returns one dict per notebook (name, seconds, executed path).
+    ``overrides`` (``["section.key=value", ...]``) reach every notebook's configuration."""
     import papermill as pm
 
     run_root_p = Path(run_root)
@@ -72,6 +74,10 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
     exec_dir.mkdir(parents=True, exist_ok=True)
     params = dict(profile=profile, seed=seed, device=device, data_root=data_root,
                   run_root=str(run_root_p), out_dir=out_dir, interactive=False)
+    if overrides:
+        from .config import load_config
+        load_config(profile, list(overrides))            # refuse a bad key before any notebook runs
+        params["overrides"] = list(overrides)
     params.update(extra_parameters or {})
     nbs = select(list_notebooks(notebook_dir), start, only)
     records = []
@@ -103,7 +109,7 @@ def _cmd(args: argparse.Namespace) -> int:
     try:
         records = run_notebooks(args.profile, seed=args.seed, device=args.device, data_root=args.data_root,
                                 run_root=args.run_root, out_dir=args.out_dir, start=args.start,
-                                only=args.only)
+                                only=args.only, overrides=args.set)
     except NotebookFailure as e:
         print(f"deepsee reproduce: {e}", file=sys.stderr)
         return 1
@@ -129,4 +135,6 @@ def register(sub) -> None:
     p.add_argument("--out-dir", default="", help="write figures/ and results/ here instead of the repository")
     p.add_argument("--from", dest="start", default=None, metavar="NN", help="start at notebook NN")
     p.add_argument("--only", default=None, metavar="NN,MM", help="run only these notebooks")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field in every notebook, e.g. --set pipeline.main_steps=400 (repeatable)")
     p.set_defaults(func=_cmd)

@@ -15,7 +15,8 @@ PROMISES = {
            "figures/fig02_segmentation_synthfaces_smoke.png"],
     "20": [],  # trains the SR models into runs/; checked through what 30-90 draw from them
     "30": ["results/table6_synthfaces_8x_smoke.csv", "results/table7_synthfaces_8x_smoke.csv",
-           "results/diversity_synthfaces_8x_smoke.csv", "results/region_leakage_synthfaces_8x_smoke.csv"],
+           "results/diversity_synthfaces_8x_smoke.csv", "results/region_leakage_synthfaces_8x_smoke.csv",
+           "results/style_usage_synthfaces_8x_smoke.csv"],
     "40": ["figures/fig03_style_walk_synthfaces_8x_smoke.png", "figures/fig04_style_walk_more_synthfaces_8x_smoke.png",
            "figures/fig10_region_walk_synthfaces_8x_smoke.png"],
     "41": ["figures/fig05_best_of_synthfaces_8x_smoke.png", "figures/fig06_oracle_perceptual_synthfaces_8x_smoke.png",
@@ -58,3 +59,21 @@ def test_every_notebook_runs_on_smoke_and_writes_its_outputs(tmp_path):
     for p in [*(out / "results").iterdir(), *(out / "figures").glob("*.meta.json")]:
         if p.suffix in (".csv", ".json"):
             assert str(tmp_path) not in p.read_text(), f"{p.name} holds an absolute path"
+
+
+@pytest.mark.slow
+def test_an_override_given_to_reproduce_reaches_a_later_notebooks_runs(tmp_path, capsys):
+    """`deepsee reproduce --set`: the override is in the config.yaml of the SR runs notebook 20 makes
+    (through Pipeline.sub_config, not a re-read of the profile); a bad key stops before any notebook."""
+    import yaml
+
+    from deepsee.cli import main
+    args = ["reproduce", "--profile", "smoke", "--run-root", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "out"),
+            "--data-root", str(tmp_path / "data"), "--only", "00,10,20"]
+    assert main(args + ["--set", "train.lambda_l1=2.5", "--set", "pipeline.variants=[independent]"]) == 0
+    runs = sorted(p.name for p in (tmp_path / "runs").glob("sr-*"))
+    assert "sr-smoke-independent" in runs and "sr-smoke-guided" not in runs
+    cfg = yaml.safe_load((tmp_path / "runs" / "sr-smoke-independent" / "config.yaml").read_text())
+    assert cfg["train"]["lambda_l1"] == 2.5
+    assert main(args + ["--set", "train.no_such_key=1"]) == 1
+    assert "no_such_key" in capsys.readouterr().err

@@ -20,12 +20,13 @@ data_root = ""      # "" -> $DEEPSEE_DATA or data/
 run_root = "runs"
 out_dir = ""        # "" -> figures/ and results/ of the repository
 interactive = True
+overrides = []      # config overrides for every step, e.g. ["pipeline.main_steps=400"]
 '''
 
 SETUP = '''import deepsee
 from deepsee.pipeline import setup
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root,
-          out_dir=out_dir, interactive=interactive)
+          out_dir=out_dir, interactive=interactive, overrides=overrides)
 print(P.cfg.profile, P.device, P.dataset)'''
 
 NOTEBOOKS: dict[str, tuple[str, list[str]]] = {}
