@@ -238,7 +238,7 @@ def evaluation_step(P: Pipeline) -> dict:
     if "sr_independent" in P.state:
         model = _load_model(P, "sr_independent")
         div_rows, leak_rows = [], []
-        k = 16 if P.profile != "smoke" else 4
+        k = P.cfg.eval.usage_samples           # K samples per image (quick 16, smoke 4)
         for i, item in enumerate(_items(test, max(2, P.cfg.pipeline.figure_images), P.cfg.seed)):
             eng = _engine(model, item, P.device)
             style = _style(model, item, P.device)
@@ -272,10 +272,9 @@ def style_usage_tables(P: Pipeline, model, perceptual) -> dict:
     cfg = _sub_config(P)
     cfg.data.mask_dir = ""
     test = build_dataset(cfg, "test")
-    n = ev.usage_images if P.profile != "smoke" else 2
-    items = [test[i] for i in np.linspace(0, len(test) - 1, min(n, len(test))).round().astype(int)]
+    items = [test[i] for i in np.linspace(0, len(test) - 1, min(ev.usage_images, len(test))).round().astype(int)]
     sel = items[:min(ev.usage_select_images, len(items))]
-    k, select_n = (ev.usage_samples, ev.usage_select_n) if P.profile != "smoke" else (4, 8)
+    k, select_n = ev.usage_samples, ev.usage_select_n
     parts = style_usage(model, items, perceptual, select_items=sel, region_delta=ev.usage_region_delta,
                         global_delta=ev.usage_global_delta, k=k, scale=ev.oracle_scale, noise=ev.oracle_noise,
                         select_n=select_n, seed=P.cfg.seed, device=P.device)
@@ -328,13 +327,11 @@ def style_space_step(P: Pipeline) -> dict:
               items[0])
     eng, style = _engine(model, it, P.device), _style(model, it, P.device)
     rows = []
-    for region in ("hair", "skin", "lips", "brows", "eyes"):
-        cls = list(REGIONS[region])
-        imgs = eng.generate(style_walk(style, delta=0.3, steps=5, classes=cls), progress=False).cpu()
-        hl = torch.zeros_like(it["mask"], dtype=torch.bool)
-        for c in cls:
-            hl |= it["mask"] == c
-        rows.append({"region": region, "mask": it["mask"], "images": list(imgs), "highlight": hl})
+    for region in walked:
+        imgs = eng.generate(style_walk(style, delta=0.3, steps=5, classes=list(REGIONS[region])),
+                            progress=False).cpu()
+        rows.append({"region": region, "mask": it["mask"], "images": list(imgs),
+                     "highlight": region_pixels(it["mask"], region)})
     fig = region_walk_figure(rows, diff_gain=gain, headers=[f"{k:+.1f}" for k in (-0.6, -0.3, 0.0, 0.3, 0.6)],
                              title=_title(P, extra="region rows walked -0.6..+0.6"))
     paths["fig10"] = str(P.save_figure(fig, "fig10_region_walk"))

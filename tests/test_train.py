@@ -554,8 +554,13 @@ def test_parallel_training_runs_give_the_weights_of_one_after_the_other(tmp_path
     ensure_synthfaces(smoke(tmp_path))
     cfgs = [smoke(tmp_path / "par", *base, f"model.variant={v}") for v in ("independent", "guided")]
     par = train_many(cfgs, workers=2, threads=1, progress=False)
-    seq = train_many([smoke(tmp_path / "seq", *base, f"model.variant={v}") for v in ("independent", "guided")],
-                     workers=1, threads=1, progress=False)
+    torch.set_num_threads(2)
+    try:
+        seq = train_many([smoke(tmp_path / "seq", *base, f"model.variant={v}") for v in ("independent", "guided")],
+                         workers=1, threads=1, progress=False)
+        assert torch.get_num_threads() == 2            # the caller's thread count is left as it was
+    finally:
+        torch.set_num_threads(1)
     assert [p.name for p in par] == [p.name for p in seq] == ["sr-smoke-independent", "sr-smoke-guided"]
     for a, b in zip(par, seq):
         ta, tb = read_checkpoint(a)[0], read_checkpoint(b)[0]

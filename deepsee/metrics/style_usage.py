@@ -217,7 +217,7 @@ def selection_rows(model, items: Sequence[dict], perceptual: Callable, n: int = 
                                      it["hr"], K=n, noise=noise, scale=scale, seed=seed + i, chunk=50,
                                      metrics={"perceptual": perceptual}, progress=False)
         r = best_of_n(scores["perceptual"].to_numpy(), ns=(1, n), mode="min", seed=seed + i)
-        rows.append({"image": it["name"], "n": n, "best_of_1": r["expected"][0], f"best_of_n": r["expected"][1]})
+        rows.append({"image": it["name"], "n": n, "best_of_1": r["expected"][0], "best_of_n": r["expected"][1]})
     return pd.DataFrame(rows)
 
 

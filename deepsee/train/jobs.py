@@ -30,11 +30,8 @@ def _init_worker(threads: int, data_root: str) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_one(cfg: Config, segmenter_dir: str | None, threads: int) -> tuple[str, float]:
-    import torch
-
+def _train_one(cfg: Config, segmenter_dir: str | None) -> tuple[str, float]:
     from .loop import train_sr
-    torch.set_num_threads(threads)
     t0 = time.perf_counter()
     run = train_sr(cfg, segmenter_dir=segmenter_dir, progress=False)
     return str(run), time.perf_counter() - t0
@@ -64,11 +61,15 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
     cuda = any(str(c.device).startswith("cuda") for c in configs)
     runs: list[Path | None] = [None] * len(configs)
     if workers == 1 or cuda or len(configs) == 1:
-        if threads:
-            import torch
-            torch.set_num_threads(threads)
-        for i, (cfg, seg) in enumerate(zip(configs, segs)):
-            runs[i] = Path(train_sr(cfg, segmenter_dir=seg, progress=progress))
+        import torch
+        before = torch.get_num_threads()
+        try:
+            if threads:
+                torch.set_num_threads(threads)
+            for i, (cfg, seg) in enumerate(zip(configs, segs)):
+                runs[i] = Path(train_sr(cfg, segmenter_dir=seg, progress=progress))
+        finally:
+            torch.set_num_threads(before)      # the caller (a notebook kernel) keeps its own count
         return runs  # type: ignore[return-value]
     import multiprocessing as mp
     data_root = os.environ.get("DEEPSEE_DATA", "data")
@@ -76,7 +77,7 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
                disable=not progress)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                              initializer=_init_worker, initargs=(threads or 1, data_root)) as pool:
-        futures = {pool.submit(_train_one, cfg, seg, threads or 1): i for i, (cfg, seg) in enumerate(zip(configs, segs))}
+        futures = {pool.submit(_train_one, cfg, seg): i for i, (cfg, seg) in enumerate(zip(configs, segs))}
         for fut in as_completed(futures):
             i = futures[fut]
             try:
