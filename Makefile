@@ -12,7 +12,7 @@ endif
 STAMP := $(if $(filter .venv/bin/python,$(PY)),.venv/.installed,.deepsee-installed)
 PYTEST_ARGS ?=
 
-.PHONY: setup reproduce test lab benchmarks clean-runs
+.PHONY: setup reproduce test lab notebooks benchmarks clean-runs
 
 setup: $(STAMP)
 
@@ -33,6 +33,11 @@ reproduce: setup
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The notebooks are authored as notebooks/NN_*.py (jupytext percent format) paired with NN_*.ipynb;
+# after editing either side, sync them (tests/test_notebooks.py fails on a pair out of sync).
+notebooks: setup
+	$(PY) -m jupytext --sync notebooks/[0-9][0-9]_*.py
 
 lab: setup
 	$(PY) -m jupyter lab notebooks/

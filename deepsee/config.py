@@ -34,7 +34,8 @@ def check_factor(factor) -> int:
 @dataclass
 class DataConfig:
     dataset: str = "synthfaces"        # synthfaces | celebamaskhq | celeba | folder
-    root: str = ""                     # dataset folder; "" -> $DEEPSEE_DATA/<dataset> (default data/<dataset>)
+    root: str = ""                     # dataset folder; "" -> <data_root>/<dataset>
+    data_root: str = ""                # folder of the datasets; "" -> $DEEPSEE_DATA, else data/
     hr_size: int = 128                 # HR image side (px)
     lr_size: int = 16                  # LR image side (px)
     antialias: bool = False            # bicubic LR with antialias; False reproduces the released code
@@ -107,6 +108,8 @@ class TrainConfig:
     grad_checkpoint: bool = False      # activation checkpointing in the generator
     tensorboard: bool = False
     d_fake: str = "regenerate"         # D step's fake: regenerate (released code) | detach (reuse G step's; ~25% cheaper)
+    speedups: str = "all"              # training-step speed-ups that keep the numerics (deepsee.train.step.SPEEDUPS):
+                                       # "all" | "none" | comma list of names, "-name" removes one ("all,-fused_adam")
 
 
 @dataclass
@@ -182,19 +185,22 @@ class Config:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
-def data_root() -> Path:
-    """The data root: ``$DEEPSEE_DATA`` or ``data/``."""
+def data_root(cfg: "DataConfig | None" = None) -> Path:
+    """The folder of the datasets: ``cfg.data_root`` when set (``deepsee.pipeline.setup(data_root=...)``
+    sets it), else ``$DEEPSEE_DATA``, else ``data/``."""
+    if cfg is not None and cfg.data_root:
+        return Path(cfg.data_root)
     return Path(os.environ.get("DEEPSEE_DATA", "data"))
 
 
 def dataset_root(cfg: DataConfig) -> Path:
-    """``cfg.root`` if set; else ``$DEEPSEE_DATA/<dataset>``. SynthFaces folders carry their generation
+    """``cfg.root`` if set; else ``<data root>/<dataset>`` (:func:`data_root`). SynthFaces folders carry their generation
     settings in the name (``synthfaces_<n>x<size>_seed<k>``), so profiles never overwrite each other."""
     if cfg.root:
         return Path(cfg.root)
     if cfg.dataset == "synthfaces":
-        return data_root() / f"synthfaces_{cfg.synth_n}x{cfg.synth_size}_seed{cfg.synth_seed}"
-    return data_root() / cfg.dataset
+        return data_root(cfg) / f"synthfaces_{cfg.synth_n}x{cfg.synth_size}_seed{cfg.synth_seed}"
+    return data_root(cfg) / cfg.dataset
 
 
 def resolve_device(name: str = "auto"):

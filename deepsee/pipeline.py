@@ -33,13 +33,138 @@ class Pipeline:
     def sub_config(self, profile: str | None = None, overrides: list[str] | None = None) -> Config:
         """A step's configuration: this pipeline's profile with its overrides, then ``overrides``
         (a step's own, e.g. the variant); or another ``profile`` (e.g. the 32x model's) with only
-        ``overrides``. Seed, device and run root are always this pipeline's."""
+        ``overrides``. Seed, device, run root and data root are always this pipeline's."""
         if profile is None or profile in (self.source, self.cfg.profile):
             cfg = load_config(self.source, list(self.overrides) + list(overrides or []))
         else:
             cfg = load_config(profile, list(overrides or []))
         cfg.seed, cfg.device, cfg.run_root = self.cfg.seed, self.cfg.device, self.cfg.run_root
+        cfg.data.data_root = self.cfg.data.data_root
         return cfg
+
+    def config(self, overrides: list[str] | None = None, *, masks: str = "predicted",
+               profile: str | None = None) -> Config:
+        """:meth:`sub_config` with the masks the models train and test on: ``"predicted"`` (the
+        segmenter's masks of notebook 10, as in the paper, when they exist) or ``"ground truth"``."""
+        if masks not in ("predicted", "ground truth"):
+            raise ValueError(f"masks={masks!r}; expected 'predicted' or 'ground truth'")
+        cfg = self.sub_config(profile, overrides)
+        if masks == "predicted" and profile is None and self.state.get("pred_masks"):
+            cfg.data.mask_dir = self.state["pred_masks"]
+        elif masks == "ground truth":
+            cfg.data.mask_dir = ""
+        return cfg
+
+    def split(self, split: str = "test", *, guided: bool = False, masks: str = "predicted",
+              profile: str | None = None):
+        """A split of the pipeline's dataset (``guided``: items carry another image of the person)."""
+        from .data import build_dataset
+        return build_dataset(self.config(masks=masks, profile=profile), split, guided=guided)
+
+    def load_model(self, key: str):
+        """The SR model notebook 20 recorded under ``key`` (e.g. ``"sr_independent"``), in eval mode."""
+        from .models import DeepSEE
+        run = Path(self.get(key, "20"))
+        model = DeepSEE.load(run / "model" if (run / "model").is_dir() else run)
+        return model.to(self.device).eval()
+
+    def knob(self, value, key: str):
+        """A notebook parameter that defaults to the profile: ``value`` unless it is None, else the
+        configuration's ``key`` (dotted, e.g. ``"eval.oracle_samples"``)."""
+        if value is not None:
+            return value
+        obj = self.cfg
+        for part in key.split("."):
+            if not hasattr(obj, part):
+                raise KeyError(f"no configuration field {key!r} (at {part!r})")
+            obj = getattr(obj, part)
+        return obj
+
+    def has(self, key: str) -> bool:
+        return key in self.state
+
+    def perceptual_metric(self):
+        """LPIPS when its weights are present; otherwise the labelled, weight-free substitute
+        "TexStatDist (LPIPS substitute)" (:mod:`deepsee.metrics.texture`), which prefers sharp,
+        plausible detail to blur as LPIPS does (its known-answer test: :mod:`deepsee.metrics.known_answer`).
+        Which one was used is recorded and stated in every figure's and table's sidecar."""
+        from .metrics import perceptual_metric
+        from .weights import MissingWeightsError
+        try:
+            m = perceptual_metric("lpips")
+            self.record("note_perceptual_metric", m.name)
+        except MissingWeightsError as e:
+            m = perceptual_metric("texture")
+            self.record("note_perceptual_metric", f"{m.name} (LPIPS unavailable: {str(e).splitlines()[0]})")
+        return m
+
+    def title(self, factor: int | None = None, extra: str = "") -> str:
+        """A figure title with the conditions: dataset, factor and LR size, profile, perceptual loss."""
+        c = self.cfg
+        f = factor or c.model.factor
+        lr = c.model.lr_size if factor is None else self.state.get("extreme_lr_size", c.model.lr_size)
+        t = f"{self.dataset}, {f}x (from {lr}x{lr}), {self.profile} profile"
+        note = self.state.get("note_perceptual_loss")
+        if note:  # short form in the title; the full description (weights, source run) is in the sidecar
+            t += f"; perceptual loss: {note.split(' (')[0]}" + ("" if note.startswith("vgg19 (ImageNet") else
+                                                                  " (not the paper's VGG-19)")
+        return t + (f"; {extra}" if extra else "")
+
+    def sr_jobs(self) -> tuple[list[str], list[Config], list[str | None]]:
+        """Every SR training of the pipeline as (keys, configurations, segmenter runs), the longest
+        first (the workers take them in order): the main models (``pipeline.main_steps``), the 32x
+        model (``pipeline.extreme_profile``, ``pipeline.extreme_steps``), the ablation variants
+        (``pipeline.ablation_steps``). The 8x models train on the predicted masks."""
+        pc = self.cfg.pipeline
+        seg_run = self.state.get("segmenter_run")
+        main = [v for v in pc.variants if v in ("independent", "guided")]
+        keys, cfgs, segs = [], [], []
+        for variant in main + (["extreme"] if pc.extreme_profile else []) + [v for v in pc.variants if v not in main]:
+            if variant == "extreme":
+                ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
+                cfg = self.config(ov, profile=pc.extreme_profile)
+                seg = seg_run if cfg.train.perceptual == "segmenter" else None
+            else:
+                steps = pc.main_steps if variant in main else pc.ablation_steps
+                ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
+                cfg, seg = self.config(ov), seg_run
+            keys.append(variant)
+            cfgs.append(cfg)
+            segs.append(seg)
+        return keys, cfgs, segs
+
+    def record_sr_runs(self, keys: list[str], runs: list, cfgs: list[Config]) -> dict:
+        """Record the SR runs (``sr_<key>``), the perceptual loss they used, the 32x model's profile."""
+        runs = {k: str(r) for k, r in zip(keys, runs)}
+        for key, run in runs.items():
+            self.record(f"sr_{key}", run)
+        notes = set()
+        for key, run in runs.items():
+            info = Path(run) / "run_info.json"
+            if key != "extreme" and info.is_file():
+                notes.add(str(json.loads(info.read_text()).get("perceptual_used", "")))
+        if notes - {""}:
+            self.record("note_perceptual_loss", "; ".join(sorted(n for n in notes if n)))
+        if "extreme" in runs:
+            self.record("extreme_profile", self.cfg.pipeline.extreme_profile)
+            self.record("extreme_lr_size", cfgs[keys.index("extreme")].model.lr_size)
+        return runs
+
+    def extreme_or_main(self):
+        """(model, test split, factor): the 32x model and its data when notebook 20 trained one
+        (its own ground-truth masks), else the 8x independent model on the predicted masks."""
+        if self.has("sr_extreme"):
+            prof = self.get("extreme_profile")
+            test = self.split(profile=prof)
+            return self.load_model("sr_extreme"), test, self.sub_config(prof).model.factor
+        return self.load_model("sr_independent"), self.split(), self.cfg.model.factor
+
+    def __str__(self) -> str:
+        steps = [k for k in ("segmenter_run", "pred_masks", "sr_independent", "sr_guided", "sr_extreme")
+                 if k in self.state]
+        return (f"profile {self.profile} ({self.source}), dataset {self.dataset}, device {self.device}, "
+                f"seed {self.cfg.seed}; overrides: {', '.join(self.overrides) or 'none'}; "
+                f"state: {', '.join(steps) or 'empty (run the notebooks in order)'}")
 
     @property
     def profile(self) -> str:
@@ -65,12 +190,16 @@ class Pipeline:
     def table_path(self, name: str, factor: int | None = None) -> Path:
         return self.results_dir / f"{name}_{self.conditions(factor)}.csv"
 
-    def save_figure(self, fig, name: str, factor: int | None = None, **extra) -> Path:
+    def save_figure(self, fig, name: str, factor: int | None = None, show: bool = True, **extra) -> Path:
+        """Save ``fig`` as ``figures/<name>_<conditions>.png`` and ``.pdf`` with a metadata sidecar;
+        in a notebook also show it inline (a ``display_dpi`` rendering, so executed notebooks and
+        their HTML exports stay small). Returns the PNG path."""
         png = save_figure(fig, self.figure_path(name, factor), profile=self.profile, seed=self.cfg.seed,
                           dataset=self.dataset, **{**self.provenance(), **extra})
+        if show:
+            show_inline(fig)
         import matplotlib.pyplot as plt
-        if not self.interactive:
-            plt.close(fig)
+        plt.close(fig)
         return png
 
     def save_table(self, df, name: str, factor: int | None = None, path: Path | None = None, **extra) -> Path:
@@ -94,12 +223,46 @@ class Pipeline:
         return self.state[key]
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab or papermill), where figures are shown inline."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def show_inline(fig, dpi: int = 90) -> None:
+    """Show a matplotlib figure inline in a notebook (a no-op elsewhere)."""
+    if not in_notebook():
+        return
+    import io
+
+    from IPython.display import Image, display
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    display(Image(data=buf.getvalue()))
+
+
+def knob_overrides(knobs: dict) -> list[str]:
+    """``["key=value", ...]`` for the knobs that are set (not None), to pass on as ``setup`` overrides:
+    ``knob_overrides({"pipeline.main_steps": main_steps})`` is ``[]`` when ``main_steps`` is None."""
+    return [f"{k}={_yaml_value(v)}" for k, v in knobs.items() if v is not None]
+
+
+def _yaml_value(v) -> str:
+    """One value as the right-hand side of a ``key=value`` override (YAML flow style, one line)."""
+    import yaml
+    text = yaml.safe_dump(v, default_flow_style=True).strip()
+    return text[:-3].strip() if text.endswith("\n...") or text.endswith("...") and "\n" in text else text
+
+
 def _override_list(overrides) -> list[str]:
     if not overrides:
         return []
     if isinstance(overrides, dict):
-        import yaml
-        return [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip()}" for k, v in overrides.items()]
+        return [f"{k}={_yaml_value(v)}" for k, v in overrides.items()]
     return [str(o) for o in overrides]
 
 
@@ -107,12 +270,11 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
           run_root: str = "runs", out_dir: str = "", interactive: bool = True,
           overrides: list[str] | dict | None = None, threads: int = 0) -> Pipeline:
     """Resolve the configuration and the output folders for a notebook run."""
-    if data_root:
-        os.environ["DEEPSEE_DATA"] = str(data_root)
-    if "DEEPSEE_DATA" not in os.environ:
-        os.environ["DEEPSEE_DATA"] = str(REPO_ROOT / "data")
     cfg = load_config(profile, overrides)
     cfg.seed, cfg.device = seed, device
+    # the data root travels in the configuration (to every step and training worker), not the environment
+    root = Path(data_root or cfg.data.data_root or os.environ.get("DEEPSEE_DATA", "") or REPO_ROOT / "data")
+    cfg.data.data_root = str(root if root.is_absolute() else REPO_ROOT / root)
     rr = Path(run_root)
     if not rr.is_absolute():
         rr = REPO_ROOT / rr
@@ -130,7 +292,4 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
         import torch
         torch.set_num_threads(threads)
     seed_everything(seed)
-    import matplotlib
-    if not interactive:
-        matplotlib.use("Agg")
     return P

@@ -4,6 +4,8 @@ Executes ``notebooks/NN_*.ipynb`` in order with papermill, passing profile, seed
 output paths and ``interactive=False``. Executed copies go to ``runs/reproduce-<profile>/executed``.
 Progress is shown per notebook; a failure stops with the notebook, the cell and the error, and
 ``--from NN`` resumes there. Per-notebook wall times go to ``results/reproduce_timings_<profile>.csv``.
+Each executed notebook is also exported to HTML (nbconvert, figures and tables inline) as
+``docs/executed/<profile>/NN_*.html`` (under ``--out-dir`` when given), for readers without Jupyter.
 """
 from __future__ import annotations
 
@@ -58,6 +60,18 @@ def select(notebooks: list[Path], start: str | None = None, only: str | None = N
     return notebooks
 
 
+def export_html(notebook: Path, html: Path) -> Path:
+    """An executed notebook as one self-contained HTML page (JupyterLab's look, figures embedded,
+    equations typeset by MathJax when the reader is online)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    nb = nbformat.read(str(notebook), as_version=4)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
 def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_root: str = "",
                   run_root: str = "runs", out_dir: str = "", start: str | None = None,
                   only: str | None = None, notebook_dir: Path = NOTEBOOK_DIR,
@@ -65,13 +79,12 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
                   log=print) -> list[dict]:
     """Execute the notebooks; returns one dict per notebook (name, seconds, executed path).
     ``overrides`` (``["section.key=value", ...]``) reach every notebook's configuration."""
-    import papermill as pm
-
     run_root_p = Path(run_root)
     if not run_root_p.is_absolute():
         run_root_p = REPO_ROOT / run_root_p
     exec_dir = run_root_p / f"reproduce-{profile}" / "executed"
     exec_dir.mkdir(parents=True, exist_ok=True)
+    html_dir = (Path(out_dir) if out_dir else REPO_ROOT) / "docs" / "executed" / profile
     params = dict(profile=profile, seed=seed, device=device, data_root=data_root,
                   run_root=str(run_root_p), out_dir=out_dir, interactive=False)
     if overrides:
@@ -80,6 +93,21 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
         params["overrides"] = list(overrides)
     params.update(extra_parameters or {})
     nbs = select(list_notebooks(notebook_dir), start, only)
+    # headless kernels: no progress-bar widgets in the executed notebooks (their HTML exports cannot
+    # show them); this process prints one line per notebook instead
+    previous_tqdm = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        return _run(nbs, exec_dir, html_dir, params, log)
+    finally:
+        if previous_tqdm is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = previous_tqdm
+
+
+def _run(nbs: list[Path], exec_dir: Path, html_dir: Path, params: dict, log) -> list[dict]:
+    import papermill as pm
     records = []
     t_all = time.perf_counter()
     for i, nb in enumerate(nbs, 1):
@@ -89,18 +117,21 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
         try:
             pm.execute_notebook(str(nb), str(out), parameters=params, cwd=str(REPO_ROOT),
                                 kernel_name="python3", progress_bar=False, log_output=False,
-                                # the kernel app's own log (e.g. its plain-TCP notice on every start) is
-                                # noise here; cell errors still stop the run with the notebook and cell
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                # the kernel app's own log is noise here: its plain-TCP notice on every
+                                # start, and "KeyboardInterrupt caught in kernel" when jupyter_client's
+                                # shutdown interrupts it (it always does); cell errors still stop the run
+                                # with the notebook, the cell and the error
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         except pm.PapermillExecutionError as e:
             raise NotebookFailure(nb.name, e.exec_count if e.exec_count is not None else e.cell_index,
                                   f"{e.ename}: {e.evalue}", out) from None
         dt = time.perf_counter() - t0
+        html = export_html(out, html_dir / out.with_suffix(".html").name)
         log(f"      done in {dt / 60:.1f} min")
-        records.append({"notebook": nb.name, "seconds": round(dt, 1), "executed": str(out)})
+        records.append({"notebook": nb.name, "seconds": round(dt, 1), "executed": str(out), "html": str(html)})
     total = time.perf_counter() - t_all
     log(f"all {len(nbs)} notebooks done in {total / 60:.1f} min")
-    write_json(exec_dir.parent / "timings.json", {"profile": profile, "total_seconds": round(total, 1),
+    write_json(exec_dir.parent / "timings.json", {"profile": params["profile"], "total_seconds": round(total, 1),
                                                   "notebooks": records})
     return records
 

@@ -361,3 +361,17 @@ class Explorer:
         from .runs import save_figure
         save_figure(fig, path)
         plt.close(fig)
+
+
+def explorer_for(model, item: dict, *, metric: Callable | None = None, metric_name: str = "",
+                 other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer",
+                 noise_scale: float = 0.1, device="cpu", **kwargs) -> Explorer:
+    """The explorer on one test item (or :func:`deepsee.explore.images.photo_item`): it opens on the
+    style the LR encoder predicts and the item's (predicted) mask; ``other_mask`` is the mask that
+    the "paste" edit takes regions from (another face)."""
+    from .explore.rows import engine_for, predicted_style
+    state = ExplorerState(engine=engine_for(model, item, device), lr=item["lr"][None].to(device),
+                          mask0=item["mask"], style0=predicted_style(model, item, device).cpu(), gt=item.get("hr"),
+                          noise_scale=noise_scale)
+    return Explorer(state, metric=metric, metric_name=metric_name, other_mask=other_mask,
+                    export_dir=export_dir, **kwargs)

@@ -60,8 +60,9 @@ def read_mapping(root: Path) -> list[tuple[int, int, str]]:
 def annotation_files(root: Path) -> tuple[Path, Path | None]:
     """CelebA's partition and identity files for a CelebAMask-HQ root (identity: None if absent)."""
     root = Path(root)
-    celeba = data_root() / "celeba"
-    places = [root, root / "Eval", root / "Anno", celeba, celeba / "Eval", celeba / "Anno"]
+    places = [root, root / "Eval", root / "Anno"]
+    for celeba in dict.fromkeys([root.parent / "celeba", data_root() / "celeba"]):   # a sibling folder first
+        places += [celeba, celeba / "Eval", celeba / "Anno"]
     part = find_file("list_eval_partition.txt", places, "CelebA's partition: <file> <0|1|2>")
     ident = find_file("identity_CelebA.txt", places, "CelebA identities", required=False)
     return part, ident

@@ -22,8 +22,7 @@ from typing import Sequence
 from ..config import Config
 
 
-def _init_worker(threads: int, data_root: str) -> None:
-    os.environ["DEEPSEE_DATA"] = data_root
+def _init_worker(threads: int) -> None:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import torch
@@ -72,11 +71,10 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
             torch.set_num_threads(before)      # the caller (a notebook kernel) keeps its own count
         return runs  # type: ignore[return-value]
     import multiprocessing as mp
-    data_root = os.environ.get("DEEPSEE_DATA", "data")
     bar = tqdm(total=len(configs), unit="run", desc=f"training ({workers} processes x {threads} thread)",
                disable=not progress)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads or 1, data_root)) as pool:
+                             initializer=_init_worker, initargs=(threads or 1,)) as pool:
         futures = {pool.submit(_train_one, cfg, seg): i for i, (cfg, seg) in enumerate(zip(configs, segs))}
         for fut in as_completed(futures):
             i = futures[fut]

@@ -203,3 +203,38 @@ def metric_bar_figure(df, metrics=None, source_order=None, higher_is_better: dic
 
 
 __all__ = ["oracle_cloud_figure", "best_of_n_curve_figure", "metric_bar_figure", "BEST_COLOURS"]
+
+
+def read_stats(run_dir) -> "pd.DataFrame":
+    """A run's ``stats.jsonl`` (SR or segmenter training) as a DataFrame of its logged steps."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+    path = Path(run_dir) / "stats.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no training log (is {run_dir} a training run folder?)")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return pd.DataFrame([r for r in rows if "event" not in r and "step" in r])
+
+
+def training_curves_figure(runs: dict, keys=("g_total", "d_total"), title: str = ""):
+    """The logged losses ``keys`` against the step, one line per run (``{label: run folder}``), one
+    panel per key."""
+    keys = list(keys)
+    fig = new_figure(3.4 * len(keys), 2.6)
+    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    for ax, key in zip(axes, keys):
+        for label, run in runs.items():
+            df = read_stats(run)
+            if key in df.columns and len(df):
+                ax.plot(df["step"], df[key], label=label, lw=1.2)
+        ax.set_xlabel("step", fontsize=FONT)
+        ax.set_ylabel(key, fontsize=FONT)
+        _style_axes(ax)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[-1].legend(handles, labels, fontsize=FONT - 1, frameon=False, loc="best")
+    if title:
+        caption(fig, title)
+    return fig

@@ -1,0 +1,70 @@
+"""Evaluation of several methods on one test split (Tables 6-7) and the explorative tables of a model.
+
+- :func:`evaluate_methods`: bicubic, then each model with the style it reads at test time (the LR
+  encoder, or the HR encoder on another image of the person for the guided model);
+- :func:`explorative_tables`: per image, the diversity of ``K`` sampled solutions and the locality
+  of per-region style edits (region leakage).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from ..constants import CLASSES
+from .evaluate import evaluate
+
+
+def evaluate_methods(models: Mapping[str, object], test, guided_test=None, *, perceptual=None,
+                     max_images: int | None = 0, fid: bool = False, device="cpu",
+                     weights: Mapping[str, str] | None = None, progress: bool = False) -> tuple[list[dict], dict]:
+    """Rows ``{"method", "psnr", "ssim", "lpips", "fid", ...}`` for "Bicubic" and for each model
+    (``{label: model}``, labelled ``ours (<label>)``), and their per-image DataFrames. A model whose
+    style comes from an HR image (``style_sources`` without ``"lr"``) is scored on ``guided_test``.
+    ``weights``: ``{label: where the weights come from}`` for the table's provenance column."""
+    rows, per_image = [], {}
+    df, summary = evaluate(None, test, device=device, max_images=max_images, perceptual=perceptual, fid=fid,
+                           progress=progress)
+    rows.append({"method": "Bicubic", **summary})
+    per_image["Bicubic"] = df
+    for label, model in models.items():
+        source = "lr" if "lr" in model.style_sources or not model.style_sources else "guide"
+        if source == "guide" and guided_test is None:
+            raise ValueError(f"model {label!r} reads its style from another HR image: pass guided_test")
+        ds = test if source == "lr" else guided_test
+        df, summary = evaluate(model, ds, device=device, max_images=max_images, perceptual=perceptual, fid=fid,
+                               style_source=source, bicubic=False, progress=progress)
+        rows.append({"method": f"ours ({label})", **({"weights": weights[label]} if weights and label in weights else {}),
+                     **summary})
+        per_image[label] = df
+    return rows, per_image
+
+
+def explorative_tables(model, items: Sequence[dict], perceptual=None, *, k: int = 16, scale: float = 0.1,
+                       leak_classes: Sequence[str] = ("skin", "l_eye", "l_brow", "u_lip", "hair"),
+                       leak_delta: float = 0.3, seed: int = 0, device="cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(diversity, leakage) of ``model`` on ``items``.
+
+    Diversity: ``K = k`` styles sampled around the predicted style (Gaussian, ``scale``, seed
+    ``seed + i`` for item ``i``), the mean pairwise L1 and perceptual distance of the solutions,
+    overall and per region (:func:`deepsee.metrics.explorative.diversity`). Leakage: each class of
+    ``leak_classes`` present in the mask gets ``+leak_delta`` on its style row; mean change inside
+    and outside the region (:func:`deepsee.metrics.explorative.region_leakage`)."""
+    from ..explore.rows import generate_fn, predicted_style
+    from ..explore.walks import sample_styles
+    from ..metrics.explorative import diversity, region_leakage
+    unknown = [c for c in leak_classes if c not in CLASSES]
+    if unknown:
+        raise ValueError(f"leak_classes: unknown class {', '.join(unknown)}; expected names of deepsee.constants.CLASSES")
+    div_rows, leak_rows = [], []
+    for i, item in enumerate(items):
+        gen, style = generate_fn(model, item, device), predicted_style(model, item, device).cpu()
+        samples = gen(sample_styles(style, k, scale=scale, seed=seed + i))
+        div_rows.append({"image": item.get("name", str(i)), **diversity(samples, item["mask"], perceptual)})
+        present = {int(c) for c in torch.unique(item["mask"])}
+        classes = [CLASSES.index(c) for c in leak_classes if CLASSES.index(c) in present] or sorted(present)[:5]
+        lk = region_leakage(gen, style, item["mask"], classes=classes, delta=leak_delta)
+        lk.insert(0, "image", item.get("name", str(i)))
+        leak_rows.append(lk)
+    return pd.DataFrame(div_rows), pd.concat(leak_rows, ignore_index=True)

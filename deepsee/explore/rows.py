@@ -1,0 +1,157 @@
+"""Figure rows: the images each figure of the supplement shows, computed from a model and test items.
+
+Each function returns the rows that a :mod:`deepsee.viz` figure function draws (dicts of CPU tensors
+in ``[-1, 1]``), so a notebook reads ``fig = style_walk_figure(walk_rows(model, items, delta=0.15))``.
+Styles are predicted from the LR image (the test-time setting of Figs. 3-10), images rendered through
+the :class:`~deepsee.explore.ExplorationEngine` (the model's own images, faster for many styles).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..constants import REGIONS
+from ..metrics.style_usage import region_pixels
+from .engine import ExplorationEngine
+from .walks import style_walk
+
+
+def predicted_style(model, item: dict, device="cpu") -> Tensor:
+    """The style matrix ``[N, d]`` the LR style encoder predicts from ``item``'s LR image and mask."""
+    with torch.inference_mode():
+        return model.encode_style(item["lr"][None].to(device), item["mask"][None].to(device), source="lr")[0]
+
+
+def engine_for(model, item: dict, device="cpu") -> ExplorationEngine:
+    """An exploration engine for ``item``'s (LR image, mask)."""
+    return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
+
+
+def walk_steps(delta: float, steps: int = 5) -> list[float]:
+    """The offsets of a walk of ``steps`` points with the middle one unchanged: ``k * delta`` for
+    ``k = -(steps // 2) .. steps // 2`` (Fig. 3: -2d, -d, 0, d, 2d)."""
+    if steps < 1 or steps % 2 == 0:
+        raise ValueError(f"steps={steps}: a walk has an odd number of points (the middle one unchanged)")
+    return [k * delta for k in range(-(steps // 2), steps // 2 + 1)]
+
+
+def walk_rows(model, items: Sequence[dict], *, delta: float = 0.15, steps: int = 5, classes=None,
+              device="cpu") -> list[dict]:
+    """Figs. 3-4: per item, the walk ``S_k = clamp(S + k delta, -1, 1)`` (all rows, or the rows of
+    ``classes``) from its predicted style. Rows: ``lr``, ``images`` (``steps`` outputs), ``label``."""
+    rows = []
+    for it in items:
+        eng, style = engine_for(model, it, device), predicted_style(model, it, device)
+        imgs = eng.generate(style_walk(style, delta=delta, steps=steps, classes=classes), progress=False).cpu()
+        rows.append({"lr": it["lr"], "images": list(imgs), "label": it.get("name", "")})
+    return rows
+
+
+def full_face(items: Sequence[dict], regions: Sequence[str], min_pixels: int = 16) -> dict:
+    """The first item whose mask shows every region of ``regions`` with at least ``min_pixels``
+    pixels (else the first item): Fig. 10 walks them all on one face."""
+    if not items:
+        raise ValueError("no items to choose from")
+    for it in items:
+        if all(int(region_pixels(it["mask"], r).sum()) >= min_pixels for r in regions):
+            return it
+    return items[0]
+
+
+def region_walk_rows(model, item: dict, regions: Sequence[str], *, delta: float = 0.3, steps: int = 5,
+                     device="cpu") -> list[dict]:
+    """Fig. 10: one row per region, walking only that region's style rows of ``item``'s predicted
+    style. Rows: ``region``, ``mask``, ``images``, ``highlight`` (the region's pixels)."""
+    eng, style = engine_for(model, item, device), predicted_style(model, item, device)
+    rows = []
+    for region in regions:
+        imgs = eng.generate(style_walk(style, delta=delta, steps=steps, classes=list(REGIONS[region])),
+                            progress=False).cpu()
+        rows.append({"region": region, "mask": item["mask"], "images": list(imgs),
+                     "highlight": region_pixels(item["mask"], region)})
+    return rows
+
+
+def edit_row(model, item: dict, masks: Sequence, captions: Sequence[str], device="cpu") -> dict:
+    """Figs. 8, 9, 16: the outputs for a sequence of (edited) masks of one item, with the style
+    predicted from the LR image and the original mask. Row: ``label``, ``masks``, ``images``, ``captions``."""
+    if len(masks) != len(captions):
+        raise ValueError(f"{len(masks)} masks but {len(captions)} captions")
+    eng, style = engine_for(model, item, device), predicted_style(model, item, device)
+    imgs = []
+    for m in masks:
+        eng.set_mask(torch.as_tensor(m).to(device))
+        imgs.append(eng.generate(style[None], progress=False)[0].cpu())
+    return {"label": item.get("name", ""), "masks": [torch.as_tensor(m) for m in masks], "images": imgs,
+            "captions": list(captions)}
+
+
+def sr_rows(model, items: Sequence[dict], device="cpu") -> list[dict]:
+    """Figs. 14, 15: the model's output with the style predicted from the LR image. Rows: ``lr``,
+    ``mask``, ``output``, ``gt``, ``label``."""
+    out = []
+    for it in items:
+        style = predicted_style(model, it, device)
+        with torch.inference_mode():
+            y = model(it["lr"][None].to(device), it["mask"][None].to(device), style[None])[0].cpu()
+        out.append({"lr": it["lr"], "mask": it["mask"], "output": y, "gt": it.get("hr"), "label": it.get("name", "")})
+    return out
+
+
+def method_outputs(models: dict, item: dict, device="cpu", bicubic: bool = False) -> dict:
+    """Figs. 11-13, 18: ``{label: output}`` for each model with its own test-time style
+    (:meth:`DeepSEE.test_time_style`: the LR encoder, or the HR encoder on the item's guide image),
+    after a ``bicubic`` column when asked."""
+    from ..eval import bicubic_upsample
+    lr, mask = item["lr"][None].to(device), item["mask"][None].to(device)
+    out = {}
+    if bicubic:
+        out["bicubic"] = bicubic_upsample(lr, item["hr"].shape[-1])[0].cpu()
+    for label, m in models.items():
+        style = m.test_time_style(item, device)
+        with torch.inference_mode():
+            out[label] = m(lr, mask, style)[0].cpu()
+    return out
+
+
+def folder_item(path: str | Path, segmenter, *, hr_size: int, lr_size: int, seg_lr_size: int,
+                seg_out_size: int, device="cpu") -> dict:
+    """Fig. 17: an image file as a test item: resized to ``hr_size``, made LR (``lr_size``) with the
+    datasets' bicubic operator; its mask predicted by ``segmenter`` from the image at the
+    segmenter's own LR size (``seg_lr_size`` -> ``seg_out_size``), resized to ``hr_size``."""
+    import numpy as np
+    from PIL import Image
+
+    from ..data import lr_from_hr
+    from ..seg import predict_masks
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
+    im = Image.open(path).convert("RGB").resize((hr_size, hr_size), Image.BICUBIC)
+    hr = torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 127.5 - 1
+    lr = lr_from_hr(hr[None], lr_size)
+    seg_in = lr_from_hr(hr[None], seg_lr_size)
+    mask = predict_masks(segmenter, seg_in.to(device), out_size=seg_out_size)[0].cpu()
+    mask = F.interpolate(mask[None, None].float(), size=(hr_size, hr_size), mode="nearest")[0, 0].long()
+    return {"hr": hr, "lr": lr[0], "mask": mask, "name": path.name}
+
+
+def image_files(folder: str | Path, n: int) -> list[Path]:
+    """The first ``n`` images (.jpg, .jpeg, .png) of a folder, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such image folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png", ".jpeg"))[:n]
+    if not files:
+        raise FileNotFoundError(f"{folder}: no .jpg/.jpeg/.png images")
+    return files
+
+
+def generate_fn(model, item: dict, device="cpu") -> Callable[[Tensor], Tensor]:
+    """``styles [k, N, d] -> images [k, 3, H, W]`` (CPU) for ``item``'s (LR image, mask)."""
+    eng = engine_for(model, item, device)
+    return lambda s: eng.generate(s.to(device), progress=False).cpu()

@@ -1,0 +1,100 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Data: the faces, their masks and the degradation
+#
+# **Reproduces** the data side of the supplement (Section 2.3, "Datasets" and "Pre-processing"): the
+# splits, the bicubic low-resolution inputs and the 19-class semantic masks every later notebook uses.
+# The paper trains on CelebA (8x, 16 → 128 px) and CelebAMask-HQ (32 → 256, 32x); this kit also ships
+# **SynthFaces**, a procedurally drawn face dataset in CelebAMask-HQ's on-disk layout, so that the whole
+# pipeline runs on a CPU without downloads. Real datasets are read from their own layouts
+# (`deepsee.data`); set `profile` / `overrides` to use them.
+#
+# **Degradation.** The LR input is the HR image resized with bicubic interpolation,
+# $x_{LR} = \mathrm{bicubic}_{\downarrow f}(x_{HR})$, $f = 8$ (no antialiasing, as the released code).
+#
+# **Masks.** Each pixel carries one of $N = 19$ CelebAMask-HQ classes (background, skin, nose, glasses,
+# eyes, brows, ears, mouth, lips, hair, hat, earrings, necklace, neck, cloth). The *guided* model needs a
+# second image of the same person, so the guided split keeps only people with at least two images.
+
+# %% tags=["parameters"]
+# Infrastructure (papermill sets these; the defaults run the quick profile by hand in JupyterLab)
+profile = "quick"       # smoke | quick | paper (or a YAML file)
+seed = 0
+device = "auto"
+data_root = ""          # "" -> $DEEPSEE_DATA, else data/
+run_root = "runs"
+out_dir = ""            # "" -> figures/ and results/ of the repository
+interactive = True
+overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
+# Science
+n_samples = 16          # faces in the sample grid
+grid_columns = 8
+sample_seed = 0         # draw of the sample grid (added to seed)
+
+# %%
+from IPython.display import Markdown
+import pandas as pd
+from deepsee.pipeline import setup
+from deepsee.data import build_dataset, check_dataset, ensure_synthfaces, sample_items
+from deepsee.viz import sample_grid_figure
+
+P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
+          interactive=interactive, overrides=overrides)
+print(P)
+
+# %% [markdown]
+# ## The dataset on disk
+# SynthFaces is generated once (seeded, so every machine draws the same faces) into
+# `<data root>/synthfaces_<n>x<size>_seed<k>`; a real dataset must already be there.
+
+# %%
+if P.dataset == "synthfaces":
+    print("SynthFaces folder:", ensure_synthfaces(P.cfg))
+report = check_dataset(P.cfg, max_images=4, echo=lambda *_: None)
+splits = pd.DataFrame(report["splits"]).T[["images", "identities", "people_with_2plus", "guided_items"]]
+splits
+
+# %% [markdown]
+# ## Class frequencies
+# The share of images that contain each class and the share of all pixels it covers. Small classes
+# (lips, eyes, brows) are where the LR image says least and the style matrix matters most.
+
+# %%
+freq = pd.DataFrame(report["class_frequencies"]).T.rename(columns={"images": "share_of_images", "pixels": "share_of_pixels"})
+P.save_table(freq.reset_index(names="class"), "class_frequencies", factor=0)
+freq.style.format("{:.3f}")
+
+# %% [markdown]
+# ## A sample of training faces with their masks
+
+# %%
+train = build_dataset(P.cfg, "train")
+items = sample_items(train, n_samples, seed + sample_seed)
+fig = sample_grid_figure([it["hr"] for it in items], [it["mask"] for it in items], n_cols=grid_columns,
+                         title=f"{P.dataset} samples ({P.cfg.data.hr_size}px), {P.profile} profile")
+P.save_figure(fig, "fig00_samples", factor=0);
+
+# %% [markdown]
+# ## This run
+
+# %%
+s = report["splits"]
+Markdown(f"**{P.dataset}**: {s['train']['images']} training, {s['val']['images']} validation and "
+         f"{s['test']['images']} test images of {s['train']['identities']} people (train); "
+         f"{s['test']['guided_items']} test images have another image of their person for the guided model. "
+         f"HR {P.cfg.data.hr_size} px, LR {P.cfg.data.lr_size} px ({P.cfg.data.hr_size // P.cfg.data.lr_size}x).")

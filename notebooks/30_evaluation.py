@@ -1,0 +1,155 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 30 · Evaluation: Tables 6 and 7, explorative metrics, style usage
+#
+# **Reproduces** supplement Section 2.3 ("Testing") and Tables 6-7: PSNR, SSIM, LPIPS and FID of the
+# kit's models and of bicubic upsampling on the test split, with the paper's quoted rows beside the
+# measured ones. The guided model reads its style from another image of the same person, so it is
+# scored on the test images whose person has a second image.
+#
+# **Metrics** (images in $[0, 1]$): $\mathrm{PSNR} = 10\log_{10}\big(1/\mathrm{MSE}(x, \hat x)\big)$;
+# SSIM with a Gaussian window ($\sigma = 1.5$); LPIPS (AlexNet features; lower is better) when its
+# weights are present, else the labelled weight-free substitute **TexStatDist**, which compares local
+# band-energy statistics and, like LPIPS, prefers plausible detail to blur (its known-answer test:
+# `deepsee.metrics.known_answer`); FID between the outputs and the ground truths (Inception features;
+# needs its weights and many images, so off in the CPU profiles).
+#
+# **Explorative metrics.** *Diversity*: $K$ styles $S_i = \mathrm{clamp}(S + \sigma\,\epsilon_i, -1, 1)$,
+# $\epsilon_i \sim \mathcal N(0, I)$, around the predicted style; the mean pairwise distance of the
+# $K$ solutions, overall and per region. *Region leakage*: one region's style row moved by $+\delta$; the
+# mean change of the output inside the region and outside it (a local edit changes little outside).
+#
+# **Style usage** (does the model use its style space?, README "Style usage"): the oracle style (HR
+# encoder on the ground truth) against the LR encoder's style; ±2δ walks per region and over all rows;
+# diversity; best-of-$n$ selection gain. Each row states its goal and whether this run meets it.
+
+# %% tags=["parameters"]
+# Infrastructure (papermill sets these; the defaults run the quick profile by hand in JupyterLab)
+profile = "quick"       # smoke | quick | paper (or a YAML file)
+seed = 0
+device = "auto"
+data_root = ""          # "" -> $DEEPSEE_DATA, else data/
+run_root = "runs"
+out_dir = ""            # "" -> figures/ and results/ of the repository
+interactive = True
+overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
+# Science (None: the profile's value)
+max_images = None       # test images scored for Tables 6-7 (eval.max_images; 0: all)
+fid = None              # compute FID (eval.fid; needs the Inception weights)
+diversity_k = None      # samples per image for diversity (eval.usage_samples)
+noise_scale = None      # sigma of the sampled styles (eval.oracle_scale)
+explore_images = None   # test images of the diversity / leakage tables (pipeline.figure_images, at least 2)
+leak_classes = ["skin", "l_eye", "l_brow", "u_lip", "hair"]   # regions edited for the leakage table
+leak_delta = 0.3        # the leakage edit: + delta on the region's style row
+explore_seed = 0        # draw of the explorative tables' images (added to seed)
+
+# %%
+from IPython.display import Markdown
+from deepsee.data import sample_items, spread_items
+from deepsee.eval import table6, table7
+from deepsee.eval.methods import evaluate_methods, explorative_tables
+from deepsee.metrics.style_usage import GOALS, style_usage
+from deepsee.pipeline import setup
+
+P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
+          interactive=interactive, overrides=overrides)
+max_images, fid = P.knob(max_images, "eval.max_images"), P.knob(fid, "eval.fid")
+diversity_k, noise_scale = P.knob(diversity_k, "eval.usage_samples"), P.knob(noise_scale, "eval.oracle_scale")
+explore_images = max(2, P.knob(explore_images, "pipeline.figure_images"))
+perceptual = P.perceptual_metric()
+print(P, "\nperceptual metric:", perceptual.name)
+
+# %% [markdown]
+# ## Table 6: 8x on the configured dataset
+# Test split with the **predicted** masks of notebook 10.
+
+# %%
+test, guided_test = P.split(), P.split(guided=True)
+models = {v: P.load_model(f"sr_{v}") for v in ("independent", "guided") if P.has(f"sr_{v}")}
+rows, per_image = evaluate_methods(models, test, guided_test, perceptual=perceptual, max_images=max_images or None,
+                                   fid=fid, device=P.device, weights={v: f"trained: {P.get('sr_' + v)}" for v in models})
+for label, df in per_image.items():
+    if label in models:
+        df.to_csv(f"{P.get('sr_' + label)}/eval_test_per_image.csv", index=False)
+t6 = table6(rows, profile=P.profile, dataset=P.dataset)
+P.save_table(t6, "table6", path=P.results_dir / f"table6_{P.dataset}_8x_{P.profile}.csv")
+t6
+
+# %% [markdown]
+# ## Table 7: 32 → 256 px (CelebAMask-HQ's setting)
+# Bicubic is measured whenever the dataset has 256 px images; the kit's models at this setting are
+# trained by the `paper-celebamaskhq-8x` profile only.
+
+# %%
+cfg7 = P.config(masks="ground truth")
+t7_rows = []
+if not (P.dataset == "synthfaces" and cfg7.data.synth_size < 256):
+    from deepsee.data import build_dataset
+    cfg7.data.hr_size, cfg7.data.lr_size = 256, 32
+    t7_rows, _ = evaluate_methods({}, build_dataset(cfg7, "test"), perceptual=perceptual,
+                                  max_images=max_images or None, fid=fid, device=P.device)
+t7 = table7(t7_rows, profile=P.profile, dataset=P.dataset)
+P.save_table(t7, "table7", path=P.results_dir / f"table7_{P.dataset}_8x_{P.profile}.csv")
+t7[t7.source == "measured"] if t7_rows else t7.head(3)
+
+# %% [markdown]
+# ## Explorative metrics of the independent model
+# Diversity of $K$ sampled solutions and the locality of region edits, per test image.
+
+# %%
+model = P.load_model("sr_independent")
+items = sample_items(test, explore_images, seed + explore_seed)
+div, leak = explorative_tables(model, items, perceptual, k=diversity_k, scale=noise_scale,
+                               leak_classes=leak_classes, leak_delta=leak_delta, seed=seed, device=P.device)
+P.save_table(div, "diversity", path=P.table_path("diversity"), samples_per_image=diversity_k, noise_scale=noise_scale)
+P.save_table(leak, "leakage", path=P.table_path("region_leakage"), delta=leak_delta)
+div
+
+# %%
+leak
+
+# %% [markdown]
+# ## Style usage
+# Test split with the **ground-truth** masks (the style's information, not the segmenter's errors).
+# Information and region control on `eval.usage_images` images spread over the split; diversity and
+# selection on the first `eval.usage_select_images` of them.
+
+# %%
+ev = P.cfg.eval
+usage_items = spread_items(P.split(masks="ground truth"), ev.usage_images)
+select_items = usage_items[:ev.usage_select_images]
+usage = style_usage(model, usage_items, perceptual, select_items=select_items, region_delta=ev.usage_region_delta,
+                    global_delta=ev.usage_global_delta, k=diversity_k, scale=noise_scale, noise=ev.oracle_noise,
+                    select_n=ev.usage_select_n, seed=seed, device=P.device)["summary"]
+P.save_table(usage, "style_usage", path=P.table_path("style_usage"), masks="ground truth", images=len(usage_items),
+             select_images=len(select_items), samples=diversity_k, select_n=ev.usage_select_n, noise_scale=noise_scale,
+             region_delta=ev.usage_region_delta, global_delta=ev.usage_global_delta,
+             perceptual_metric=perceptual.name, goals=GOALS)
+usage[usage.goal.notna()]
+
+# %% [markdown]
+# ## This run
+
+# %%
+m = t6[t6.source == "measured"].set_index("method")
+goals = usage[usage.goal.notna()]
+lines = [f"- **{k}**: PSNR {r.psnr:.2f} dB, SSIM {r.ssim:.3f}, {perceptual.name} {r.lpips:.3f}" for k, r in m.iterrows()]
+lines.append(f"- style usage: {int((goals.met == 'yes').sum())} of {len(goals)} goals met "
+             f"({', '.join(goals[goals.met == 'no'].measure.head(4)) or 'all'} not met)"
+             if (goals.met == "no").any() else f"- style usage: all {len(goals)} goals met")
+Markdown("\n".join(lines))

@@ -1,0 +1,77 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 44 · Ablation: what each input contributes (Fig. 18)
+#
+# **Reproduces** supplement Fig. 18: the same LR inputs through models that see less:
+#
+# | variant | generator input |
+# |---|---|
+# | prior-only | LR image only (no mask, no style) |
+# | semantics-only | LR image and mask |
+# | LR-style-only | LR image, mask, style from the LR encoder |
+# | HR-style-only | LR image, mask, style from the HR encoder on another image of the person |
+# | independent | both encoders during training; the LR encoder's style at test time |
+# | guided | the HR encoder on another image of the person |
+#
+# Models whose style comes from an HR image read it from another image of the same person (the test
+# item's guide), never from the ground truth. The ablation variants train for `pipeline.ablation_steps`
+# steps, fewer than the main models.
+
+# %% tags=["parameters"]
+# Infrastructure (papermill sets these; the defaults run the quick profile by hand in JupyterLab)
+profile = "quick"       # smoke | quick | paper (or a YAML file)
+seed = 0
+device = "auto"
+data_root = ""          # "" -> $DEEPSEE_DATA, else data/
+run_root = "runs"
+out_dir = ""            # "" -> figures/ and results/ of the repository
+interactive = True
+overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
+# Science (None: the profile's value)
+n_images = None         # rows of Fig. 18 (pipeline.figure_images)
+columns = {"prior_only": "prior-only", "lr_style_only": "LR-style-only", "hr_style_only": "HR-style-only",
+           "semantics_only": "semantics-only", "independent": "independent", "guided": "guided"}
+image_seed = 44         # draw of the faces (added to seed)
+
+# %%
+from IPython.display import Markdown
+from deepsee.data import sample_items
+from deepsee.explore.rows import method_outputs
+from deepsee.metrics import psnr
+from deepsee.pipeline import setup
+from deepsee.viz import ablation_figure
+
+P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
+          interactive=interactive, overrides=overrides)
+n_images = P.knob(n_images, "pipeline.figure_images")
+models = {label: P.load_model(f"sr_{v}") for v, label in columns.items() if P.has(f"sr_{v}")}
+items = sample_items(P.split(guided=True), n_images, seed + image_seed)
+print(P, "\nvariants:", ", ".join(models))
+
+# %%
+rows = [{"lr": it["lr"], "outputs": method_outputs(models, it, P.device), "gt": it["hr"]} for it in items]
+P.save_figure(ablation_figure(rows, title=P.title(extra="HR-style models use another image of the person")), "fig18_ablation");
+
+# %% [markdown]
+# ## This run
+# PSNR of each variant on the figure's faces (a handful of images: a sanity check, not a table).
+
+# %%
+import pandas as pd
+scores = pd.DataFrame([{k: float(psnr(v[None], r["gt"][None])[0]) for k, v in r["outputs"].items()} for r in rows])
+Markdown("Mean PSNR on Fig. 18's faces: " + ", ".join(f"{k} {v:.2f} dB" for k, v in scores.mean().items()))

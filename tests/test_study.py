@@ -1,0 +1,219 @@
+"""The package functions the notebooks call: item draws, figure rows, the oracle study, the evaluation
+of several methods, the explorative tables, the explorer's start, and the pipeline's configuration."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from test_explore import _face, _model
+
+
+class ListSet(list):
+    """A dataset stand-in: a list of items."""
+
+
+def _items(cfg, n=3, guide=False):
+    g = torch.Generator().manual_seed(1)
+    out = []
+    for i in range(n):
+        hr = torch.rand(3, cfg.hr_size, cfg.hr_size, generator=g) * 2 - 1
+        lr = torch.nn.functional.interpolate(hr[None], size=cfg.lr_size, mode="bicubic", align_corners=False)[0]
+        it = {"hr": hr, "lr": lr.clamp(-1, 1), "mask": _face(cfg.hr_size, seed=i)[0], "name": f"face{i}", "identity": i}
+        if guide:
+            it.update(guide_hr=hr.flip(-1), guide_mask=it["mask"].flip(-1))
+        out.append(it)
+    return ListSet(out)
+
+
+def _plain(model, it, style):
+    with torch.inference_mode():
+        return model(it["lr"][None], it["mask"][None], style[None])[0]
+
+
+# ------------------------------------------------------------------------------------------ sampling
+
+def test_sample_items_is_seeded_distinct_and_checked():
+    from deepsee.data import choose_item, sample_items, spread_items
+    ds = ListSet({"name": str(i)} for i in range(20))
+    a, b, c = sample_items(ds, 5, seed=3), sample_items(ds, 5, seed=3), sample_items(ds, 5, seed=4)
+    assert [x["name"] for x in a] == [x["name"] for x in b] != [x["name"] for x in c]
+    assert len({x["name"] for x in a}) == 5
+    assert len(sample_items(ds, 50)) == 20
+    assert [x["name"] for x in spread_items(ds, 3)] == ["0", "10", "19"]
+    assert choose_item(ds, 7)["name"] == "7" and choose_item(ds, -1, seed=3)["name"] == sample_items(ds, 1, 3)[0]["name"]
+    with pytest.raises(ValueError, match="image_index=20"):
+        choose_item(ds, 20)
+    with pytest.raises(ValueError, match="n=0"):
+        sample_items(ds, 0)
+
+
+# ------------------------------------------------------------------------------------------ figure rows
+
+def test_walk_rows_middle_is_the_predicted_solution_and_the_walk_changes_the_image():
+    from deepsee.explore.rows import predicted_style, walk_rows, walk_steps
+    model, cfg = _model()
+    items = _items(cfg, 2)
+    rows = walk_rows(model, items, delta=0.15, steps=5)
+    assert walk_steps(0.15, 5) == pytest.approx([-0.3, -0.15, 0.0, 0.15, 0.3])
+    for it, row in zip(items, rows):
+        assert len(row["images"]) == 5 and row["label"] == it["name"]
+        assert torch.allclose(row["images"][2], _plain(model, it, predicted_style(model, it)), atol=1e-4)
+        assert (row["images"][-1] - row["images"][0]).abs().mean() > 1e-3
+    with pytest.raises(ValueError, match="odd"):
+        walk_steps(0.1, 4)
+
+
+def test_region_walk_changes_its_region_more_than_the_rest():
+    from deepsee.explore.rows import full_face, region_walk_rows
+    from deepsee.metrics.style_usage import region_pixels
+    model, cfg = _model()
+    items = _items(cfg, 3)
+    face = full_face(items, ["hair", "skin"])
+    assert face is items[0]
+    assert full_face(items, ["glasses"]) is items[0]           # no face has glasses: the first one
+    rows = region_walk_rows(model, face, ["hair", "skin"], delta=0.5)
+    for row in rows:
+        change = (row["images"][-1] - row["images"][0]).abs().mean(0)
+        inside = region_pixels(face["mask"], row["region"])
+        assert torch.equal(row["highlight"], inside)
+        assert change[inside].mean() > 2 * change[~inside].mean()
+
+
+def test_edit_row_renders_each_mask_with_the_original_style():
+    from deepsee.explore import edits
+    from deepsee.explore.rows import edit_row, predicted_style
+    model, cfg = _model()
+    it = _items(cfg, 1)[0]
+    edited = edits.relabel(it["mask"], "hair", "skin")
+    row = edit_row(model, it, [it["mask"], edited], ["original", "hair -> skin"])
+    style = predicted_style(model, it)
+    assert torch.allclose(row["images"][0], _plain(model, it, style), atol=1e-4)
+    with torch.inference_mode():
+        want = model(it["lr"][None], edited[None], style[None])[0]
+    assert torch.allclose(row["images"][1], want, atol=1e-4)
+    assert not torch.allclose(row["images"][0], row["images"][1], atol=1e-3)
+    with pytest.raises(ValueError, match="captions"):
+        edit_row(model, it, [it["mask"]], ["a", "b"])
+
+
+def test_method_outputs_use_each_models_test_time_style():
+    from deepsee.explore.rows import method_outputs
+    from deepsee.models import DeepSEE
+    model, cfg = _model()
+    guided_cfg = cfg.__class__(**{**cfg.__dict__, "variant": "guided"})
+    guided = DeepSEE(guided_cfg).eval()
+    it = _items(cfg, 1, guide=True)[0]
+    out = method_outputs({"a": model, "g": guided}, it, bicubic=True)
+    assert list(out) == ["bicubic", "a", "g"]
+    with torch.inference_mode():
+        style = guided.encode_style(it["guide_hr"][None], it["guide_mask"][None], source="hr")
+        want = guided(it["lr"][None], it["mask"][None], style)[0]
+    assert torch.allclose(out["g"], want, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ oracle
+
+def test_oracle_study_curves_improve_with_n_and_picks_regenerate_their_sample():
+    from deepsee.explore.oracle import best_of_rows, oracle_study
+    from deepsee.metrics import ssim
+    model, cfg = _model()
+    items = _items(cfg, 2)
+
+    def l1(a, b):
+        return (a - b).abs().flatten(1).mean(1)
+    l1.name = "L1"
+    study = oracle_study(model, items, {"ssim": ssim, "perceptual": l1}, K=12, ns=[1, 10, 100], scale=0.3, seed=5)
+    c = study["curves"]
+    assert sorted(c.n.unique()) == [1, 10]                       # n up to K only
+    for (img, metric), g in c.groupby(["image", "metric"]):
+        v = g.sort_values("n").value.to_numpy()
+        assert (v[1] <= v[0] + 1e-9) if metric == "L1" else (v[1] >= v[0] - 1e-9)
+    rows = best_of_rows(model, items, study, n_rows=1)
+    img, score = rows[0]["picks"][10]
+    assert float(l1(img[None], items[0]["hr"][None])) == pytest.approx(score, rel=1e-4, abs=1e-5)
+    with pytest.raises(ValueError, match="perceptual"):
+        oracle_study(model, items, {"ssim": ssim}, K=4)
+
+
+# ------------------------------------------------------------------------------------------ evaluation
+
+def test_evaluate_methods_scores_bicubic_then_each_model_on_its_split():
+    from deepsee.eval.methods import evaluate_methods
+    from deepsee.models import DeepSEE
+    model, cfg = _model()
+    guided = DeepSEE(cfg.__class__(**{**cfg.__dict__, "variant": "guided"})).eval()
+    test = _items(cfg, 2, guide=True)
+    rows, per_image = evaluate_methods({"independent": model, "guided": guided}, test, test,
+                                       weights={"independent": "trained: run-a"})
+    assert [r["method"] for r in rows] == ["Bicubic", "ours (independent)", "ours (guided)"]
+    assert rows[1]["weights"] == "trained: run-a" and "weights" not in rows[2]
+    assert all(np.isfinite(r["psnr"]) for r in rows) and len(per_image["guided"]) == 2
+    with pytest.raises(ValueError, match="guided_test"):
+        evaluate_methods({"guided": guided}, test)
+
+
+def test_explorative_tables_measure_diversity_and_leakage_per_image():
+    from deepsee.eval.methods import explorative_tables
+    model, cfg = _model()
+    items = _items(cfg, 2)
+    div, leak = explorative_tables(model, items, k=3, scale=0.3, leak_classes=["hair", "skin"], leak_delta=0.5)
+    assert div.image.tolist() == ["face0", "face1"] and (div.l1_overall > 0).all()
+    assert set(leak.region) <= {"hair", "skin"} and set(leak.image) == {"face0", "face1"}
+    div0, _ = explorative_tables(model, items, k=3, scale=0.0, leak_classes=["hair"])
+    assert (div0.l1_overall == 0).all()                           # no noise, no diversity
+    with pytest.raises(ValueError, match="moustache"):
+        explorative_tables(model, items, leak_classes=["moustache"])
+
+
+# ------------------------------------------------------------------------------------------ explorer
+
+def test_explorer_opens_on_the_predicted_style_and_mask():
+    pytest.importorskip("ipywidgets")
+    from deepsee.explore.rows import predicted_style
+    from deepsee.widgets import explorer_for
+    model, cfg = _model()
+    it = _items(cfg, 1)[0]
+    ex = explorer_for(model, it, noise_scale=0.3, regions=("hair", "skin"))
+    st = ex.state
+    assert torch.equal(st.mask, it["mask"]) and st.noise_scale == 0.3 and ex.noise.value == 0.3
+    assert torch.allclose(st.style0, predicted_style(model, it))
+    assert all(s.value == 0.0 for s in ex.sliders.values()) and ex.global_slider.value == 0.0
+    assert torch.allclose(st.image, _plain(model, it, st.style0), atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------------ pipeline
+
+def test_setup_carries_the_data_root_in_the_configuration_not_the_environment(tmp_path, monkeypatch):
+    from deepsee.config import data_root, dataset_root
+    from deepsee.pipeline import setup
+    monkeypatch.delenv("DEEPSEE_DATA", raising=False)
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
+              data_root=str(tmp_path / "d"), interactive=False, overrides=["train.lambda_l1=2.5"])
+    assert "DEEPSEE_DATA" not in os.environ
+    assert data_root(P.cfg.data) == tmp_path / "d"
+    sub = P.sub_config()
+    assert sub.data.data_root == str(tmp_path / "d") and sub.train.lambda_l1 == 2.5
+    assert dataset_root(sub.data).parent == tmp_path / "d"
+    other = P.sub_config("smoke-32x")                              # another profile: same data root
+    assert other.data.data_root == str(tmp_path / "d") and other.train.lambda_l1 != 2.5
+    assert P.config().data.mask_dir == ""                          # no predicted masks recorded yet
+    P.state["pred_masks"] = str(tmp_path / "masks")
+    assert P.config().data.mask_dir == str(tmp_path / "masks")
+    assert P.config(masks="ground truth").data.mask_dir == ""
+    with pytest.raises(ValueError, match="masks="):
+        P.config(masks="guess")
+
+
+def test_notebook_knobs_default_to_the_profile(tmp_path):
+    from deepsee.pipeline import knob_overrides, setup
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
+              data_root=str(tmp_path / "d"), interactive=False)
+    assert P.knob(None, "eval.oracle_samples") == P.cfg.eval.oracle_samples
+    assert P.knob(7, "eval.oracle_samples") == 7
+    with pytest.raises(KeyError, match="eval.no_such"):
+        P.knob(None, "eval.no_such")
+    assert knob_overrides({"a.b": None, "c.d": 3, "e.f": [1, 2], "g.h": "x", "i.j": 0.5}) == \
+        ["c.d=3", "e.f=[1, 2]", "g.h=x", "i.j=0.5"]
