@@ -12,13 +12,23 @@ VGG-19 features of the same architecture (identical cost). The CSV says so in ``
 The generator's style branch is timed both ways (``effective``: convolve the mask with per-sample
 effective weights; ``direct``: build the styled map and convolve it, as the released code does).
 
-Reference (the released implementation, same torch, 2-core CPU, 2 threads; docs/ARCHITECTURE_NOTES.md
-"Reference timings"):
-batch 1: 10.9 s/step, 3.2 GB; batch 4: 48 s/step, 7.0 GB; generator forward (eval, no_grad) 2.0 s / 8.7 s.
-The generator forward alone is timed too (``g_forward_eval_s``), after the training steps.
+Speed-ups (``train.speedups``, deepsee/train/step.py; none changes the numerics). Rows, per device:
+``all`` (every speed-up on) for each batch and style branch; at batch 1 only, ``none`` (the plain step,
+the kit before the speed-ups) for each branch, and each speed-up switched off in turn
+(``all,-NAME``; ``direct_effective_backward`` on the direct branch, where it acts, the others on the
+effective branch). Column ``speedups`` says which were on.
 
-    python benchmarks/train_step.py                      # results/benchmark_train_step.csv
-    python benchmarks/train_step.py --devices cpu --batches 1 --steps 2
+Released-step estimate (issue #15): on one machine the released step costs about 5.5 eval forwards
+of the kit's *plain* generator (``released_step_estimate_s = 5.5 x g_forward_eval_s`` of the direct
+style branch with every speed-up off, eval mode, no_grad, label mask, same device/batch/threads,
+measured in the ``all`` direct row of the same run); ``speedup_vs_released_estimate`` = that estimate /
+the row's s/step (goal: >= 1.5). The older absolute reference (the released code measured on another
+2-core CPU; docs/ARCHITECTURE_NOTES.md "Reference timings": batch 1 10.9 s/step, 3.2 GB; batch 4
+48 s/step, 7.0 GB) stays in the ``ref_released_*`` columns; compare ratios, not seconds, across machines.
+
+    python benchmarks/train_step.py                      # results/benchmark_train_step.csv (~15 min, 2 threads)
+    python benchmarks/train_step.py --devices cpu --batches 1 --steps 1 --threads 1 --out /tmp/b.csv
+    python benchmarks/train_step.py --no-off-rows         # only the all-on (and plain) rows
 """
 from __future__ import annotations
 
@@ -34,6 +44,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = {1: (10.9, 3.2, 2.0), 4: (48.0, 7.0, 8.7)}   # batch -> (s/step, peak GB, G forward s), released code
+RELEASED_PER_KIT_EVAL_FORWARD = 5.5   # released step / kit plain eval forward (issue #15, same machine)
+ESTIMATE = ("released_step_estimate_s = 5.5 x g_forward_eval_s of the kit's plain generator (style_branch "
+            "direct, every speed-up off, eval mode, no_grad, label mask; same device, batch and threads, this "
+            "run); 5.5 = released step / kit eval forward measured side by side in issue #15 (17.3 s / 3.15 s)")
 
 
 def _batch(cfg, batch: int, device):
@@ -50,6 +64,20 @@ def _batch(cfg, batch: int, device):
     return {"hr": hr.to(device), "lr": lr.to(device), "mask": mask.to(device)}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), with the core count."""
+    import platform
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name} ({os.cpu_count()} cores)"
+
+
 def run_child(args) -> dict:
     """One configuration, in this process: build, warm up, time, report JSON."""
     import torch
@@ -59,6 +87,7 @@ def run_child(args) -> dict:
     from deepsee.models import DeepSEE, build_discriminator
     from deepsee.train import Plan, SRTrainer
     from deepsee.train.distributed import DistInfo
+    from deepsee.train.step import Speedups, apply_model_speedups
 
     device = torch.device(args.device)
     cfg = load_config(args.profile, [f"train.batch_size={args.batch}", "model.variant=independent",
@@ -67,7 +96,8 @@ def run_child(args) -> dict:
     model = DeepSEE(cfg.model, style_branch=args.style_branch)
     disc = build_discriminator(cfg.model)
     perceptual = VGGPerceptualLoss(None)   # random-init VGG-19: same cost as the ImageNet weights
-    trainer = SRTrainer(model, disc, cfg, Plan(1000, 1000, 2000), DistInfo(device=device), perceptual)
+    trainer = SRTrainer(model, disc, cfg, Plan(1000, 1000, 2000), DistInfo(device=device), perceptual,
+                        speedups=args.speedups)
     batch = _batch(cfg, args.batch, device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     if device.type == "cuda":
@@ -80,34 +110,37 @@ def run_child(args) -> dict:
         sync()
         if i >= args.warmup:
             times.append(time.perf_counter() - t0)
-    fwd = []                              # generator forward alone, eval mode, no_grad (as the reference)
+    if device.type == "cuda":
+        peak_step_gb = torch.cuda.max_memory_allocated() / 1e9
+    else:
+        peak_step_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9   # Linux: KiB
+    fwd = []          # generator forward alone, eval mode, no_grad, the plain path (the estimate's unit)
+    apply_model_speedups(model, Speedups.parse("none"))
     model.eval()
     with torch.no_grad():
         style = model.encode_style(batch["lr"], batch["mask"], "lr")
-        for i in range(1 + args.steps):
+        for i in range(1 + args.steps if args.eval_forward else 0):
             sync()
             t0 = time.perf_counter()
             model(batch["lr"], batch["mask"], style)
             sync()
             if i >= 1:
                 fwd.append(time.perf_counter() - t0)
-    if device.type == "cuda":
-        peak_gb = torch.cuda.max_memory_allocated() / 1e9
-    else:
-        peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9   # Linux: KiB
-    return {"device": str(device), "batch": args.batch, "style_branch": args.style_branch, "amp": args.amp,
+    return {"device": str(device), "batch": args.batch, "style_branch": args.style_branch,
+            "speedups": trainer.speedups.describe(), "amp": args.amp,
             "threads": torch.get_num_threads(), "steps_timed": len(times),
             "median_s_per_step": statistics.median(times), "min_s_per_step": min(times),
-            "peak_memory_gb": peak_gb, "g_forward_eval_s": statistics.median(fwd),
+            "peak_memory_gb": peak_step_gb, "g_forward_eval_s": statistics.median(fwd) if fwd else None,
             "generator_params": sum(p.numel() for p in model.generator.parameters()),
             "config": (f"{args.profile}: {cfg.data.lr_size}->{cfg.data.hr_size} ({cfg.model.factor}x), "
                        f"C={cfg.model.channels}, d={cfg.model.style_dim}, {cfg.model.variant}")}
 
 
-def run_config(args, device: str, batch: int, branch: str) -> dict:
+def run_config(args, device: str, batch: int, branch: str, speedups: str = "all", eval_forward: bool = True) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--device", device, "--batch", str(batch),
            "--style-branch", branch, "--threads", str(args.threads), "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--profile", args.profile, "--amp", args.amp]
+           "--warmup", str(args.warmup), "--profile", args.profile, "--amp", args.amp,
+           "--speedups", speedups] + ([] if eval_forward else ["--no-eval-forward"])
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.time()
     load0 = os.getloadavg()[0]
@@ -127,12 +160,16 @@ def main(argv=None) -> int:
     p.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     p.add_argument("--style-branches", nargs="+", default=["effective", "direct"])
     p.add_argument("--threads", type=int, default=2, help="torch threads (CPU)")
-    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--steps", type=int, default=2)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--gpu-steps", type=int, default=10, help="timed steps on the GPU")
     p.add_argument("--profile", default="paper")
     p.add_argument("--amp", default="none", help="none | bf16 | fp16")
     p.add_argument("--out", default=str(REPO / "results" / "benchmark_train_step.csv"))
+    p.add_argument("--no-off-rows", dest="off_rows", action="store_false",
+                   help="skip the batch-1 rows with each speed-up switched off in turn (and the plain rows)")
+    p.add_argument("--speedups", default="all", help=argparse.SUPPRESS)   # child: train.speedups
+    p.add_argument("--no-eval-forward", dest="eval_forward", action="store_false", help=argparse.SUPPRESS)
     # child mode (one configuration)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
@@ -148,35 +185,57 @@ def main(argv=None) -> int:
     from deepsee.runs import write_table
     devices = (["cpu"] + (["cuda"] if torch.cuda.is_available() else [])) if args.devices == "auto" \
         else args.devices.split(",")
-    rows = []
+    from deepsee.train.step import SPEEDUPS
+    plan = []                                   # (device, batch, branch, speedups, time the eval forward)
     for device in devices:
         for batch in args.batches:
-            for branch in args.style_branches:
-                cfg_args = argparse.Namespace(**vars(args))
-                if device.startswith("cuda"):
-                    cfg_args.steps, cfg_args.warmup = args.gpu_steps, max(args.warmup, 3)
-                row = run_config(cfg_args, device, batch, branch)
-                paper = args.profile in ("paper", "paper-8x")
-                ref = REFERENCE.get(batch) if device == "cpu" and paper else None
-                row.update(
-                    machine=(torch.cuda.get_device_name(0) if device.startswith("cuda")
-                             else f"{os.cpu_count()}-core CPU"),
-                    perceptual="vgg19 random-init (timing only; same cost as ImageNet weights)",
-                    ref_released_s_per_step=ref[0] if ref else None,
-                    ref_released_peak_gb=ref[1] if ref else None,
-                    ratio_s_vs_released=round(row["median_s_per_step"] / ref[0], 3) if ref else None,
-                    ratio_mem_vs_released=round(row["peak_memory_gb"] / ref[1], 3) if ref else None,
-                    ref_released_g_forward_s=ref[2] if ref else None,
-                    ratio_g_forward_vs_released=round(row["g_forward_eval_s"] / ref[2], 3) if ref else None)
-                rows.append(row)
-                print(f"{device:5s} batch {batch} {branch:9s}: {row['median_s_per_step']:.3f} s/step, "
-                      f"G forward {row['g_forward_eval_s']:.3f} s, peak {row['peak_memory_gb']:.2f} GB "
-                      f"(load {row['load_avg_1min_before']})", flush=True)
+            plan += [(device, batch, branch, "all", True) for branch in args.style_branches]
+        if args.off_rows and 1 in args.batches:
+            plan += [(device, 1, branch, "none", False) for branch in args.style_branches]
+            for name in SPEEDUPS:
+                branch = "direct" if name == "direct_effective_backward" else "effective"
+                if branch in args.style_branches:
+                    plan.append((device, 1, branch, f"all,-{name}", False))
+    rows = []
+    for device, batch, branch, speedups, eval_fwd in plan:
+        cfg_args = argparse.Namespace(**vars(args))
+        if device.startswith("cuda"):
+            cfg_args.steps, cfg_args.warmup = args.gpu_steps, max(args.warmup, 3)
+        row = run_config(cfg_args, device, batch, branch, speedups, eval_fwd)
+        row["speedups_requested"] = speedups
+        paper = args.profile in ("paper", "paper-8x")
+        ref = REFERENCE.get(batch) if device == "cpu" and paper else None
+        row.update(
+            machine=(torch.cuda.get_device_name(0) if device.startswith("cuda") else cpu_model()),
+            perceptual="vgg19 random-init (timing only; same cost as ImageNet weights)",
+            ref_released_s_per_step=ref[0] if ref else None,
+            ref_released_peak_gb=ref[1] if ref else None,
+            ratio_s_vs_released=round(row["median_s_per_step"] / ref[0], 3) if ref else None,
+            ratio_mem_vs_released=round(row["peak_memory_gb"] / ref[1], 3) if ref else None)
+        rows.append(row)
+        fwd = row["g_forward_eval_s"]
+        print(f"{device:5s} batch {batch} {branch:9s} {speedups:32s}: {row['median_s_per_step']:.3f} s/step, "
+              + (f"G forward (plain) {fwd:.3f} s, " if fwd else "")
+              + f"peak {row['peak_memory_gb']:.2f} GB (load {row['load_avg_1min_before']})", flush=True)
+    for row in rows:   # the released-step estimate of the row's device and batch (the direct all-on row)
+        unit = [r["g_forward_eval_s"] for r in rows if r["device"] == row["device"] and r["batch"] == row["batch"]
+                and r["style_branch"] == "direct" and r["g_forward_eval_s"]]
+        est = RELEASED_PER_KIT_EVAL_FORWARD * unit[0] if unit else None
+        row["released_step_estimate_s"] = round(est, 3) if est else None
+        row["speedup_vs_released_estimate"] = round(est / row["median_s_per_step"], 3) if est else None
+        plain = [r["median_s_per_step"] for r in rows if r["device"] == row["device"] and r["batch"] == row["batch"]
+                 and r["style_branch"] == row["style_branch"] and r["speedups_requested"] == "none"]
+        row["speedup_vs_plain_kit"] = round(plain[0] / row["median_s_per_step"], 3) if plain else None
     df = pd.DataFrame(rows)
     path = write_table(df, args.out, profile=args.profile, seed=0,
-                       what="one G+D training step, median of timed steps",
-                       reference="released DeepSEE, 2-core CPU, torch 2.14.1, 2 threads: "
-                                 "10.9 s/3.2 GB (batch 1), 48 s/7.0 GB (batch 4)",
+                       what="one G+D training step (paper 8x, independent, VGG-19 random-init, d_fake=regenerate), "
+                            "median of timed steps; rows: speed-ups all on, plain (none), each switched off in turn",
+                       released_step_estimate=ESTIMATE,
+                       reference="ref_released_* columns: released DeepSEE measured on another 2-core CPU, torch 2.14.1, "
+                                 "2 threads: 10.9 s/3.2 GB (batch 1), 48 s/7.0 GB (batch 4)",
+                       peak_memory="CPU: ru_maxrss of the row's own process after the timed steps (before the eval "
+                                   "forward); CUDA: torch.cuda.max_memory_allocated",
+                       cpu_model=cpu_model(), torch_threads=args.threads, steps=args.steps, warmup=args.warmup,
                        caveat="CPU timings are sensitive to other processes: see load_avg columns")
     print(f"wrote {path}")
     return 0

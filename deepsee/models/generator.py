@@ -94,6 +94,57 @@ def styled_map(mask: Tensor, style: Tensor) -> Tensor:
     return torch.einsum("bnk,bnhw->bkhw", style, mask.to(style.dtype))
 
 
+def _layout(x: Tensor) -> torch.memory_format:
+    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def _autocast_on() -> bool:
+    return any(torch.is_autocast_enabled(d) for d in ("cpu", "cuda"))
+
+
+class _StyledMapConv(torch.autograd.Function):
+    """``conv3x3(styled_map(mask, style), weight, bias)``: the forward as released (the d-channel styled
+    map is built and convolved); the backward through the effective weights (training speed-up
+    ``direct_effective_backward``).
+
+    The map is linear in the style, so with ``gW_eff[b, o, n, i, j]`` = the weight gradient of a conv of
+    the *mask* (N channels, cheap) with the output gradient: ``dL/dW[o, k] = sum_b,n S[b, n, k] gW_eff``
+    and ``dL/dS[b, n, k] = sum_o,i,j W[o, k, i, j] gW_eff``, exactly (same sums, another order). The
+    plain backward convolves the d = 128-channel map twice (input and weight gradients). A mask that
+    needs a gradient (soft masks in exploration) gets it through the styled map as usual."""
+
+    @staticmethod
+    def forward(ctx, mask, style, weight, bias):
+        ctx.save_for_backward(mask, style, weight)
+        ctx.has_bias = bias is not None
+        return F.conv2d(styled_map(mask, style), weight, bias, padding=weight.shape[-1] // 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask, style, weight = ctx.saved_tensors
+        b, n, h, w = mask.shape
+        o, k = weight.shape[0], weight.shape[-1]
+        pad = k // 2
+        grad = grad.contiguous()
+        g_mask = g_style = g_weight = g_bias = None
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            m = mask.to(grad.dtype).reshape(1, b * n, h, w)
+            g_eff = torch.nn.grad.conv2d_weight(m, (b * o, n, k, k), grad.reshape(1, b * o, h, w),
+                                                padding=pad, groups=b).view(b, o, n, k, k)
+            if ctx.needs_input_grad[1]:
+                g_style = torch.einsum("okij,bonij->bnk", weight, g_eff)
+            if ctx.needs_input_grad[2]:
+                g_weight = torch.einsum("bonij,bnk->okij", g_eff, style.to(grad.dtype))
+        if ctx.needs_input_grad[0]:
+            g_map = torch.nn.grad.conv2d_input((b, weight.shape[1], h, w), weight, grad, padding=pad)
+            g_mask = torch.einsum("bkhw,bnk->bnhw", g_map, style.to(grad.dtype)).to(mask.dtype)
+        if ctx.has_bias and ctx.needs_input_grad[3]:
+            g_bias = grad.sum((0, 2, 3))
+        return g_mask, g_style, g_weight, g_bias
+
+
 class StyleBranch(nn.Module):
     """SEAN style branch: conv3x3 d->C for gamma_s and another for beta_s over the styled map.
 
@@ -110,6 +161,7 @@ class StyleBranch(nn.Module):
         if mode not in STYLE_BRANCH_MODES:
             raise ValueError(f"style_branch={mode!r}; expected one of {STYLE_BRANCH_MODES}")
         self.mode = mode
+        self.effective_backward = False   # "direct": gradient through the effective weights (training speed-up)
         self.conv = conv2d(style_dim, 2 * channels, 3, splits=2)  # [gamma_s | beta_s]
         # The released NormBlock owns a Conv1d(19, 19, 1) that its forward never calls (380 params).
         # Table 4's 9,488,636 per ResBlock counts it, so it is kept (cfg.keep_unused_style_conv) for the
@@ -129,12 +181,28 @@ class StyleBranch(nn.Module):
         return y.view(b, o, h, w) + self.conv.bias.view(1, o, 1, 1)
 
     def forward(self, mask: Tensor, style: Tensor) -> Modulation:   # [B, N, h, w], [B, N, d]
-        if self.mode == "direct":
-            out = self.conv(styled_map(mask, style))
-        else:
-            out = self.conv_effective(mask, self.effective_weight(style))
-        gamma_s, beta_s = out.chunk(2, dim=1)
+        gamma_s, beta_s = self.scaled(mask, style, None, bias=True).chunk(2, dim=1)
         return gamma_s, beta_s                                       # [B, C, h, w] each
+
+    def scaled(self, mask: Tensor, style: Tensor, out_scale: Tensor | None, bias: bool) -> Tensor:
+        """``[gamma_s | beta_s]`` ``[B, 2C, h, w]`` with output channel o multiplied by ``out_scale[o]``
+        (folded into the weights; the fused NormBlock path), with or without the bias. In "direct"
+        mode the styled map is convolved as released; ``effective_backward`` takes the gradient through
+        the effective weights (:class:`_StyledMapConv`)."""
+        weight = self.conv.weight if out_scale is None else self.conv.weight * out_scale.view(-1, 1, 1, 1)
+        b_ = None
+        if bias:
+            b_ = self.conv.bias if out_scale is None else self.conv.bias * out_scale
+        if self.mode == "direct":
+            if self.effective_backward and not _autocast_on():
+                return _StyledMapConv.apply(mask, style, weight, b_)
+            return F.conv2d(styled_map(mask, style), weight, b_, padding=1)
+        weight_eff = torch.einsum("okij,bnk->bonij", weight, style.to(weight.dtype))
+        bsz, n, h, w = mask.shape
+        o = weight_eff.shape[1]
+        y = F.conv2d(mask.reshape(1, bsz * n, h, w).to(weight_eff.dtype), weight_eff.reshape(bsz * o, n, 3, 3),
+                     padding=1, groups=bsz).view(bsz, o, h, w)
+        return y if b_ is None else y + b_.view(1, o, 1, 1)
 
 
 class ReleasedStyleBranch(nn.Module):
@@ -202,6 +270,7 @@ class NormBlock(nn.Module):
         self.max_mask_size = max_mask_size
         self.resolution = resolution
         self.grad_checkpoint = False
+        self.fused = False            # training speed-up "fused_modulation" (fused_offsets); off = plain path
         self.norm = nn.BatchNorm2d(channels, affine=False)   # SyncBatchNorm under DDP (training code)
         self.semantic = (SemanticBranch(num_classes=num_classes, hidden=hidden, channels=channels)
                          if kind in ("semantic", "both") else None)
@@ -289,7 +358,38 @@ class NormBlock(nn.Module):
         a_g, a_b = self.blend_weights()
         return 1 + a_g * gamma_s + (1 - a_g) * gamma, a_b * beta_s + (1 - a_b) * beta
 
+    def fused_offsets(self, masks: MaskPyramid | Tensor, style: Tensor | None,
+                      size: tuple[int, int]) -> Tensor:
+        """``[scale - 1 | shift]`` ``[B, 2C, *size]`` of a "semantic", "style" or "both" block in one tensor
+        (the training speed-up ``fused_modulation``): the blend weights multiply the conv *weights*
+        (C x 2C numbers) instead of the four ``[B, C, h, w]`` maps, and the semantic and style convs add
+        into one output. The same sums as :meth:`scale_shift`, in another order."""
+        m = self.mask_at(masks, size)
+        sem, sty = self.semantic, self.style
+        if self.kind == "both":
+            a_g, a_b = self.blend_weights()
+            c = self.channels
+            w_sty = torch.cat([a_g.expand(c), a_b.expand(c)])             # [2C]: style share per channel
+            w_sem = 1 - w_sty
+            h = sem.act(sem.hidden(m))
+            y = F.conv2d(h, sem.out.weight * w_sem.view(-1, 1, 1, 1), sem.out.bias * w_sem + sty.conv.bias * w_sty,
+                         padding=1)
+            y = y + sty.scaled(m, style, w_sty, bias=False)
+        elif self.kind == "semantic":
+            y = sem.out(sem.act(sem.hidden(m)))
+        else:                                                               # "style"
+            y = sty.scaled(m, style, None, bias=True)
+        if tuple(y.shape[-2:]) != tuple(size):
+            y = F.interpolate(y, size=size, mode="nearest")
+        return y
+
     def _modulate(self, x_hat: Tensor, masks, style, semantic) -> Tensor:
+        if self.fused and semantic is None and self.kind in ("semantic", "style", "both"):
+            gamma, beta = self.fused_offsets(masks, style, tuple(x_hat.shape[-2:])).chunk(2, dim=1)
+            out = torch.addcmul(beta, x_hat, gamma + 1)                    # x_hat * (1 + gamma) + beta
+            # The plain path's result has x_hat's memory layout; keep it, since the next noise injection
+            # draws randn_like(x) in memory order (another layout = other noise values).
+            return out.contiguous(memory_format=_layout(x_hat))
         scale, shift = self.scale_shift(tuple(x_hat.shape[-2:]), masks, style, semantic)
         return x_hat * scale + shift
 

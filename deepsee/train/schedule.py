@@ -135,17 +135,49 @@ def generator_param_groups(groups: dict[str, list], train_cfg) -> list[dict]:
     return out
 
 
-def build_optimizers(model, discriminator, train_cfg) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """Adam(beta1, beta2) for generator + encoders (one group per part) and for the discriminator."""
+def adam_impl(params, fused: bool) -> dict:
+    """Adam's implementation keywords: ``{"fused": True}`` where every parameter's device supports the
+    fused kernel (CPU, CUDA), else ``{"foreach": True}``; ``{}`` (torch's default) when ``fused`` is off.
+    The three compute the same update (rounding aside)."""
+    if not fused:
+        return {}
+    try:
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices
+        supported = set(_get_fused_kernels_supported_devices())
+    except ImportError:
+        supported = {"cuda"}
+    devices = {p.device.type for p in params}
+    if devices and devices <= supported and all(p.is_floating_point() for p in params):
+        return {"fused": True}
+    return {"foreach": True}
+
+
+def set_adam_impl(opt: torch.optim.Optimizer, impl: dict) -> None:
+    """Impose the implementation on every group (a loaded optimizer state brings its saver's flags)."""
+    for g in opt.param_groups:
+        g["fused"] = impl.get("fused")
+        g["foreach"] = impl.get("foreach")
+        if g["fused"]:   # the fused kernel keeps the step count on the parameter's device, as float32
+            for p in g["params"]:
+                st = opt.state.get(p, {})
+                if isinstance(st.get("step"), torch.Tensor):
+                    st["step"] = st["step"].to(device=p.device, dtype=torch.float32)
+
+
+def build_optimizers(model, discriminator, train_cfg, fused: bool = False
+                     ) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam(beta1, beta2) for generator + encoders (one group per part) and for the discriminator.
+    ``fused``: the fused (or foreach) Adam kernel (speed-up ``fused_adam``, same update)."""
     betas = (train_cfg.beta1, train_cfg.beta2)
     groups = generator_param_groups(model.param_groups(), train_cfg)
     grouped = {id(p) for g in groups for p in g["params"]}
     missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in grouped]
     if missing:
         raise ValueError(f"DeepSEE.param_groups() misses trainable parameters: {missing[:5]}")
-    opt_g = torch.optim.Adam(groups, betas=betas)
-    opt_d = torch.optim.Adam([{"params": list(discriminator.parameters()), "lr": train_cfg.lr_d,
-                               "name": "discriminator"}], betas=betas)
+    d_params = list(discriminator.parameters())
+    opt_g = torch.optim.Adam(groups, betas=betas, **adam_impl([p for g in groups for p in g["params"]], fused))
+    opt_d = torch.optim.Adam([{"params": d_params, "lr": train_cfg.lr_d, "name": "discriminator"}],
+                             betas=betas, **adam_impl(d_params, fused))
     return opt_g, opt_d
 
 

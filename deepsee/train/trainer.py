@@ -11,13 +11,14 @@ import contextlib
 import torch
 import torch.nn as nn
 
-from ..models.masks import to_onehot
+from ..models.masks import MaskPyramid, to_onehot
 from .checkpoint import (capture_rng, optimizer_from_flat, optimizer_to_flat, restore_rng,
                          scheduler_state, split_prefix)
 from .distributed import DistInfo, convert_sync_batchnorm, gather_objects, unwrap, wrap_ddp
-from .schedule import Plan, PlanMultiplier, build_optimizers, build_schedulers, current_lrs
-from .step import (Generate, choose_style, discriminator_losses, draw_coins, frozen, generator_losses,
-                   style_inputs)
+from .schedule import (Plan, PlanMultiplier, adam_impl, build_optimizers, build_schedulers, current_lrs,
+                       set_adam_impl)
+from .step import (Generate, Speedups, apply_model_speedups, choose_style, discriminator_losses, draw_coins,
+                   frozen, generator_losses, style_inputs)
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 D_FAKE_MODES = ("regenerate", "detach")
@@ -34,24 +35,29 @@ class SRTrainer:
         plan:          the learning-rate schedule in steps.
         info:          this process's place in the run (``init_distributed``).
         perceptual:    perceptual loss module or ``None``.
+        speedups:      the training-step speed-ups (``step.Speedups`` or its string form); default
+                       ``cfg.train.speedups`` (all on). They change no numerics (``step.py``).
     """
 
     def __init__(self, model: nn.Module, discriminator: nn.Module, cfg, plan: Plan,
-                 info: DistInfo | None = None, perceptual: nn.Module | None = None):
+                 info: DistInfo | None = None, perceptual: nn.Module | None = None,
+                 speedups: "Speedups | str | None" = None):
         self.cfg, self.info = cfg, info or DistInfo()
         dev = self.info.device
         if cfg.train.amp not in ("none", *AMP_DTYPES):
             raise ValueError(f"train.amp={cfg.train.amp!r}; expected none, bf16 or fp16")
         if cfg.train.d_fake not in D_FAKE_MODES:
             raise ValueError(f"train.d_fake={cfg.train.d_fake!r}; expected one of {D_FAKE_MODES}")
+        self.speedups = Speedups.parse(speedups if speedups is not None else getattr(cfg.train, "speedups", "all"))
         self.model = convert_sync_batchnorm(model, self.info).to(dev).train()
+        apply_model_speedups(self.model, self.speedups)
         self.disc = discriminator.to(dev).train()
         self.perceptual = perceptual.to(dev) if perceptual is not None else None
         # Unused parameters each step: the encoder the coin did not pick, the style-noise weights
         # when no noise is added, the released block's unused Conv1d.
         self.gen = wrap_ddp(Generate(self.model), self.info, find_unused=True)
         self.disc_ddp = wrap_ddp(self.disc, self.info)
-        self.opt_g, self.opt_d = build_optimizers(self.model, self.disc, cfg.train)
+        self.opt_g, self.opt_d = build_optimizers(self.model, self.disc, cfg.train, fused=self.speedups.fused_adam)
         self.multiplier = PlanMultiplier(plan)
         self.scheds = build_schedulers([self.opt_g, self.opt_d], self.multiplier)
         enabled = cfg.train.amp == "fp16"
@@ -97,9 +103,16 @@ class SRTrainer:
         """G step (Eq. 7) then D step (Eq. 8) on one batch; returns the loss values."""
         batch = self.to_device(batch)
         lr, hr, mask = batch["lr"], batch["hr"], batch["mask"]
-        onehot = to_onehot(mask, self.cfg.model.num_classes)            # [B, N, H, W]
+        n = self.cfg.model.num_classes
+        onehot = to_onehot(mask, n)                                      # [B, N, H, W]
+        if self.speedups.mask_once:   # dense one-hot and its resizes, once for G, the regenerated fake, E, D
+            onehot = onehot.contiguous()
+            batch = {**batch, "mask": onehot}
+            mask = MaskPyramid(onehot, n)
         choice = choose_style(self.sources, draw_coins(self.coins), self.cfg.train.hr_style_share)
         simg, smask = style_inputs(batch, choice, self.guided)
+        if self.speedups.mask_once and smask is not None and not smask.is_floating_point():
+            smask = to_onehot(smask, n).contiguous()                     # guided: the guide's own mask
 
         self.opt_g.zero_grad(set_to_none=True)
         with frozen(self.disc), self.autocast():
@@ -160,6 +173,9 @@ class SRTrainer:
         self.disc.load_state_dict(split_prefix(tensors, "D"))
         self.opt_g.load_state_dict(optimizer_from_flat("optG", meta["optG"], tensors))
         self.opt_d.load_state_dict(optimizer_from_flat("optD", meta["optD"], tensors))
+        for opt in (self.opt_g, self.opt_d):   # this run's Adam kernel, whatever the saver used
+            set_adam_impl(opt, adam_impl([p for g in opt.param_groups for p in g["params"]],
+                                         self.speedups.fused_adam))
         self.multiplier.plan = Plan.from_dict(meta["plan"])
         for sched, sd in zip(self.scheds, meta["schedulers"]):
             sched.load_state_dict(sd)
