@@ -100,6 +100,8 @@ class TrainConfig:
     lambda_vgg: float = 10.0
     hr_style_share: float = 0.5        # independent: share of steps whose style comes from the HR encoder
                                        # on the ground truth (the paper's fair coin: 0.5)
+    lambda_style_rec: float = 0.0      # style reconstruction |E_HR(G(x, M, S)) - S| on the steps whose style comes from
+                                       # the HR encoder (not in the paper; quick profile only, stated in outputs)
     lambda_l1: float = 0.0             # pixel L1 (not in the paper; quick profile only, stated in outputs)
     perceptual: str = "vgg19"          # vgg19 | segmenter (documented CPU substitute) | none
     save_every: int = 5000             # checkpoint every N steps (and at the end)

@@ -141,13 +141,14 @@ class Generate(nn.Module):
         self.model = model
 
     def forward(self, lr, mask, style_image=None, style_mask=None, source: str | None = None,
-                noise: bool = False):
+                noise: bool = False, return_style: bool = False):
         style = None
         if source is not None:
             style = self.model.encode_style(style_image, style_mask, source=source)  # [B, N, d]
             if noise:
                 style = self.model.add_style_noise(style)
-        return self.model(lr, mask, style)  # [B, 3, H, W] in [-1, 1]
+        out = self.model(lr, mask, style)  # [B, 3, H, W] in [-1, 1]
+        return (out, style) if return_style else out
 
 
 @contextlib.contextmanager
@@ -189,6 +190,26 @@ def generator_losses(disc, fake, real, onehot, perceptual, train_cfg) -> tuple[t
         parts["g_l1"] = l1
     parts["g_total"] = total
     return total, parts
+
+
+def style_reconstruction(model: nn.Module, fake: torch.Tensor, onehot: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """``mean |E_HR(fake) - S|`` over the style rows of the regions present in each mask: how far the
+    HR encoder's reading of the output is from the style the output was generated with (a "latent
+    regression" term, not in the paper). ``style`` is the target (detach it); ``onehot [B, N, H, W]``."""
+    s_hat = model.shared_encoder(model.hr_encoder(fake), onehot)          # [B, N, d]
+    present = (onehot.flatten(2).sum(-1) > 0).to(s_hat.dtype)              # [B, N]
+    return ((s_hat - style).abs().mean(-1) * present).sum() / present.sum().clamp_min(1)
+
+
+def style_reconstruction_grad(model: nn.Module, fake: torch.Tensor, onehot: torch.Tensor, style: torch.Tensor,
+                              weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(surrogate, value): ``surrogate = (fake * g).sum()`` with ``g = d(weight * rec) / d fake``, so that
+    adding it to the generator loss sends the reconstruction's gradient into the generator (and the
+    encoders that made ``fake``'s style) but not into the HR encoder reading the output (which would
+    make the term trivial); ``value`` is the reconstruction error (for logging)."""
+    rec = style_reconstruction(model, fake, onehot, style.detach())
+    g, = torch.autograd.grad(weight * rec, fake)
+    return (fake * g.detach()).sum(), rec.detach()
 
 
 def discriminator_losses(disc, fake, real, onehot) -> tuple[torch.Tensor, dict]:

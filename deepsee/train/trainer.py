@@ -18,7 +18,7 @@ from .distributed import DistInfo, convert_sync_batchnorm, gather_objects, unwra
 from .schedule import (Plan, PlanMultiplier, adam_impl, build_optimizers, build_schedulers, current_lrs,
                        set_adam_impl)
 from .step import (Generate, Speedups, apply_model_speedups, choose_style, discriminator_losses, draw_coins,
-                   frozen, generator_losses, style_inputs)
+                   frozen, generator_losses, style_inputs, style_reconstruction_grad)
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 D_FAKE_MODES = ("regenerate", "detach")
@@ -115,9 +115,17 @@ class SRTrainer:
             smask = to_onehot(smask, n).contiguous()                     # guided: the guide's own mask
 
         self.opt_g.zero_grad(set_to_none=True)
+        rec_weight = self.cfg.train.lambda_style_rec if choice.source == "hr" else 0.0
         with frozen(self.disc), self.autocast():
-            fake = self.gen(lr, mask, simg, smask, choice.source, choice.noise)
+            if rec_weight > 0:
+                fake, style = self.gen(lr, mask, simg, smask, choice.source, choice.noise, return_style=True)
+            else:
+                fake = self.gen(lr, mask, simg, smask, choice.source, choice.noise)
             loss_g, parts = generator_losses(self.disc, fake, hr, onehot, self.perceptual, self.cfg.train)
+            if rec_weight > 0:   # the HR-style steps only: the output must carry the style it was given
+                surrogate, parts["g_style_rec"] = style_reconstruction_grad(unwrap(self.gen).model, fake,
+                                                                            onehot, style, rec_weight)
+                loss_g = loss_g + surrogate
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
