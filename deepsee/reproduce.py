@@ -60,13 +60,16 @@ def select(notebooks: list[Path], start: str | None = None, only: str | None = N
     return notebooks
 
 
-def export_html(notebook: Path, html: Path) -> Path:
+def export_html(notebook: Path, html: Path, root: Path = REPO_ROOT) -> Path:
     """An executed notebook as one self-contained HTML page (JupyterLab's look, figures embedded,
-    equations typeset by MathJax when the reader is online)."""
+    equations typeset by MathJax when the reader is online). Paths under ``root`` (the repository
+    the run was made in) are written relative to it, so a committed page names no machine's folders."""
     import nbformat
     from nbconvert import HTMLExporter
     nb = nbformat.read(str(notebook), as_version=4)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    root = str(Path(root).resolve())
+    body = body.replace(root + os.sep, "").replace(root, ".")
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(body, encoding="utf-8")
     return html

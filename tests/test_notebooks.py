@@ -169,3 +169,20 @@ def test_an_override_given_to_reproduce_reaches_a_later_notebooks_runs(tmp_path,
     assert cfg["train"]["lambda_l1"] == 2.5
     assert main(args + ["--set", "train.no_such_key=1"]) == 1
     assert "no_such_key" in capsys.readouterr().err
+
+
+def test_html_export_names_no_folder_of_the_machine(tmp_path):
+    """The committed HTML pages: paths under the repository the run was made in are written relative."""
+    import nbformat
+
+    from deepsee.reproduce import export_html
+    root = tmp_path / "clone"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(P)")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"run {root}/runs/sr-quick-independent; root {root}\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 00 · title"), cell]
+    src = tmp_path / "00_x.ipynb"
+    nbformat.write(nb, src)
+    html = export_html(src, tmp_path / "out" / "00_x.html", root=root).read_text()
+    assert str(root) not in html
+    assert "run runs/sr-quick-independent" in html and "<html" in html
