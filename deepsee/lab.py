@@ -34,8 +34,8 @@ INSTALL_HINT = ("install them with `apt-get install -y chromium chromium-driver`
 
 def find_browser() -> tuple[str, str]:
     """(Chromium binary, chromedriver binary); FileNotFoundError naming what is missing and how to get it."""
-    browser = next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)
-    driver = next((shutil.which(n) for n in DRIVER_NAMES if shutil.which(n)), None)
+    browser = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    driver = next(filter(None, map(shutil.which, DRIVER_NAMES)), None)
     missing = [n for n, p in (("chromium", browser), ("chromedriver", driver)) if p is None]
     if missing:
         raise FileNotFoundError(f"{' and '.join(missing)} not found on PATH: {INSTALL_HINT}")

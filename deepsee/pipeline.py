@@ -154,9 +154,9 @@ class Pipeline:
         """(model, test split, factor): the 32x model and its data when notebook 20 trained one
         (its own ground-truth masks), else the 8x independent model on the predicted masks."""
         if self.has("sr_extreme"):
-            prof = self.get("extreme_profile")
-            test = self.split(profile=prof)
-            return self.load_model("sr_extreme"), test, self.sub_config(prof).model.factor
+            from .data import build_dataset
+            cfg = self.config(profile=self.get("extreme_profile"))
+            return self.load_model("sr_extreme"), build_dataset(cfg, "test"), cfg.model.factor
         return self.load_model("sr_independent"), self.split(), self.cfg.model.factor
 
     def __str__(self) -> str:
@@ -248,14 +248,14 @@ def show_inline(fig, dpi: int = 90) -> None:
 def knob_overrides(knobs: dict) -> list[str]:
     """``["key=value", ...]`` for the knobs that are set (not None), to pass on as ``setup`` overrides:
     ``knob_overrides({"pipeline.main_steps": main_steps})`` is ``[]`` when ``main_steps`` is None."""
-    return [f"{k}={_yaml_value(v)}" for k, v in knobs.items() if v is not None]
+    return _override_list({k: v for k, v in knobs.items() if v is not None})
 
 
 def _yaml_value(v) -> str:
-    """One value as the right-hand side of a ``key=value`` override (YAML flow style, one line)."""
+    """One value as the right-hand side of a ``key=value`` override (YAML flow style, one line;
+    PyYAML ends a bare scalar's document with a "..." line, dropped here)."""
     import yaml
-    text = yaml.safe_dump(v, default_flow_style=True).strip()
-    return text[:-3].strip() if text.endswith("\n...") or text.endswith("...") and "\n" in text else text
+    return yaml.safe_dump(v, default_flow_style=True).removesuffix("...\n").strip()
 
 
 def _override_list(overrides) -> list[str]:

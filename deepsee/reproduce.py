@@ -98,15 +98,9 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
     nbs = select(list_notebooks(notebook_dir), start, only)
     # headless kernels: no progress-bar widgets in the executed notebooks (their HTML exports cannot
     # show them); this process prints one line per notebook instead
-    previous_tqdm = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
-    try:
+    from unittest import mock
+    with mock.patch.dict(os.environ, TQDM_DISABLE="1"):
         return _run(nbs, exec_dir, html_dir, params, log)
-    finally:
-        if previous_tqdm is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = previous_tqdm
 
 
 def _run(nbs: list[Path], exec_dir: Path, html_dir: Path, params: dict, log) -> list[dict]:

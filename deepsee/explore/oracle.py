@@ -28,7 +28,7 @@ def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], 
     Returns ``curves`` (DataFrame: image, metric, n, value = expected best of n), ``clouds`` (per item
     the score arrays and the indices the best-of-n picks in the figures' draw), ``scores`` (per item,
     the per-sample DataFrame), ``protocol`` (the sampling protocol) and the arguments (``noise``,
-    ``scale``, ``seed``) that regenerate any sample with :func:`pick`. Image ``i`` uses ``seed + i``."""
+    ``scale``, ``seed``) that regenerate any sample (:func:`best_of_rows`). Image ``i`` uses ``seed + i``."""
     missing = set(SELECTION_MODES) - set(metrics)
     if missing:
         raise ValueError(f"metrics needs {', '.join(sorted(SELECTION_MODES))}; missing {', '.join(sorted(missing))}")
@@ -55,12 +55,10 @@ def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], 
             "noise": noise, "scale": scale, "seed": seed}
 
 
-def pick(model, item: dict, index: int, sample: int, study: dict, device="cpu") -> torch.Tensor:
-    """Regenerate solution ``sample`` of the study's item number ``index`` (its seeded style)."""
-    style = predicted_style(model, item, device).cpu()
+def _regenerate(eng, style: torch.Tensor, index: int, sample: int, study: dict, device) -> torch.Tensor:
     s = sample_styles_chunk(style, sample, sample + 1, noise=study["noise"], scale=study["scale"],
                             seed=study["seed"] + index)
-    return engine_for(model, item, device).generate(s.to(device), progress=False)[0].cpu()
+    return eng.generate(s.to(device), progress=False)[0].cpu()
 
 
 def best_of_rows(model, items: Sequence[dict], study: dict, *, metric: str = "perceptual",
@@ -71,9 +69,8 @@ def best_of_rows(model, items: Sequence[dict], study: dict, *, metric: str = "pe
     rows = []
     for i, it in enumerate(items[:n_rows]):
         cloud, scores = study["clouds"][i], study["scores"][i]
-        picks = {}
-        for n, idx in cloud["best"][key].items():
-            if n > 1:
-                picks[n] = (pick(model, it, i, idx, study, device), float(scores[metric].iloc[idx]))
+        eng, style = engine_for(model, it, device), predicted_style(model, it, device).cpu()
+        picks = {n: (_regenerate(eng, style, i, idx, study, device), float(scores[metric].iloc[idx]))
+                 for n, idx in cloud["best"][key].items() if n > 1}
         rows.append({"lr": it["lr"], "gt": it["hr"], "picks": picks})
     return rows

@@ -141,13 +141,14 @@ def folder_item(path: str | Path, segmenter, *, hr_size: int, lr_size: int, seg_
 
 
 def image_files(folder: str | Path, n: int) -> list[Path]:
-    """The first ``n`` images (.jpg, .jpeg, .png) of a folder, by name."""
+    """The first ``n`` images of a folder, by name (:func:`deepsee.data.common.list_images`)."""
+    from ..data.common import IMAGE_EXTS, list_images
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such image folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png", ".jpeg"))[:n]
+    files = list(list_images(folder).values())[:n]
     if not files:
-        raise FileNotFoundError(f"{folder}: no .jpg/.jpeg/.png images")
+        raise FileNotFoundError(f"{folder}: no {'/'.join(IMAGE_EXTS)} images")
     return files
 
 

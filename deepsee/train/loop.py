@@ -216,10 +216,11 @@ class _Run:
                     epoch=self.trainer.step // self.trainer.plan.steps_per_epoch)
         write_checkpoint(self.run_dir, self.trainer.step, tensors, meta)
 
-    def _log(self, acc: dict, n: int, seconds: float, elapsed: float):
+    def _log(self, acc: dict, counts: dict, n: int, seconds: float, elapsed: float):
+        """One stats row: each loss term averaged over the steps that logged it (``counts``)."""
         t = self.trainer
         row = {"step": t.step, "epoch": t.step // t.plan.steps_per_epoch,
-               **{k: v / self._counts.get(k, n) for k, v in acc.items()}, "lr": t.lrs(),
+               **{k: v / counts[k] for k, v in acc.items()}, "lr": t.lrs(),
                "img_per_s": n * self.cfg.train.batch_size * self.info.world_size / max(seconds, 1e-9),
                "elapsed_s": round(elapsed, 2)}
         append_jsonl(self.run_dir / "stats.jsonl", row)
@@ -261,8 +262,7 @@ class _Run:
                    disable=not (self.progress and self.info.is_main))
         t0 = time.perf_counter() - self.elapsed_before
         log_every = _log_interval(cfg)
-        acc, n_acc, t_log = {}, 0, time.perf_counter()
-        self._counts = {}
+        acc, counts, n_acc, t_log = {}, {}, 0, time.perf_counter()
         first_step, marks = t.step, []          # (step, time) at each budget check
         stopped_by = "schedule"
         while t.step < self._stop_at():
@@ -276,15 +276,14 @@ class _Run:
                     marks.append((t.step, now))        # the first step includes warm-up; rate from here
                 for k, v in losses.items():
                     acc[k] = acc.get(k, 0.0) + v
-                    self._counts[k] = self._counts.get(k, 0) + 1    # a term logged on some steps only
+                    counts[k] = counts.get(k, 0) + 1    # a term may be logged on some steps only
                 n_acc += 1
                 bar.update(1)
                 if self.info.is_main and (t.step % log_every == 0 or t.step >= self._stop_at()):
-                    row = self._log(acc, n_acc, now - t_log, now - t0)
+                    row = self._log(acc, counts, n_acc, now - t_log, now - t0)
                     bar.set_postfix(g=f"{row['g_total']:.3f}", d=f"{row['d_total']:.3f}",
                                     img_s=f"{row['img_per_s']:.1f}", refresh=False)
-                    acc, n_acc, t_log = {}, 0, time.perf_counter()
-                    self._counts = {}
+                    acc, counts, n_acc, t_log = {}, {}, 0, time.perf_counter()
                 if cfg.train.max_minutes > 0 and (t.step - first_step) % CHECK_EVERY == 4 % CHECK_EVERY:
                     marks.append((t.step, now))
                     s0, w0 = marks[max(0, len(marks) - 1 - RATE_WINDOW)]   # recent speed, for varying load

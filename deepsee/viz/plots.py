@@ -81,7 +81,8 @@ def oracle_cloud_figure(clouds, by: str = "lpips", perceptual_name: str = "LPIPS
             ax.scatter([x[idx]], [y[idx]], marker="x", s=sizes[j], c=BEST_COLOURS[j], linewidths=1.6,
                        zorder=3)
         ax.set_title(str(cl.get("name", f"image {k + 1}")), fontsize=FONT, pad=2)
-        ax.locator_params(nbins=4)
+        ax.locator_params(axis="y", nbins=4)
+        ax.locator_params(axis="x", nbins=3)      # 4-decimal perceptual ticks overlap at 4 per panel
         _style_axes(ax)
         r, c = divmod(k, n_cols)
         if k + n_cols >= len(clouds):  # nothing below: outer panel
@@ -224,9 +225,9 @@ def training_curves_figure(runs: dict, keys=("g_total", "d_total"), title: str =
     keys = list(keys)
     fig = new_figure(3.4 * len(keys), 2.6)
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    stats = {label: read_stats(run) for label, run in runs.items()}
     for ax, key in zip(axes, keys):
-        for label, run in runs.items():
-            df = read_stats(run)
+        for label, df in stats.items():
             if key in df.columns and len(df):
                 ax.plot(df["step"], df[key], label=label, lw=1.2)
         ax.set_xlabel("step", fontsize=FONT)
