@@ -144,13 +144,14 @@ def test_optimised_step_matches_plain_step(branch, coins, monkeypatch):
         assert hits and all(grads[k].norm() > 0 for k in hits), part
 
 
+@pytest.mark.parametrize("n", [1, 2], ids=["batch1", "batch2"])   # batch 1: one plain conv per block, else grouped
 @pytest.mark.parametrize("branch", ["effective", "direct"])
-def test_optimised_step_matches_plain_step_float32(branch, monkeypatch):
+def test_optimised_step_matches_plain_step_float32(branch, n, monkeypatch):
     """The training dtype, label masks (the kit's own one-hot path)."""
     monkeypatch.setattr(trainer_mod, "draw_coins", lambda gen: (0.2, 0.2))
     cfg = _cfg()
     plain, opt = _pair(cfg, branch)
-    batch = _batch(cfg)
+    batch = _batch(cfg, n=n)
     ref, got = _step(plain, batch), _step(opt, batch)
     assert not _compare(ref, got, RTOL_FLOAT32), _compare(ref, got, RTOL_FLOAT32)[:8]
 

@@ -205,6 +205,23 @@ class StyleBranch(nn.Module):
         return y if b_ is None else y + b_.view(1, o, 1, 1)
 
 
+def _joint_conv(h: Tensor, mask: Tensor, w_h: Tensor, w_style: Tensor, style: Tensor, bias: Tensor) -> Tensor:
+    """``conv(h, w_h) + conv(mask, W_eff(style)) + bias`` as *one* convolution of ``[h | mask]`` with the
+    weights ``[w_h | W_eff]`` (per sample: a grouped conv over the batch). The same sums as the two
+    convolutions and the add, in one accumulation: no ``[B, 2C, h, w]`` intermediate and no add.
+    h ``[B, hidden, h, w]``, mask ``[B, N, h, w]``, w_h ``[2C, hidden, 3, 3]``, w_style ``[2C, d, 3, 3]``,
+    style ``[B, N, d]``, bias ``[2C]``. -> ``[B, 2C, h, w]``."""
+    w_eff = torch.einsum("okij,bnk->bonij", w_style, style.to(w_style.dtype))   # [B, 2C, N, 3, 3]
+    bsz, o = w_eff.shape[:2]
+    x = torch.cat([h, mask.to(h.dtype)], dim=1)
+    if bsz == 1:
+        return F.conv2d(x, torch.cat([w_h, w_eff[0].to(w_h.dtype)], dim=1), bias, padding=1)
+    w = torch.cat([w_h.unsqueeze(0).expand(bsz, -1, -1, -1, -1), w_eff.to(w_h.dtype)], dim=2)
+    hh, ww = x.shape[-2:]
+    y = F.conv2d(x.reshape(1, -1, hh, ww), w.reshape(bsz * o, -1, 3, 3), bias.repeat(bsz), padding=1, groups=bsz)
+    return y.view(bsz, o, hh, ww)
+
+
 class ReleasedStyleBranch(nn.Module):
     """The released 32x model's top-block branch (``model.last_block: released``; module docstring).
 
@@ -372,9 +389,12 @@ class NormBlock(nn.Module):
             w_sty = torch.cat([a_g.expand(c), a_b.expand(c)])             # [2C]: style share per channel
             w_sem = 1 - w_sty
             h = sem.act(sem.hidden(m))
-            y = F.conv2d(h, sem.out.weight * w_sem.view(-1, 1, 1, 1), sem.out.bias * w_sem + sty.conv.bias * w_sty,
-                         padding=1)
-            y = y + sty.scaled(m, style, w_sty, bias=False)
+            w_h = sem.out.weight * w_sem.view(-1, 1, 1, 1)                  # [2C, hidden, 3, 3]
+            bias = sem.out.bias * w_sem + sty.conv.bias * w_sty
+            if sty.mode == "effective":
+                y = _joint_conv(h, m, w_h, sty.conv.weight * w_sty.view(-1, 1, 1, 1), style, bias)
+            else:
+                y = F.conv2d(h, w_h, bias, padding=1) + sty.scaled(m, style, w_sty, bias=False)
         elif self.kind == "semantic":
             y = sem.out(sem.act(sem.hidden(m)))
         else:                                                               # "style"

@@ -21,7 +21,10 @@ computation, only the order of its sums (tests/test_train_step_speed.py: the sam
 as the plain step within 1e-5):
 - ``fused_modulation``: each NormBlock computes ``[scale - 1 | shift]`` as one conv output, the blend
   weights folded into the conv weights, and ``out = addcmul(shift, x_hat, 1 + scale')``, instead of
-  four ``[B, C, h, w]`` maps blended elementwise (forward and backward).
+  four ``[B, C, h, w]`` maps blended elementwise (forward and backward). On the "effective" style branch
+  the semantic conv (hidden -> 2C) and the style conv (N-channel mask, per-sample effective weights) of a
+  "both" block are one convolution of ``[hidden | mask]`` (grouped over the batch when it is > 1): no
+  ``[B, 2C, h, w]`` partial output and no add.
 - ``direct_effective_backward``: with ``style_branch="direct"`` (the released computation) the style
   conv's gradient goes through the effective weights (a conv of the N-channel mask) instead of the
   d-channel styled map; the forward is unchanged. No effect on the "effective" branch.
@@ -41,6 +44,7 @@ import torch
 import torch.nn as nn
 
 from ..losses import feature_matching, hinge_d_terms, hinge_g, pixel_l1
+from ..models.masks import to_onehot
 
 
 SPEEDUPS = ("fused_modulation", "direct_effective_backward", "mask_once", "fused_adam", "fused_noise")
@@ -141,14 +145,37 @@ class Generate(nn.Module):
         self.model = model
 
     def forward(self, lr, mask, style_image=None, style_mask=None, source: str | None = None,
-                noise: bool = False, return_style: bool = False):
-        style = None
+                noise: bool = False, return_style: bool = False, distill_hr: torch.Tensor | None = None):
+        """-> output, or (output, style) with ``return_style``; with ``distill_hr`` (the ground-truth HR
+        image, independent variant) also the style-distillation distance (:func:`style_distance` of the
+        LR encoder's style to the HR encoder's, the latter without gradient) as the last element. Inside
+        ``forward`` so that DistributedDataParallel sees every parameter it uses."""
+        style = distill = None
         if source is not None:
             style = self.model.encode_style(style_image, style_mask, source=source)  # [B, N, d]
+            if distill_hr is not None:
+                if source == "hr":
+                    s_lr, s_hr = self.model.encode_style(lr, style_mask, source="lr"), style.detach()
+                else:
+                    with torch.no_grad():
+                        s_hr = self.model.encode_style(distill_hr, style_mask, source="hr")
+                    s_lr = style
+                distill = style_distance(s_lr, s_hr, style_mask, self.model.cfg.num_classes)
             if noise:
                 style = self.model.add_style_noise(style)
         out = self.model(lr, mask, style)  # [B, 3, H, W] in [-1, 1]
-        return (out, style) if return_style else out
+        res = (out, style) if return_style else (out,)
+        if distill_hr is not None:
+            res = res + (distill,)
+        return res if len(res) > 1 else res[0]
+
+
+def style_distance(style: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """``mean |style - target|`` over the rows of the regions present in each mask (labels or one-hot):
+    the style-distillation term ``train.lambda_style_distill``."""
+    onehot = mask if mask.is_floating_point() else to_onehot(mask, num_classes)
+    present = (onehot.flatten(2).sum(-1) > 0).to(style.dtype)              # [B, N]
+    return ((style - target).abs().mean(-1) * present).sum() / present.sum().clamp_min(1)
 
 
 @contextlib.contextmanager
