@@ -104,6 +104,8 @@ class TrainConfig:
                                        # the HR encoder (not in the paper; quick profile only, stated in outputs)
     lambda_style_distill: float = 0.0  # independent: |E_LR(lr) - sg(E_HR(hr))| on every styled step, the LR encoder
                                        # regressed onto the HR encoder's style of the ground truth (not in the paper)
+    l1_region_balance: float = 0.0     # > 0: the pixel L1 weighs every present region equally (per image), pixel
+                                       # weights capped at this multiple of uniform (not in the paper)
     lambda_l1: float = 0.0             # pixel L1 (not in the paper; quick profile only, stated in outputs)
     perceptual: str = "vgg19"          # vgg19 | segmenter (documented CPU substitute) | none
     save_every: int = 5000             # checkpoint every N steps (and at the end)
@@ -316,6 +318,8 @@ def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] |
     """Load a shipped profile (name) or a YAML file (path), then apply overrides."""
     d = _merge(_read_profile(str(profile)), parse_overrides(overrides))
     cfg = _build(Config, d, "")
+    if cfg.train.l1_region_balance < 0:
+        raise ValueError(f"train.l1_region_balance={cfg.train.l1_region_balance}; expected 0 (off) or a cap > 0")
     if cfg.train.lambda_style_distill < 0:
         raise ValueError(f"train.lambda_style_distill={cfg.train.lambda_style_distill}; expected >= 0")
     if not 0.0 <= cfg.train.hr_style_share <= 1.0:

@@ -119,6 +119,27 @@ def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: 
     return state.gallery
 
 
+DIFF_GAIN = 8   # difference maps are |a - b| x 8, as in the walk figures (Figs. 3, 4, 10)
+
+
+def gallery_differences(state: ExplorerState, gain: float = DIFF_GAIN) -> tuple[list[np.ndarray], float]:
+    """Where the gallery's samples differ: per sample ``|sample - gallery mean|`` (mean over RGB, in
+    ``[0, 1]`` units, times ``gain``, clipped to 1) as a magma-coloured ``uint8`` ``[H, W, 3]`` map, and
+    the gallery's mean pairwise L1 distance (``[0, 1]`` units; the style-usage table's diversity row).
+    Samples that look alike at a glance still show *where* the style noise acts."""
+    if not state.gallery:
+        return [], 0.0
+    from matplotlib import colormaps
+    imgs = torch.stack([img for img, _ in state.gallery]).float().clamp(-1, 1) / 2   # [-0.5, 0.5]: [0, 1] units
+    diff = (imgs - imgs.mean(0, keepdim=True)).abs().mean(1)                          # [n, H, W]
+    cmap = colormaps["magma"]
+    maps = [(cmap((d * gain).clamp(0, 1).numpy())[..., :3] * 255).round().astype(np.uint8) for d in diff]
+    n = imgs.shape[0]
+    pair = float(sum((imgs[i] - imgs[j]).abs().mean() for i in range(n) for j in range(i + 1, n))
+                 / max(1, n * (n - 1) // 2))
+    return maps, pair
+
+
 def best_in_gallery(state: ExplorerState) -> int | None:
     scores = [s for _, s in state.gallery]
     if not scores or scores[0] is None:
@@ -302,15 +323,19 @@ class Explorer:
         if st.gt is not None:
             self.views["gt"].value = _png_bytes(to_uint8_image(st.gt))
         best = best_in_gallery(st)
+        diffs, pair = gallery_differences(st)
         items = []
         for i, (img, score) in enumerate(st.gallery):
             label = f"{score:.3f}" if score is not None else f"#{i}"
             style = "color:#d60" if i == best else ""
             items.append(W.VBox([W.Image(value=_png_bytes(to_uint8_image(img)), width=80, height=80),
+                                 W.Image(value=_png_bytes(diffs[i]), width=80, height=80),
                                  W.HTML(f"<span style='{style}'>{label}{' best' if i == best else ''}</span>")]))
         self.gallery.children = items
         lat = st.latencies[-1] if st.latencies else float("nan")
-        self.status.value = f"last update: {lat * 1000:.0f} ms per image"
+        spread = (f"; gallery: samples above, |sample - gallery mean| x{DIFF_GAIN} below, mean pairwise L1 "
+                  f"{pair:.4f}" if st.gallery else "")
+        self.status.value = f"last update: {lat * 1000:.0f} ms per image{spread}"
 
     # headless use
     def drive(self, snapshot: str | Path | None = None) -> dict:
@@ -341,8 +366,9 @@ class Explorer:
         if st.gt is not None:
             panels.append(("ground truth", to_uint8_image(st.gt)))
         ng = len(st.gallery)
+        diffs, pair = gallery_differences(st)
         cols = max(len(panels), ng)
-        fig, axes = plt.subplots(2 if ng else 1, cols, figsize=(1.8 * cols, 4 if ng else 2.1), squeeze=False)
+        fig, axes = plt.subplots(3 if ng else 1, cols, figsize=(1.8 * cols, 5.9 if ng else 2.1), squeeze=False)
         for ax in axes.ravel():
             ax.axis("off")
         for ax, (t, im) in zip(axes[0], panels):
@@ -355,9 +381,14 @@ class Explorer:
             lab = f"{score:.3f}" if score is not None else f"sample {i}"
             ax.set_title(lab + (" (best)" if i == best else ""), fontsize=8,
                          color="tab:orange" if i == best else "black")
+            axes[2, i].imshow(diffs[i])
+        if ng:
+            axes[2, 0].set_title(f"|sample - gallery mean| x{DIFF_GAIN}", fontsize=8, loc="left")
         lat = np.median(st.latencies) * 1000 if st.latencies else float("nan")
         scored = f"; gallery scored by {self.metric_name}, best in orange" if best is not None else ""
-        fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored})", fontsize=10)
+        spread = (f"\n{ng} samples at style-noise scale {st.noise_scale:g}: mean pairwise L1 {pair:.4f} "
+                  f"([0, 1] units)" if ng else "")
+        fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored}){spread}", fontsize=10)
         from .runs import save_figure
         save_figure(fig, path)
         plt.close(fig)

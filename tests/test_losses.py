@@ -144,3 +144,25 @@ def test_build_perceptual_none_and_segmenter_requirements():
 
 def test_pixel_l1():
     assert pixel_l1(torch.zeros(2, 3), torch.full((2, 3), -0.25)).item() == pytest.approx(0.25)
+
+
+def test_region_balanced_l1_weighs_every_region_alike():
+    """train.l1_region_balance: the same error in a region of 1/64 of the image and in the rest of it
+    gives the same loss; uniform L1 counts the small one 63x less; the cap limits the small region's
+    pixel weight; without a mask the loss is the plain mean."""
+    import torch
+    from deepsee.losses import pixel_l1
+    from deepsee.models.masks import to_onehot
+    mask = torch.zeros(1, 64, 64, dtype=torch.long)
+    mask[0, :8, :8] = 13                                                   # a lip-sized region
+    onehot = to_onehot(mask, 19)
+    fake = torch.zeros(1, 3, 64, 64)
+    small = torch.zeros(1, 3, 64, 64)
+    small[..., :8, :8] = 1.0
+    large = 1.0 - small
+    assert float(pixel_l1(fake, small)) == pytest.approx(float(pixel_l1(fake, large)) / 63, rel=1e-5)
+    assert float(pixel_l1(fake, small, onehot)) == pytest.approx(float(pixel_l1(fake, large, onehot)), rel=1e-5)
+    assert float(pixel_l1(fake, small, onehot)) == pytest.approx(0.5, rel=1e-5)
+    capped = float(pixel_l1(fake, small, onehot, max_weight=4.0))
+    assert float(pixel_l1(fake, small)) < capped < 0.5
+    assert float(pixel_l1(fake, small, None, 4.0)) == pytest.approx(float(pixel_l1(fake, small)))

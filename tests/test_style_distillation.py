@@ -62,7 +62,9 @@ def test_the_distance_falls_when_trained(monkeypatch):
     assert vals[-1] < 0.8 * vals[0], vals
 
 
-def test_negative_weight_is_refused():
+def test_negative_weights_are_refused():
     from deepsee.config import load_config
     with pytest.raises(ValueError, match="lambda_style_distill"):
         load_config("smoke", ["train.lambda_style_distill=-1"])
+    with pytest.raises(ValueError, match="l1_region_balance"):
+        load_config("smoke", ["train.l1_region_balance=-1"])

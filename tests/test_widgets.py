@@ -117,3 +117,29 @@ def test_widget_drive_runs_headless_and_snapshots(tmp_path):
     assert set(log) == {"region_slider", "global_slider", "sample_per_image", "mask_edit"}
     assert Image.open(tmp_path / "snap.png").size[0] > 200
     assert len(ex.gallery.children) == 4
+
+
+def test_gallery_differences_show_where_samples_differ():
+    """The gallery's difference maps are black where all samples agree and bright where one differs,
+    and the reported spread is the mean pairwise L1 in [0, 1] units; the widget shows one map per sample."""
+    from deepsee.widgets import DIFF_GAIN, gallery_differences
+    st = make_state()
+    h = 16
+    base = torch.zeros(3, h, h)
+    other = base.clone()
+    other[:, :4, :4] = 0.5                                    # [-1, 1] units: 0.25 in [0, 1] units
+    st.gallery = [(base, None), (base.clone(), None), (other, None)]
+    maps, pair = gallery_differences(st)
+    assert len(maps) == 3 and maps[0].shape == (h, h, 3) and maps[0].dtype == np.uint8
+    dark = maps[0][8:, 8:].astype(int).sum(-1)
+    assert (dark == dark.flat[0]).all()                       # identical everywhere else: one colour
+    bright = maps[2][:4, :4].astype(int).sum(-1)
+    assert bright.min() > dark.max() + 100                    # the differing corner stands out
+    expected = (0 + 0.25 * 16 / (h * h) * 2) / 3               # pairs (0,1), (0,2), (1,2)
+    assert pair == pytest.approx(expected, rel=1e-5)
+    assert DIFF_GAIN == 8
+    assert gallery_differences(make_state()) == ([], 0.0)
+    ex = Explorer(st, gallery_size=3)
+    ex._refresh(st.image if st.image is not None else base)
+    assert all(len(item.children) == 3 for item in ex.gallery.children)   # sample, difference map, label
+    assert "mean pairwise L1" in ex.status.value

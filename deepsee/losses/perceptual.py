@@ -29,7 +29,7 @@ VGG19_RELU_INDEX = {"relu1_1": 1, "relu2_1": 6, "relu3_1": 11, "relu4_1": 20, "r
 VGG19_LAYER_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-PERCEPTUAL_KINDS = ("vgg19", "segmenter", "none")
+PERCEPTUAL_KINDS = ("vgg19", "segmenter", "texture", "none")
 
 
 def vgg19_cache_path() -> Path:
@@ -180,6 +180,8 @@ def build_perceptual(cfg, segmenter_dir: str | os.PathLike | None = None, *,
         return None
     if kind == "vgg19":
         return VGGPerceptualLoss(vgg19_weights_path())
+    if kind == "texture":
+        return TexturePerceptualLoss()
     source = ""
     if segmenter is None:
         if segmenter_dir is None:
@@ -194,6 +196,23 @@ def build_perceptual(cfg, segmenter_dir: str | os.PathLike | None = None, *,
     return SegmenterPerceptualLoss(segmenter, source=source)
 
 
+class TexturePerceptualLoss(nn.Module):
+    """``train.perceptual=texture``: the texture-statistics distance (:mod:`deepsee.metrics.texture`,
+    differentiable form) as the training loss: weight-free, it rewards detail of the right local
+    amplitude, orientation and colour rather than the exact pixels (a CPU-profile substitute for the
+    paper's VGG-19 loss; not in the paper)."""
+
+    kind = "texture"
+
+    def __init__(self):
+        super().__init__()
+        from ..metrics.texture import TextureDistance
+        self.dist = TextureDistance(quantize=False)
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        return self.dist.loss(fake, real)
+
+
 def describe_perceptual(loss: FeatureL1Loss | None, lambda_vgg: float = 10.0) -> str:
     """One line a run records as ``perceptual_used`` (tables and figures quote it)."""
     if loss is None or lambda_vgg <= 0:
@@ -205,10 +224,32 @@ def describe_perceptual(loss: FeatureL1Loss | None, lambda_vgg: float = 10.0) ->
     if isinstance(loss, SegmenterPerceptualLoss):
         return (f"segmenter substitute (L1 on the kit's trained face segmenter features, uniform weights, "
                 f"from {loss.source or 'a given module'}; the paper uses ImageNet VGG-19)")
+    if isinstance(loss, TexturePerceptualLoss):
+        return ("texture-statistics substitute (differentiable TexStatDist: local band energies and low-pass "
+                "colour; weight-free; the paper uses ImageNet VGG-19)")
     return str(getattr(loss, "kind", type(loss).__name__))
 
 
-def pixel_l1(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Optional pixel L1 (``lambda_l1``; not in the paper, default 0)."""
-    return F.l1_loss(fake.float(), real.float())
+def pixel_l1(fake: torch.Tensor, real: torch.Tensor, onehot: torch.Tensor | None = None,
+             max_weight: float = 0.0) -> torch.Tensor:
+    """Optional pixel L1 (``lambda_l1``; not in the paper, default 0).
+
+    With ``onehot`` ``[B, N, H, W]`` (``train.l1_region_balance``) each region present in an image
+    weighs the same in that image's mean, whatever its area: pixel weight ``1 / (K area_n)`` for the
+    K present regions, capped at ``max_weight`` times the uniform weight when ``max_weight > 0``,
+    renormalised to mean 1. Small regions (lips, eyes, brows) then count as much as the background."""
+    err = (fake.float() - real.float()).abs()
+    if onehot is None:
+        return err.mean()
+    oh = onehot.float()
+    if oh.shape[-2:] != err.shape[-2:]:
+        oh = F.interpolate(oh, size=err.shape[-2:], mode="nearest")
+    area = oh.mean((2, 3), keepdim=True)                                   # [B, N, 1, 1] fraction
+    present = (area > 0).float()
+    k = present.sum(1, keepdim=True).clamp_min(1)
+    w = (oh * present / (k * area.clamp_min(1e-12))).sum(1, keepdim=True)  # [B, 1, H, W], mean 1
+    if max_weight > 0:
+        w = w.clamp(max=max_weight)
+        w = w / w.mean((2, 3), keepdim=True)
+    return (err * w).mean()
 

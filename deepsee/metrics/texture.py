@@ -143,7 +143,7 @@ class TextureDistance:
         """Texture levels used for an ``h`` x ``w`` image (the coarsest level keeps >= 4 px a side)."""
         return max(1, min(self.levels, int(math.floor(math.log2(min(h, w) / 4)))))
 
-    def _stats(self, x: Tensor, levels: int) -> tuple[list[Tensor], Tensor]:
+    def _stats(self, x: Tensor, levels: int, eps: float = 0.0) -> tuple[list[Tensor], Tensor]:
         """Local RMS amplitudes ``[N, 5, h_k, w_k]`` per level and the low-pass ``[N, 3, h_L, w_L]``."""
         x = (x + 1) / 2
         yoo = torch.einsum("oc,nchw->nohw", _COLOUR.to(x), x)
@@ -154,9 +154,21 @@ class TextureDistance:
             y = g[:, :1]
             s = _sep_filter(y, _BINOMIAL)
             r = torch.cat([y - s] + _oriented(s), dim=1)
-            amps.append(_sep_filter(r * r, win).clamp_min(0).sqrt())
+            amps.append((_sep_filter(r * r, win).clamp_min(0) + eps).sqrt())
             g = _sep_filter(g, _BINOMIAL)[..., ::2, ::2]
         return amps, g
+
+    def loss(self, fake: Tensor, real: Tensor) -> Tensor:
+        """The same distance as a differentiable training loss (``train.perceptual=texture``): no
+        quantisation, ``sqrt(E + 1e-8)``, on the inputs' device; the batch mean, a scalar."""
+        levels = self.levels_for(*fake.shape[-2:])
+        sa, la = self._stats(fake.float(), levels, eps=1e-8)
+        sb, lb = self._stats(real.float(), levels, eps=1e-8)
+        c = self.threshold ** 2
+        tex = 0
+        for ma, mb in zip(sa, sb):
+            tex = tex + (1 - (2 * ma * mb + c) / (ma * ma + mb * mb + c)).mean((2, 3)).sum(1)
+        return (tex / (5 * levels) + self.colour_weight * (la - lb).abs().mean((1, 2, 3))).mean()
 
     @torch.no_grad()
     def __call__(self, a: Tensor, b: Tensor) -> Tensor:

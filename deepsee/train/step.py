@@ -212,7 +212,8 @@ def generator_losses(disc, fake, real, onehot, perceptual, train_cfg) -> tuple[t
         total = total + train_cfg.lambda_vgg * perc
         parts["g_perc"] = perc
     if train_cfg.lambda_l1 > 0:
-        l1 = pixel_l1(fake, real)
+        balance = getattr(train_cfg, "l1_region_balance", 0.0)
+        l1 = pixel_l1(fake, real, onehot if balance > 0 else None, balance)
         total = total + train_cfg.lambda_l1 * l1
         parts["g_l1"] = l1
     parts["g_total"] = total
