@@ -24,7 +24,9 @@
 #   (the walks of Figs. 4 and 10); **all rows** moves every row (Fig. 3);
 # - **sample** draws a gallery of styles $\mathrm{clamp}(S + \sigma\epsilon_i, -1, 1)$ with the given seed and
 #   noise scale (the samples of Figs. 5-7; seed 0 is the notebooks' seed 0), scored against the ground
-#   truth by the perceptual metric when it is known, the best one highlighted;
+#   truth by the perceptual metric when it is known, the best one highlighted; under each sample a map of
+#   $8\,|x_i - \bar x|$ (its difference from the gallery mean) shows where the samples differ, and the status
+#   line gives the gallery's mean pairwise L1;
 # - **mask edits** relabel, grow, shrink, move or paste a class (Figs. 8-9); the style stays;
 # - **reset** returns to the predicted style and mask; **export** writes the current image, mask and style.
 #
