@@ -338,8 +338,9 @@ class Explorer:
         self.status.value = f"last update: {lat * 1000:.0f} ms per image{spread}"
 
     # headless use
-    def drive(self, snapshot: str | Path | None = None) -> dict:
-        """Move every control through its callback (as a user would) and optionally save a snapshot."""
+    def drive(self, snapshot: str | Path | None = None, **meta) -> dict:
+        """Move every control through its callback (as a user would) and optionally save a snapshot
+        (``meta``, e.g. ``profile`` and ``seed``, goes to its sidecar)."""
         log = {}
         first = next(iter(self.sliders))
         self.sliders[first].value = 0.3
@@ -352,11 +353,12 @@ class Explorer:
         self.edit_btn.click()
         log["mask_edit"] = self.state.latencies[-1]
         if snapshot is not None:
-            self.snapshot(snapshot)
+            self.snapshot(snapshot, **meta)
         return log
 
-    def snapshot(self, path: str | Path):
-        """Save the current view (LR, mask, output, GT, gallery) as one PNG."""
+    def snapshot(self, path: str | Path, **meta):
+        """Save the current view (LR, mask, output, GT, gallery and its difference maps) as PNG and PDF,
+        with a metadata sidecar (``meta``: ``profile``, ``seed``, ... as :func:`deepsee.runs.save_figure`)."""
         import matplotlib.pyplot as plt
 
         from .viz import colorize, to_uint8_image
@@ -390,7 +392,7 @@ class Explorer:
                   f"([0, 1] units)" if ng else "")
         fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored}){spread}", fontsize=10)
         from .runs import save_figure
-        save_figure(fig, path)
+        save_figure(fig, path, **meta)
         plt.close(fig)
 
 

@@ -92,7 +92,7 @@ print("face:", item["name"])
 if interactive:
     display(ex.widget)
 else:
-    latencies = ex.drive(snapshot=P.figure_path("explorer_snapshot"))
+    latencies = ex.drive(snapshot=P.figure_path("explorer_snapshot"), profile=P.profile, seed=P.cfg.seed)
     display(Image(filename=f"{P.figure_path('explorer_snapshot')}.png", width=900))
     display(pd.DataFrame({"control": list(latencies), "ms per update": [round(v * 1000) for v in latencies.values()]}))
 

@@ -1,5 +1,7 @@
 """The explorer's callbacks are plain functions: test them with a stand-in engine whose output is
 the styled map's first three style entries per pixel (so every region's effect is known)."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -113,8 +115,10 @@ def test_export_round_trips(tmp_path):
 def test_widget_drive_runs_headless_and_snapshots(tmp_path):
     st = make_state()
     ex = Explorer(st, metric=lambda a, b: (a - b).abs().mean(dim=(1, 2, 3)), metric_name="L1", gallery_size=4)
-    log = ex.drive(snapshot=tmp_path / "snap")
+    log = ex.drive(snapshot=tmp_path / "snap", profile="smoke", seed=3)
     assert set(log) == {"region_slider", "global_slider", "sample_per_image", "mask_edit"}
+    meta = json.loads((tmp_path / "snap.meta.json").read_text())
+    assert meta["profile"] == "smoke" and meta["seed"] == 3
     assert Image.open(tmp_path / "snap.png").size[0] > 200
     assert len(ex.gallery.children) == 4
 
