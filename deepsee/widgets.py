@@ -134,9 +134,8 @@ def gallery_differences(state: ExplorerState, gain: float = DIFF_GAIN) -> tuple[
     diff = (imgs - imgs.mean(0, keepdim=True)).abs().mean(1)                          # [n, H, W]
     cmap = colormaps["magma"]
     maps = [(cmap((d * gain).clamp(0, 1).numpy())[..., :3] * 255).round().astype(np.uint8) for d in diff]
-    n = imgs.shape[0]
-    pair = float(sum((imgs[i] - imgs[j]).abs().mean() for i in range(n) for j in range(i + 1, n))
-                 / max(1, n * (n - 1) // 2))
+    flat = imgs.flatten(1)
+    pair = float(torch.pdist(flat, p=1).mean()) / flat.shape[1] if len(flat) > 1 else 0.0
     return maps, pair
 
 
@@ -267,6 +266,7 @@ class Explorer:
         self.export_btn = W.Button(description="export")
         self.status = W.HTML()
         self.gallery = W.HBox()
+        self._gallery_shown, self._spread = None, ""   # the gallery list the HBox shows, and its spread line
         for r, s in self.sliders.items():
             s.observe(lambda ch, r=r: self._update(on_region_slider, r, ch["new"]), names="value")
         self.global_slider.observe(lambda ch: self._update(on_global_slider, ch["new"]), names="value")
@@ -322,20 +322,22 @@ class Explorer:
         self.views["output"].value = _png_bytes(to_uint8_image(image))
         if st.gt is not None:
             self.views["gt"].value = _png_bytes(to_uint8_image(st.gt))
-        best = best_in_gallery(st)
-        diffs, pair = gallery_differences(st)
-        items = []
-        for i, (img, score) in enumerate(st.gallery):
-            label = f"{score:.3f}" if score is not None else f"#{i}"
-            style = "color:#d60" if i == best else ""
-            items.append(W.VBox([W.Image(value=_png_bytes(to_uint8_image(img)), width=80, height=80),
-                                 W.Image(value=_png_bytes(diffs[i]), width=80, height=80),
-                                 W.HTML(f"<span style='{style}'>{label}{' best' if i == best else ''}</span>")]))
-        self.gallery.children = items
+        if st.gallery is not self._gallery_shown:   # a new gallery (on_sample / reset): a slider move keeps it
+            self._gallery_shown = st.gallery
+            best = best_in_gallery(st)
+            diffs, pair = gallery_differences(st)
+            items = []
+            for i, (img, score) in enumerate(st.gallery):
+                label = f"{score:.3f}" if score is not None else f"#{i}"
+                style = "color:#d60" if i == best else ""
+                items.append(W.VBox([W.Image(value=_png_bytes(to_uint8_image(img)), width=80, height=80),
+                                     W.Image(value=_png_bytes(diffs[i]), width=80, height=80),
+                                     W.HTML(f"<span style='{style}'>{label}{' best' if i == best else ''}</span>")]))
+            self.gallery.children = items
+            self._spread = (f"; gallery: samples above, |sample - gallery mean| x{DIFF_GAIN} below, mean "
+                            f"pairwise L1 {pair:.4f}" if st.gallery else "")
         lat = st.latencies[-1] if st.latencies else float("nan")
-        spread = (f"; gallery: samples above, |sample - gallery mean| x{DIFF_GAIN} below, mean pairwise L1 "
-                  f"{pair:.4f}" if st.gallery else "")
-        self.status.value = f"last update: {lat * 1000:.0f} ms per image{spread}"
+        self.status.value = f"last update: {lat * 1000:.0f} ms per image{self._spread}"
 
     # headless use
     def drive(self, snapshot: str | Path | None = None, **meta) -> dict:

@@ -144,6 +144,10 @@ def test_gallery_differences_show_where_samples_differ():
     assert DIFF_GAIN == 8
     assert gallery_differences(make_state()) == ([], 0.0)
     ex = Explorer(st, gallery_size=3)
-    ex._refresh(st.image if st.image is not None else base)
     assert all(len(item.children) == 3 for item in ex.gallery.children)   # sample, difference map, label
     assert "mean pairwise L1" in ex.status.value
+    shown = ex.gallery.children
+    ex.sliders["hair"].value = 0.3                 # a slider move re-renders the output, not the gallery
+    assert ex.gallery.children is shown and "mean pairwise L1" in ex.status.value
+    ex.sample_btn.click()                          # a new gallery is drawn and shown
+    assert ex.gallery.children is not shown and len(ex.gallery.children) == 3

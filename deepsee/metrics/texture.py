@@ -158,17 +158,25 @@ class TextureDistance:
             g = _sep_filter(g, _BINOMIAL)[..., ::2, ::2]
         return amps, g
 
+    def _distance(self, a: Tensor, b: Tensor, eps: float = 0.0) -> Tensor:
+        """The formula (module docstring) per image, ``[B]``, on the inputs' device."""
+        levels = self.levels_for(*a.shape[-2:])
+        sa, la = self._stats(a, levels, eps)
+        sb, lb = self._stats(b, levels, eps)
+        c = self.threshold ** 2
+        tex = torch.zeros(a.shape[0], device=a.device)
+        for ma, mb in zip(sa, sb):
+            t = 1 - (2 * ma * mb + c) / (ma * ma + mb * mb + c)
+            tex = tex + t.mean((2, 3)).sum(1)
+        tex = tex / (5 * levels)
+        col = (la - lb).abs().mean((1, 2, 3))
+        return tex + self.colour_weight * col
+
     def loss(self, fake: Tensor, real: Tensor) -> Tensor:
         """The same distance as a differentiable training loss (``train.perceptual=texture``): no
-        quantisation, ``sqrt(E + 1e-8)``, on the inputs' device; the batch mean, a scalar."""
-        levels = self.levels_for(*fake.shape[-2:])
-        sa, la = self._stats(fake.float(), levels, eps=1e-8)
-        sb, lb = self._stats(real.float(), levels, eps=1e-8)
-        c = self.threshold ** 2
-        tex = 0
-        for ma, mb in zip(sa, sb):
-            tex = tex + (1 - (2 * ma * mb + c) / (ma * ma + mb * mb + c)).mean((2, 3)).sum(1)
-        return (tex / (5 * levels) + self.colour_weight * (la - lb).abs().mean((1, 2, 3))).mean()
+        quantisation, ``sqrt(E + 1e-8)`` (a finite gradient at zero energy), on the inputs' device; the
+        batch mean, a scalar."""
+        return self._distance(fake.float(), real.float(), eps=1e-8).mean()
 
     @torch.no_grad()
     def __call__(self, a: Tensor, b: Tensor) -> Tensor:
@@ -179,15 +187,4 @@ class TextureDistance:
         a, b = a.to(self.device).float(), b.to(self.device).float()
         if self.quantize:
             a, b = quantize(a), quantize(b)
-        levels = self.levels_for(*a.shape[-2:])
-        n = a.shape[0]
-        sa, la = self._stats(a, levels)
-        sb, lb = self._stats(b, levels)
-        c = self.threshold ** 2
-        tex = torch.zeros(n, device=a.device)
-        for ma, mb in zip(sa, sb):
-            t = 1 - (2 * ma * mb + c) / (ma * ma + mb * mb + c)
-            tex = tex + t.mean((2, 3)).sum(1)
-        tex = tex / (5 * levels)
-        col = (la - lb).abs().mean((1, 2, 3))
-        return (tex + self.colour_weight * col).cpu()
+        return self._distance(a, b).cpu()

@@ -179,18 +179,6 @@ class StyleBranch(nn.Module):
         # counts and for importing; it takes no part in any computation and receives no gradient.
         self.unused = init_conv_(nn.Conv1d(num_classes, num_classes, 1)) if keep_unused_conv else None
 
-    def effective_weight(self, style: Tensor) -> Tensor:
-        """W_eff[b, o, n, i, j] = sum_k W[o, k, i, j] * S[b, n, k]. -> ``[B, 2C, N, 3, 3]``."""
-        return torch.einsum("okij,bnk->bonij", self.conv.weight, style.to(self.conv.weight.dtype))
-
-    def conv_effective(self, mask: Tensor, weight_eff: Tensor) -> Tensor:
-        """Convolve each sample's mask with its own effective weights (one grouped conv). -> ``[B, 2C, h, w]``."""
-        b, n, h, w = mask.shape
-        o = weight_eff.shape[1]
-        y = F.conv2d(mask.reshape(1, b * n, h, w).to(weight_eff.dtype), weight_eff.reshape(b * o, n, 3, 3),
-                     padding=1, groups=b)
-        return y.view(b, o, h, w) + self.conv.bias.view(1, o, 1, 1)
-
     def forward(self, mask: Tensor, style: Tensor) -> Modulation:   # [B, N, h, w], [B, N, d]
         gamma_s, beta_s = self.scaled(mask, style, None, bias=True).chunk(2, dim=1)
         return gamma_s, beta_s                                       # [B, C, h, w] each
@@ -208,12 +196,23 @@ class StyleBranch(nn.Module):
             if self.effective_backward and not _autocast_on():
                 return _StyledMapConv.apply(mask, style, weight, b_)
             return F.conv2d(styled_map(mask, style), weight, b_, padding=1)
-        weight_eff = torch.einsum("okij,bnk->bonij", weight, style.to(weight.dtype))
-        bsz, n, h, w = mask.shape
-        o = weight_eff.shape[1]
-        y = F.conv2d(mask.reshape(1, bsz * n, h, w).to(weight_eff.dtype), weight_eff.reshape(bsz * o, n, 3, 3),
-                     padding=1, groups=bsz).view(bsz, o, h, w)
-        return y if b_ is None else y + b_.view(1, o, 1, 1)
+        return conv_effective(mask, effective_weight(weight, style), b_)
+
+
+def effective_weight(weight: Tensor, style: Tensor) -> Tensor:
+    """W_eff[b, o, n, i, j] = sum_k W[o, k, i, j] * S[b, n, k]: the style conv ``weight`` ``[2C, d, 3, 3]``
+    seen through each sample's style ``[B, N, d]``. -> ``[B, 2C, N, 3, 3]``."""
+    return torch.einsum("okij,bnk->bonij", weight, style.to(weight.dtype))
+
+
+def conv_effective(mask: Tensor, weight_eff: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Convolve each sample's mask ``[B, N, h, w]`` with its own effective weights (one grouped conv),
+    plus ``bias`` ``[2C]`` if given. -> ``[B, 2C, h, w]``."""
+    b, n, h, w = mask.shape
+    o = weight_eff.shape[1]
+    y = F.conv2d(mask.reshape(1, b * n, h, w).to(weight_eff.dtype), weight_eff.reshape(b * o, n, 3, 3),
+                 padding=1, groups=b).view(b, o, h, w)
+    return y if bias is None else y + bias.view(1, o, 1, 1)
 
 
 def _direct_joint(branch: "StyleBranch", mask: Tensor, style: Tensor, out_scale: Tensor, h: Tensor, w_h: Tensor,
@@ -230,20 +229,13 @@ def _direct_joint(branch: "StyleBranch", mask: Tensor, style: Tensor, out_scale:
 
 def _joint_conv(h: Tensor, mask: Tensor, w_h: Tensor, w_style: Tensor, style: Tensor, bias: Tensor) -> Tensor:
     """``conv(h, w_h) + conv(mask, W_eff(style)) + bias`` as *one* convolution of ``[h | mask]`` with the
-    weights ``[w_h | W_eff]`` (per sample: a grouped conv over the batch; the training step uses it at
-    batch 1). The same sums as the two convolutions and the add, in one accumulation: no
-    ``[B, 2C, h, w]`` intermediate and no add.
-    h ``[B, hidden, h, w]``, mask ``[B, N, h, w]``, w_h ``[2C, hidden, 3, 3]``, w_style ``[2C, d, 3, 3]``,
-    style ``[B, N, d]``, bias ``[2C]``. -> ``[B, 2C, h, w]``."""
-    w_eff = torch.einsum("okij,bnk->bonij", w_style, style.to(w_style.dtype))   # [B, 2C, N, 3, 3]
-    bsz, o = w_eff.shape[:2]
+    weights ``[w_h | W_eff]``, for one sample (batch 1; over a batch it would be a grouped conv). The same
+    sums as the two convolutions and the add, in one accumulation: no ``[1, 2C, h, w]`` intermediate and
+    no add. h ``[1, hidden, h, w]``, mask ``[1, N, h, w]``, w_h ``[2C, hidden, 3, 3]``, w_style
+    ``[2C, d, 3, 3]``, style ``[1, N, d]``, bias ``[2C]``. -> ``[1, 2C, h, w]``."""
+    w_eff = effective_weight(w_style, style)[0]                                   # [2C, N, 3, 3]
     x = torch.cat([h, mask.to(h.dtype)], dim=1)
-    if bsz == 1:
-        return F.conv2d(x, torch.cat([w_h, w_eff[0].to(w_h.dtype)], dim=1), bias, padding=1)
-    w = torch.cat([w_h.unsqueeze(0).expand(bsz, -1, -1, -1, -1), w_eff.to(w_h.dtype)], dim=2)
-    hh, ww = x.shape[-2:]
-    y = F.conv2d(x.reshape(1, -1, hh, ww), w.reshape(bsz * o, -1, 3, 3), bias.repeat(bsz), padding=1, groups=bsz)
-    return y.view(bsz, o, hh, ww)
+    return F.conv2d(x, torch.cat([w_h, w_eff.to(w_h.dtype)], dim=1), bias, padding=1)
 
 
 class ReleasedStyleBranch(nn.Module):

@@ -146,10 +146,11 @@ class Generate(nn.Module):
         self.model = model
 
     def forward(self, lr, mask, style_image=None, style_mask=None, source: str | None = None,
-                noise: bool = False, return_style: bool = False, distill_hr: torch.Tensor | None = None):
-        """-> output, or (output, style) with ``return_style``; with ``distill_hr`` (the ground-truth HR
-        image, independent variant) also the style-distillation distance (:func:`style_distance` of the
-        LR encoder's style to the HR encoder's, the latter without gradient) as the last element. Inside
+                noise: bool = False, extras: bool = False, distill_hr: torch.Tensor | None = None):
+        """-> the output, or with ``extras`` ``(output, style, distill)``: the style it was made with
+        (noise included; ``None`` without a style) and, given ``distill_hr`` (the ground-truth HR image,
+        independent variant), the style-distillation distance (:func:`style_distance` of the LR
+        encoder's style to the HR encoder's, the latter without gradient; else ``None``). Inside
         ``forward`` so that DistributedDataParallel sees every parameter it uses."""
         style = distill = None
         if source is not None:
@@ -165,10 +166,7 @@ class Generate(nn.Module):
             if noise:
                 style = self.model.add_style_noise(style)
         out = self.model(lr, mask, style)  # [B, 3, H, W] in [-1, 1]
-        res = (out, style) if return_style else (out,)
-        if distill_hr is not None:
-            res = res + (distill,)
-        return res if len(res) > 1 else res[0]
+        return (out, style, distill) if extras else out
 
 
 def style_distance(style: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -213,7 +211,7 @@ def generator_losses(disc, fake, real, onehot, perceptual, train_cfg) -> tuple[t
         total = total + train_cfg.lambda_vgg * perc
         parts["g_perc"] = perc
     if train_cfg.lambda_l1 > 0:
-        balance = getattr(train_cfg, "l1_region_balance", 0.0)
+        balance = train_cfg.l1_region_balance
         l1 = pixel_l1(fake, real, onehot if balance > 0 else None, balance)
         total = total + train_cfg.lambda_l1 * l1
         parts["g_l1"] = l1
@@ -226,8 +224,7 @@ def style_reconstruction(model: nn.Module, fake: torch.Tensor, onehot: torch.Ten
     HR encoder's reading of the output is from the style the output was generated with (a "latent
     regression" term, not in the paper). ``style`` is the target (detach it); ``onehot [B, N, H, W]``."""
     s_hat = model.shared_encoder(model.hr_encoder(fake), onehot)          # [B, N, d]
-    present = (onehot.flatten(2).sum(-1) > 0).to(s_hat.dtype)              # [B, N]
-    return ((s_hat - style).abs().mean(-1) * present).sum() / present.sum().clamp_min(1)
+    return style_distance(s_hat, style, onehot, onehot.shape[1])
 
 
 def style_reconstruction_grad(model: nn.Module, fake: torch.Tensor, onehot: torch.Tensor, style: torch.Tensor,

@@ -118,14 +118,12 @@ class SRTrainer:
         rec_weight = self.cfg.train.lambda_style_rec if choice.source == "hr" else 0.0
         distill_weight = self.cfg.train.lambda_style_distill if len(self.sources) > 1 and choice.source else 0.0
         with frozen(self.disc), self.autocast():
-            extra = self.gen(lr, mask, simg, smask, choice.source, choice.noise, return_style=rec_weight > 0,
-                             distill_hr=hr if distill_weight > 0 else None)
-            fake, extra = (extra[0], extra[1:]) if isinstance(extra, tuple) else (extra, ())
-            style = extra[0] if rec_weight > 0 else None
+            fake, style, distill = self.gen(lr, mask, simg, smask, choice.source, choice.noise, extras=True,
+                                            distill_hr=hr if distill_weight > 0 else None)
             loss_g, parts = generator_losses(self.disc, fake, hr, onehot, self.perceptual, self.cfg.train)
             if distill_weight > 0:   # the LR encoder regressed onto the HR encoder's style (independent)
-                parts["g_style_distill"] = extra[-1]
-                loss_g = loss_g + distill_weight * extra[-1]
+                parts["g_style_distill"] = distill
+                loss_g = loss_g + distill_weight * distill
             if rec_weight > 0:   # the HR-style steps only: the output must carry the style it was given
                 surrogate, parts["g_style_rec"] = style_reconstruction_grad(unwrap(self.gen).model, fake,
                                                                             onehot, style, rec_weight)
