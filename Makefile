@@ -22,6 +22,12 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml $(if $(filter .venv/bin/python,$(PY)),.venv/bin/python,)
 	@echo "[setup] installing deepsee and its dependencies (first time: a few minutes)"
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	if [ -n "$$free" ] && [ "$$free" -lt 7 ]; then \
+	  echo "[setup] WARNING: only $$free GB free on this disk; the environment takes about 6.5 GB (PyTorch's"; \
+	  echo "[setup]          x86_64 build with its CUDA libraries is 5.5 GB). If pip stops with 'No space left on"; \
+	  echo "[setup]          device', free space (old clones, runs/, pytest's /tmp/pytest-of-\$$USER) and rerun."; \
+	fi
 	$(PY) -m pip install -q -e '.[notebooks,test]'
 	@touch $(STAMP)
 

@@ -72,13 +72,23 @@ def append_jsonl(path: str | os.PathLike, obj: dict) -> None:
         fh.write(json.dumps(obj, default=str) + "\n")
 
 
+#: Folders the pipeline itself writes (figures, tables, HTML exports). A change there is the run's own
+#: output, not a change of the code that made it, so it does not mark the commit ``-dirty``.
+GENERATED_PATHS = ("figures", "results", "docs/executed")
+
+
 def git_commit() -> str:
+    """The short commit of the code, with ``-dirty`` when tracked files other than the pipeline's own
+    outputs (:data:`GENERATED_PATHS`) differ from it; ``unknown`` outside a git checkout."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                              capture_output=True, text=True, timeout=5)
         sha = out.stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        if out.returncode != 0 or sha == "unknown":
+            return "unknown"
+        exclude = [f":(exclude){p}" for p in GENERATED_PATHS]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=5).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except Exception:
         return "unknown"

@@ -300,3 +300,19 @@ def test_cli_check_reports_and_fails_clearly(hq, capsys):
     (hq["root"] / "CelebA-HQ-img" / "9.jpg").write_bytes(b"broken")
     assert cli_main(args) == 1
     assert "cannot read image" in capsys.readouterr().err
+
+
+def test_one_time_label_cache_bar_follows_progress(hq, capfd):
+    cfg = hq_cfg(hq["root"])
+    build_dataset(cfg, "train", progress=False)                    # builds the cache: silently
+    assert "label cache" not in capfd.readouterr().err
+    build_dataset(hq_cfg(hq["root"], "data.hr_size=32", "data.lr_size=4"), "train")   # a new size: shown
+    assert "label cache 32px" in capfd.readouterr().err
+
+
+def test_training_without_progress_prints_no_data_bars(tmp_path, hq, capfd):
+    from deepsee.train import train_sr
+    cfg = hq_cfg(hq["root"], "model.lr_size=4", "model.factor=4", "train.max_steps=1", f"run_root={tmp_path / 'runs'}")
+    train_sr(cfg, progress=False)
+    err = capfd.readouterr().err
+    assert "label cache" not in err and "it/s" not in err

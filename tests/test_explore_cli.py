@@ -171,3 +171,23 @@ def test_photo_item_is_an_hr_face_made_lr_with_its_predicted_mask(runs, tmp_path
     assert it["name"] == "me" and any("grayscale" in n for n in notes) and any("square" in n for n in notes)
     assert torch.allclose(it["lr"], lr_from_hr(it["hr"][None], 8, antialias=False)[0])
     assert it["mask"].dtype == torch.long and 0 <= int(it["mask"].min()) and int(it["mask"].max()) < 19
+
+
+def test_sampling_scale_defaults_to_the_run_profiles(runs, tmp_path):
+    """Without --scale the samples use the model's run config's eval.oracle_scale (quick: 0.3); a model
+    folder without its run config falls back to 0.1; --scale wins over both."""
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    for f in (runs["model"] / "model").iterdir():
+        (run / "model" / f.name).write_bytes(f.read_bytes())
+    load_config("smoke", ["eval.oracle_scale=0.3"]).save(run / "config.yaml")
+    cases = {"run": (run, [], 0.3), "model_dir": (run / "model", [], 0.1), "given": (run, ["--scale", "0.2"], 0.2)}
+    for name, (model, extra, want) in cases.items():
+        out = tmp_path / name
+        assert main(["explore", "--model", str(model), "--segmenter", str(runs["seg"]), "--images",
+                     str(runs["images"]), "--out", str(out), "--device", "cpu", "--samples", "2", "--no-progress",
+                     "--downsample", *extra]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["scale"] == want, name
+        st = load_file(str(out / summary["images_explored"][0]["folder"] / "styles.safetensors"))
+        assert torch.equal(st["samples"], sample_styles(st["style"], 2, noise="gaussian", scale=want, seed=0))

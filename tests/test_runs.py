@@ -92,3 +92,34 @@ def test_pipeline_threads_are_fixed_by_the_profile(tmp_path):
             assert torch.get_num_threads() == n
     finally:
         torch.set_num_threads(before)
+
+
+def test_commit_is_dirty_for_code_changes_not_for_the_runs_own_outputs(tmp_path, monkeypatch):
+    import subprocess
+
+    import deepsee.runs as runs
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for rel in ("deepsee/model.py", "figures/fig3.pdf", "results/t.csv", "docs/executed/quick/a.html"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("v1\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
+    monkeypatch.setattr(runs, "REPO_ROOT", tmp_path)
+    clean = runs.git_commit()
+    assert clean != "unknown" and not clean.endswith("-dirty")
+    for rel in ("figures/fig3.pdf", "results/t.csv", "docs/executed/quick/a.html"):
+        (tmp_path / rel).write_text("re-run\n")         # a re-run rewrites its outputs: still clean
+    assert runs.git_commit() == clean
+    (tmp_path / "deepsee/model.py").write_text("edited\n")
+    assert runs.git_commit() == clean + "-dirty"
+
+
+def test_commit_outside_a_checkout_is_unknown(tmp_path, monkeypatch):
+    import deepsee.runs as runs
+    monkeypatch.setattr(runs, "REPO_ROOT", tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert runs.git_commit() == "unknown"

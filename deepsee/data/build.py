@@ -15,7 +15,7 @@ DATASETS = ("synthfaces", "celebamaskhq", "celeba", "folder")
 
 
 def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = False,
-                  masks: bool | None = None) -> FaceDataset:
+                  masks: bool | None = None, progress: bool = True) -> FaceDataset:
     """The ``split`` (train/val/test/all) of ``cfg.data.dataset`` as a :class:`FaceDataset`.
 
     Args:
@@ -24,17 +24,20 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
         guided: add a guide image of the same person (people with one image are left out).
         masks:  None: masks where the dataset has them (ground truth, or ``data.mask_dir`` which overrides
                 it); True: fail without masks; False: no masks (faster; e.g. to predict them).
+        progress: show a bar for one-time work (generating SynthFaces, merging CelebAMask-HQ's part
+                masks into the label cache); training workers pass False.
     """
     d = cfg.data
     train = split == "train" if train is None else train
     if d.dataset == "synthfaces":
-        root = ensure_synthfaces(cfg)
+        root = ensure_synthfaces(cfg, progress=progress)
     elif d.dataset in DATASETS:
         root = dataset_root(d)
     else:
         raise ValueError(f"data.dataset={d.dataset!r}; expected one of {', '.join(DATASETS)}")
     if d.dataset in ("synthfaces", "celebamaskhq"):
-        recs = celebamaskhq.records(root, split, hr_size=d.hr_size, mask_dir=d.mask_dir, masks=masks is not False)
+        recs = celebamaskhq.records(root, split, hr_size=d.hr_size, mask_dir=d.mask_dir, masks=masks is not False,
+                                   progress=progress)
     elif d.dataset == "celeba":
         recs = celeba.records(root, split, mask_dir=d.mask_dir, masks=masks)
     else:

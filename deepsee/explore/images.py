@@ -45,6 +45,18 @@ def model_dir(path: str | Path) -> Path:
     return path / "model" if (path / "model").is_dir() else path
 
 
+def default_scale(model: str | Path) -> tuple[float, str]:
+    """The sampling scale ``deepsee explore`` uses without ``--scale``: the model's training profile's
+    ``eval.oracle_scale`` when ``model`` is a run folder with its ``config.yaml`` (0.3 for the quick
+    profile, 0.1 for the paper's), else 0.1. Returns the scale and where it came from."""
+    from ..config import load_config
+    cfg_path = Path(model) / "config.yaml"
+    if cfg_path.is_file():
+        cfg = load_config(str(cfg_path))
+        return float(cfg.eval.oracle_scale), f"eval.oracle_scale of {cfg_path.name} (profile {cfg.profile})"
+    return 0.1, "default (no run config.yaml beside the model)"
+
+
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float() / 127.5 - 1
 
@@ -116,7 +128,7 @@ def photo_item(path: str | Path, segmenter, hr_size: int, lr_size: int, *, devic
 
 
 def explore_images(model: str | Path, segmenter: str | Path, images: str | Path, out: str | Path, *,
-                   samples: int = 16, seed: int = 0, scale: float = 0.1, downsample: bool = False,
+                   samples: int = 16, seed: int = 0, scale: float | None = None, downsample: bool = False,
                    guide: str | Path | None = None, device: str | torch.device = "cpu", progress: bool = True,
                    log: Callable[[str], None] | None = None) -> dict:
     """Run ``deepsee explore`` (see the module docstring); returns the summary written to
@@ -133,6 +145,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     from .walks import sample_styles
 
     log = stderr_log if log is None else log
+    scale, scale_source = (float(scale), "--scale") if scale is not None else default_scale(model)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
         raise ValueError(f"--samples must be a non-negative integer, got {samples!r}")
     if not scale >= 0:
@@ -250,7 +263,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
                        images=str(images), guide=None if guide is None else str(guide),
                        variant=net.cfg.variant, factor=net.cfg.factor, lr_size=lr_size, hr_size=hr_size,
                        downsample=bool(downsample), style_source=style_source, samples=k, noise=NOISE,
-                       scale=float(scale),
+                       scale=float(scale), scale_source=scale_source,
                        sampling=(f"sample i = deepsee.explore.sample_styles(style, {k}, noise='{NOISE}', "
                                  f"scale={scale}, seed={seed})[i]"),
                        photo_background="white (transparent pixels are composited over it)",
@@ -285,7 +298,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--samples", type=int, default=16, metavar="K", help="sampled solutions per image (default 16)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="sample seed: same seed, same samples (default 0)")
-    p.add_argument("--scale", type=float, default=0.1, help="Gaussian style-noise scale of the samples (default 0.1)")
+    p.add_argument("--scale", type=float, default=None,
+                   help="Gaussian style-noise scale of the samples (default: the training profile's "
+                        "eval.oracle_scale when --model is a run folder, 0.3 for quick models; else 0.1)")
     p.add_argument("--downsample", action="store_true",
                    help="the images are high-resolution: make them LR like the datasets and keep the HR "
                         "version for comparison (default: the images are the LR inputs)")

@@ -115,17 +115,18 @@ class _Run:
     def _datasets(self):
         from ..data import build_dataset
         guided = self.cfg.model.variant == "guided"
-        train = build_dataset(self.cfg, "train", train=True, guided=guided)
+        bar = self.progress and self.info.is_main
+        train = build_dataset(self.cfg, "train", train=True, guided=guided, progress=bar)
         sample = None
         if self.info.is_main:
             try:
-                sample = build_dataset(self.cfg, "val", train=False, guided=guided)
+                sample = build_dataset(self.cfg, "val", train=False, guided=guided, progress=bar)
                 if len(sample) == 0:
                     sample = None
             except (FileNotFoundError, ValueError, KeyError):
                 sample = None
             if sample is None:
-                sample = build_dataset(self.cfg, "train", train=False, guided=guided)
+                sample = build_dataset(self.cfg, "train", train=False, guided=guided, progress=bar)
         return train, sample
 
     def _build(self):
