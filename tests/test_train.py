@@ -33,7 +33,7 @@ class TinyFaces(Dataset):
 
     SIZES = {"train": 32, "val": 8, "test": 8}
 
-    def __init__(self, cfg, split, *, train=None, guided=False):
+    def __init__(self, cfg, split, *, train=None, guided=False, progress=True):
         n = self.SIZES[split]
         hr = cfg.data.hr_size
         g = torch.Generator().manual_seed(list(self.SIZES).index(split))
