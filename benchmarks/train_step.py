@@ -7,6 +7,12 @@ on the CPU (``--threads`` torch threads, default 2) and on the GPU when there is
 that its peak memory is its own: CPU peak = the process's maximum resident set size (``ru_maxrss``),
 GPU peak = ``torch.cuda.max_memory_allocated``.
 
+Rounds: the whole plan runs ``--rounds`` times (default 2), every other round in reverse order, so
+that a slow spell of the machine (a busy neighbour on a shared host) does not fall on one row only.
+A row reports its fastest round (``median_s_per_step``: that round's median step; other processes
+only ever add time), every round's median (``round_medians_s``) and their spread (slowest / fastest
+round): a spread well above 1.05 says the machine was not quiet.
+
 The ImageNet VGG-19 weights are not needed for timing: the perceptual loss uses *randomly initialised*
 VGG-19 features of the same architecture (identical cost). The CSV says so in ``perceptual``.
 The generator's style branch is timed both ways (``effective``: convolve the mask with per-sample
@@ -26,7 +32,7 @@ the row's s/step (goal: >= 1.5). The older absolute reference (the released code
 2-core CPU; docs/ARCHITECTURE_NOTES.md "Reference timings": batch 1 10.9 s/step, 3.2 GB; batch 4
 48 s/step, 7.0 GB) stays in the ``ref_released_*`` columns; compare ratios, not seconds, across machines.
 
-    python benchmarks/train_step.py                      # results/benchmark_train_step.csv (~15 min, 2 threads)
+    python benchmarks/train_step.py                      # results/benchmark_train_step.csv (~22 min, 2 threads)
     python benchmarks/train_step.py --devices cpu --batches 1 --steps 1 --threads 1 --out /tmp/b.csv
     python benchmarks/train_step.py --no-off-rows         # only the all-on (and plain) rows
 """
@@ -162,6 +168,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch threads (CPU)")
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=2, help="run the whole plan this many times (alternating order); "
+                                                         "each row reports its fastest round")
     p.add_argument("--gpu-steps", type=int, default=10, help="timed steps on the GPU")
     p.add_argument("--profile", default="paper")
     p.add_argument("--amp", default="none", help="none | bf16 | fp16")
@@ -196,12 +204,36 @@ def main(argv=None) -> int:
                 branch = "direct" if name == "direct_effective_backward" else "effective"
                 if branch in args.style_branches:
                     plan.append((device, 1, branch, f"all,-{name}", False))
+    if args.rounds < 1:
+        raise SystemExit(f"--rounds must be >= 1, got {args.rounds}")
+    measured: dict[tuple, list[dict]] = {key: [] for key in plan}
+    for r in range(args.rounds):
+        for key in (plan if r % 2 == 0 else plan[::-1]):
+            device, batch, branch, speedups, eval_fwd = key
+            cfg_args = argparse.Namespace(**vars(args))
+            if device.startswith("cuda"):
+                cfg_args.steps, cfg_args.warmup = args.gpu_steps, max(args.warmup, 3)
+            row = run_config(cfg_args, device, batch, branch, speedups, eval_fwd)
+            measured[key].append(row)
+            fwd = row["g_forward_eval_s"]
+            print(f"round {r + 1}/{args.rounds} {device:5s} batch {batch} {branch:9s} {speedups:32s}: "
+                  f"{row['median_s_per_step']:.3f} s/step, " + (f"G forward (plain) {fwd:.3f} s, " if fwd else "")
+                  + f"peak {row['peak_memory_gb']:.2f} GB (load {row['load_avg_1min_before']})", flush=True)
     rows = []
-    for device, batch, branch, speedups, eval_fwd in plan:
-        cfg_args = argparse.Namespace(**vars(args))
-        if device.startswith("cuda"):
-            cfg_args.steps, cfg_args.warmup = args.gpu_steps, max(args.warmup, 3)
-        row = run_config(cfg_args, device, batch, branch, speedups, eval_fwd)
+    for key in plan:
+        device, batch, branch, speedups, eval_fwd = key
+        rounds = measured[key]
+        row = dict(min(rounds, key=lambda x: x["median_s_per_step"]))          # the fastest round
+        medians = [x["median_s_per_step"] for x in rounds]
+        fwds = [x["g_forward_eval_s"] for x in rounds if x["g_forward_eval_s"]]
+        row.update(rounds=len(rounds), round_medians_s=";".join(f"{m:.3f}" for m in medians),
+                   round_spread=round(max(medians) / min(medians), 3),
+                   min_s_per_step=min(x["min_s_per_step"] for x in rounds),
+                   g_forward_eval_s=min(fwds) if fwds else None,
+                   peak_memory_gb=max(x["peak_memory_gb"] for x in rounds),
+                   load_avg_1min_before=max(x["load_avg_1min_before"] for x in rounds),
+                   load_avg_1min_after=max(x["load_avg_1min_after"] for x in rounds),
+                   wall_s=round(sum(x["wall_s"] for x in rounds), 1))
         row["speedups_requested"] = speedups
         paper = args.profile in ("paper", "paper-8x")
         ref = REFERENCE.get(batch) if device == "cpu" and paper else None
@@ -213,10 +245,8 @@ def main(argv=None) -> int:
             ratio_s_vs_released=round(row["median_s_per_step"] / ref[0], 3) if ref else None,
             ratio_mem_vs_released=round(row["peak_memory_gb"] / ref[1], 3) if ref else None)
         rows.append(row)
-        fwd = row["g_forward_eval_s"]
-        print(f"{device:5s} batch {batch} {branch:9s} {speedups:32s}: {row['median_s_per_step']:.3f} s/step, "
-              + (f"G forward (plain) {fwd:.3f} s, " if fwd else "")
-              + f"peak {row['peak_memory_gb']:.2f} GB (load {row['load_avg_1min_before']})", flush=True)
+        print(f"{device:5s} batch {batch} {branch:9s} {speedups:32s}: {row['median_s_per_step']:.3f} s/step "
+              f"(fastest of {len(rounds)} rounds, spread {row['round_spread']})", flush=True)
     for row in rows:   # the released-step estimate of the row's device and batch (the direct all-on row)
         unit = [r["g_forward_eval_s"] for r in rows if r["device"] == row["device"] and r["batch"] == row["batch"]
                 and r["style_branch"] == "direct" and r["g_forward_eval_s"]]
@@ -229,13 +259,15 @@ def main(argv=None) -> int:
     df = pd.DataFrame(rows)
     path = write_table(df, args.out, profile=args.profile, seed=0,
                        what="one G+D training step (paper 8x, independent, VGG-19 random-init, d_fake=regenerate), "
-                            "median of timed steps; rows: speed-ups all on, plain (none), each switched off in turn",
+                            "median of timed steps in the fastest of `rounds` rounds (round_medians_s: every "
+                            "round's); rows: speed-ups all on, plain (none), each switched off in turn",
                        released_step_estimate=ESTIMATE,
                        reference="ref_released_* columns: released DeepSEE measured on another 2-core CPU, torch 2.14.1, "
                                  "2 threads: 10.9 s/3.2 GB (batch 1), 48 s/7.0 GB (batch 4)",
                        peak_memory="CPU: ru_maxrss of the row's own process after the timed steps (before the eval "
                                    "forward); CUDA: torch.cuda.max_memory_allocated",
                        cpu_model=cpu_model(), torch_threads=args.threads, steps=args.steps, warmup=args.warmup,
+                       rounds=args.rounds,
                        caveat="CPU timings are sensitive to other processes: see load_avg columns")
     print(f"wrote {path}")
     return 0
