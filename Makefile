@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml $(if $(filter .venv/bin/python,$(PY)),.venv/bin/python,
 	if [ -n "$$free" ] && [ "$$free" -lt 7 ]; then \
 	  echo "[setup] WARNING: only $$free GB free on this disk; the environment takes about 6.5 GB (PyTorch's"; \
 	  echo "[setup]          x86_64 build with its CUDA libraries is 5.5 GB). If pip stops with 'No space left on"; \
-	  echo "[setup]          device', free space (old clones, runs/, pytest's /tmp/pytest-of-\$$USER) and rerun."; \
+	  echo "[setup]          device', free space (old clones, runs/, pytest's /tmp/pytest-of-<user>) and rerun."; \
 	fi
 	$(PY) -m pip install -q -e '.[notebooks,test]'
 	@touch $(STAMP)

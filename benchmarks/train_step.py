@@ -27,22 +27,23 @@ effective branch). Column ``speedups`` says which were on.
 Released step, measured (``ref_released_*`` columns, ``ratio_s_vs_released``): the authors' released
 code, run side by side with this benchmark on the CPU that made the committed CSV (AVX-512 "AMD EPYC"
 2-core, torch 2.14.1, 2 threads, paper 8x independent, random-init VGG-19, one G step + one D step as
-its trainer runs them, with the ``torch.autograd.set_detect_anomaly(True)`` its normalization module
-switches on at import): batch 1 12.05 s/step and 3.30 GB (11.08 s with anomaly detection off), batch 4
+its trainer runs them, with autograd's anomaly detection, which its normalization module switches on
+at import): batch 1 12.05 s/step and 3.30 GB (11.08 s with anomaly detection off), batch 4
 51.75 s/step and 7.63 GB; its generator eval forward 2.65 s (batch 1) and 10.08 s (batch 4). The
 released code is not part of the kit (it cannot be committed), so these are constants of that
-machine: compare them only with rows measured on the same CPU.
+machine: compare them only with rows measured on the same CPU (``ref_same_machine``: same model name,
+core count and AVX-512, since the same model name comes with or without it).
 
 Released-step estimate, for other machines (issue #15): the released step costs about 5.5 eval
 forwards of the kit's *plain default* generator (``released_step_estimate_s = 5.5 x g_forward_eval_s``
 of the effective style branch with every speed-up off, eval mode, no_grad, label mask, same
 device/batch/threads, measured in the ``all`` effective row of the same run);
 ``speedup_vs_released_estimate`` = that estimate / the row's s/step (goal: >= 1.5). Checked on the
-machine above: 5.5 x 2.13 s = 11.7 s against the measured 12.05 s. (The kit's *direct*-branch forward
-costs what the released forward costs, 2.55 vs 2.65 s there, so 5.5 of those overstate the released
+machine above: 5.5 x 2.11 s = 11.6 s against the measured 12.05 s. (The kit's *direct*-branch forward
+costs what the released forward costs, 2.56 vs 2.65 s there, so 5.5 of those overstate the released
 step by about 1.2x; earlier versions of this benchmark did that.)
 
-    python benchmarks/train_step.py                      # results/benchmark_train_step.csv (~22 min, 2 threads)
+    python benchmarks/train_step.py                      # results/benchmark_train_step.csv (~20 min, 2 threads)
     python benchmarks/train_step.py --devices cpu --batches 1 --steps 1 --threads 1 --out /tmp/b.csv
     python benchmarks/train_step.py --no-off-rows         # only the all-on (and plain) rows
 """
@@ -62,13 +63,13 @@ REPO = Path(__file__).resolve().parent.parent
 # batch -> (s/step, peak GB, G eval forward s) of the released code, measured side by side on the AVX-512
 # "AMD EPYC" 2-core CPU of the committed CSV (2026-11-30, torch 2.14.1, 2 threads, anomaly detection on as released)
 REFERENCE = {1: (12.05, 3.30, 2.65), 4: (51.75, 7.63, 10.08)}
-REFERENCE_MACHINE = "AMD EPYC (2 cores)"
+REFERENCE_MACHINE = "AMD EPYC (2 cores), AVX-512"
 RELEASED_PER_KIT_EVAL_FORWARD = 5.5   # released step / kit plain default (effective) eval forward (issue #15)
 ESTIMATE = ("released_step_estimate_s = 5.5 x g_forward_eval_s of the kit's plain default generator (style_branch "
             "effective, every speed-up off, eval mode, no_grad, label mask; same device, batch and threads, this "
             "run); 5.5 = released step / kit eval forward measured side by side in issue #15 (17.3 s / 3.15 s, "
             "the kit's forward then being the effective branch's); checked on the reference machine: "
-            "5.5 x 2.13 s = 11.7 s vs the released step measured there, 12.05 s")
+            "5.5 x 2.11 s = 11.6 s vs the released step measured there, 12.05 s")
 
 
 def _batch(cfg, batch: int, device):
@@ -97,6 +98,17 @@ def cpu_model() -> str:
     except OSError:
         pass
     return f"{name} ({os.cpu_count()} cores)"
+
+
+def cpu_isa() -> str:
+    """``AVX-512`` or ``AVX2`` (or ``other``) from /proc/cpuinfo's flags: the same model name comes both
+    ways here, about 2x apart in speed."""
+    try:
+        flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    words = set(flags.split())
+    return "AVX-512" if "avx512f" in words else "AVX2" if "avx2" in words else "other"
 
 
 def run_child(args) -> dict:
@@ -257,7 +269,7 @@ def main(argv=None) -> int:
             perceptual="vgg19 random-init (timing only; same cost as ImageNet weights)",
             ref_released_s_per_step=ref[0] if ref else None,
             ref_released_peak_gb=ref[1] if ref else None,
-            ref_same_machine=(cpu_model() == REFERENCE_MACHINE) if ref else None,
+            ref_same_machine=(f"{cpu_model()}, {cpu_isa()}" == REFERENCE_MACHINE) if ref else None,
             ratio_s_vs_released=round(row["median_s_per_step"] / ref[0], 3) if ref else None,
             speedup_vs_released=round(ref[0] / row["median_s_per_step"], 3) if ref else None,
             ratio_mem_vs_released=round(row["peak_memory_gb"] / ref[1], 3) if ref else None)
@@ -280,7 +292,7 @@ def main(argv=None) -> int:
                             "round's); rows: speed-ups all on, plain (none), each switched off in turn",
                        released_step_estimate=ESTIMATE,
                        reference="ref_released_* columns: the released DeepSEE code measured side by side on "
-                                 f"{REFERENCE_MACHINE} (AVX-512), torch 2.14.1, 2 threads, anomaly detection on as "
+                                 f"{REFERENCE_MACHINE}, torch 2.14.1, 2 threads, anomaly detection on as "
                                  "released: 12.05 s/3.30 GB (batch 1; 11.08 s without anomaly detection), "
                                  "51.75 s/7.63 GB (batch 4); valid only for rows measured on that CPU "
                                  "(ref_same_machine)",

@@ -83,8 +83,8 @@ def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                              capture_output=True, text=True, timeout=5)
-        sha = out.stdout.strip() or "unknown"
-        if out.returncode != 0 or sha == "unknown":
+        sha = out.stdout.strip()
+        if out.returncode != 0 or not sha:
             return "unknown"
         exclude = [f":(exclude){p}" for p in GENERATED_PATHS]
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude],

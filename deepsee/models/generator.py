@@ -121,10 +121,9 @@ class _StyledMapConv(torch.autograd.Function):
         ``[h | styled map]`` with ``[w_h | weight]``; its part of the backward is the plain conv backward."""
         ctx.save_for_backward(mask, style, weight, h, w_h)
         ctx.has_bias = bias is not None
-        x, w = styled_map(mask, style), weight
         if h is not None:
-            x, w = torch.cat([h, x.to(h.dtype)], 1), torch.cat([w_h, weight.to(w_h.dtype)], 1)
-        return F.conv2d(x, w, bias, padding=weight.shape[-1] // 2)
+            return _cat_conv(h, styled_map(mask, style), w_h, weight, bias)
+        return F.conv2d(styled_map(mask, style), weight, bias, padding=weight.shape[-1] // 2)
 
     @staticmethod
     def backward(ctx, grad):
@@ -223,8 +222,7 @@ def _direct_joint(branch: "StyleBranch", mask: Tensor, style: Tensor, out_scale:
     weight = branch.conv.weight * out_scale.view(-1, 1, 1, 1)
     if branch.effective_backward and not _autocast_on():
         return _StyledMapConv.apply(mask, style, weight, bias, h, w_h)
-    x = torch.cat([h, styled_map(mask, style).to(h.dtype)], 1)
-    return F.conv2d(x, torch.cat([w_h, weight.to(w_h.dtype)], 1), bias, padding=weight.shape[-1] // 2)
+    return _cat_conv(h, styled_map(mask, style), w_h, weight, bias)
 
 
 def _joint_conv(h: Tensor, mask: Tensor, w_h: Tensor, w_style: Tensor, style: Tensor, bias: Tensor) -> Tensor:
@@ -233,9 +231,14 @@ def _joint_conv(h: Tensor, mask: Tensor, w_h: Tensor, w_style: Tensor, style: Te
     sums as the two convolutions and the add, in one accumulation: no ``[1, 2C, h, w]`` intermediate and
     no add. h ``[1, hidden, h, w]``, mask ``[1, N, h, w]``, w_h ``[2C, hidden, 3, 3]``, w_style
     ``[2C, d, 3, 3]``, style ``[1, N, d]``, bias ``[2C]``. -> ``[1, 2C, h, w]``."""
-    w_eff = effective_weight(w_style, style)[0]                                   # [2C, N, 3, 3]
-    x = torch.cat([h, mask.to(h.dtype)], dim=1)
-    return F.conv2d(x, torch.cat([w_h, w_eff.to(w_h.dtype)], dim=1), bias, padding=1)
+    return _cat_conv(h, mask, w_h, effective_weight(w_style, style)[0], bias)   # W_eff [2C, N, 3, 3]
+
+
+def _cat_conv(h: Tensor, x: Tensor, w_h: Tensor, w_x: Tensor, bias: Tensor | None) -> Tensor:
+    """``conv(h, w_h) + conv(x, w_x) + bias`` as one 'same' convolution of ``[h | x]`` with ``[w_h | w_x]``
+    (the fused "both" block's semantic and style convs; ``x`` and ``w_x`` cast to ``h``'s dtypes)."""
+    return F.conv2d(torch.cat([h, x.to(h.dtype)], 1), torch.cat([w_h, w_x.to(w_h.dtype)], 1), bias,
+                    padding=w_h.shape[-1] // 2)
 
 
 class ReleasedStyleBranch(nn.Module):
