@@ -12,7 +12,7 @@ endif
 STAMP := $(if $(filter .venv/bin/python,$(PY)),.venv/.installed,.deepsee-installed)
 PYTEST_ARGS ?=
 
-.PHONY: setup reproduce test lab notebooks benchmarks clean-runs
+.PHONY: setup reproduce showcase test lab notebooks benchmarks clean-runs
 
 setup: $(STAMP)
 
@@ -36,6 +36,11 @@ $(STAMP): pyproject.toml $(if $(filter .venv/bin/python,$(PY)),.venv/bin/python,
 # other CPU-heavy processes, `OMP_WAIT_POLICY=PASSIVE make reproduce` avoids spin-wait contention.
 reproduce: setup
 	$(PY) -m deepsee.cli reproduce --profile $(PROFILE)
+
+# The showcase: every figure and table from the long-trained models shipped in pretrained/showcase
+# (inference only; RETRAIN=1 trains them again: hours on a CPU).
+showcase: setup
+	$(PY) -m deepsee.cli reproduce --profile showcase $(if $(RETRAIN),--retrain,)
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

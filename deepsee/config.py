@@ -106,9 +106,13 @@ class TrainConfig:
                                        # regressed onto the HR encoder's style of the ground truth (not in the paper)
     l1_region_balance: float = 0.0     # > 0: the pixel L1 weighs every present region equally (per image), pixel
                                        # weights capped at this multiple of uniform (not in the paper)
-    lambda_l1: float = 0.0             # pixel L1 (not in the paper; quick profile only, stated in outputs)
+    lambda_l1: float = 0.0             # pixel L1 (not in the paper; quick/showcase profiles, stated in outputs)
+    lambda_l1_final: float = -1.0      # >= 0: the L1 weight decays linearly from lambda_l1 to this during the
+                                       # schedule's decay phase, with the learning rate (< 0: constant)
     perceptual: str = "vgg19"          # vgg19 | segmenter (documented CPU substitute) | none
     save_every: int = 5000             # checkpoint every N steps (and at the end)
+    snapshot_steps: list[int] = field(default_factory=list)  # also save the model (DeepSEE.save) at these
+                                       # steps, as <run>/snapshots/step_<n>/ (how exploration emerges)
     sample_every: int = 1000           # sample grid PNG every N steps
     amp: str = "none"                  # none | bf16 | fp16
     grad_checkpoint: bool = False      # activation checkpointing in the generator
@@ -151,6 +155,12 @@ class EvalConfig:
     usage_select_n: int = 100          # style usage: best-of-n selection
     usage_region_delta: float = 0.3    # style usage: region walk delta (as Fig. 10), +-2 delta
     usage_global_delta: float = 0.15   # style usage: global walk delta (as Fig. 3), +-2 delta
+    usage_goals: str = "quick"         # style usage: the goal set of the table's goal/met columns (quick | showcase;
+                                       # deepsee.metrics.style_usage.GOAL_SETS)
+    emergence_images: int = 40         # emergence figure: test images per snapshot (information, region control)
+    emergence_select_images: int = 8   #   and for diversity and selection (the style-usage protocol, smaller)
+    holdout_seed: int = -1             # >= 0: also score the independent model on SynthFaces drawn with this seed
+    holdout_images: int = 200          #   (faces it was neither trained nor tuned on): this many test faces
 
 
 @dataclass
@@ -163,6 +173,9 @@ class PipelineConfig:
     extreme_steps: int = 0             # train.schedule_steps for the 32x model (0 = its profile's)
     seg_backbones: list[str] = field(default_factory=lambda: ["drn", "resnet101", "xception65"])
     extra_backbone_steps: int = 0      # seg.max_steps for the non-DRN backbones (0 = seg section's)
+    pretrained: str = ""               # "showcase": notebooks 10 and 20 take the models shipped in pretrained/showcase
+                                       # (checksums verified) instead of training them; `deepsee reproduce --retrain`
+                                       # trains them again
     threads: int = 0                   # torch threads of the notebooks' own work, e.g. the segmenter
                                        # (0 = torch's default: the machine's cores; results then vary with them)
     train_workers: int = 1             # SR trainings run side by side in this many processes (CPU)
@@ -320,6 +333,10 @@ def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] |
     cfg = _build(Config, d, "")
     if cfg.train.l1_region_balance < 0:
         raise ValueError(f"train.l1_region_balance={cfg.train.l1_region_balance}; expected 0 (off) or a cap > 0")
+    if any(not isinstance(n, int) or n < 1 for n in cfg.train.snapshot_steps):
+        raise ValueError(f"train.snapshot_steps={cfg.train.snapshot_steps}; expected positive step numbers")
+    if cfg.train.lambda_l1 < 0:
+        raise ValueError(f"train.lambda_l1={cfg.train.lambda_l1}; expected >= 0")
     if cfg.train.lambda_style_distill < 0:
         raise ValueError(f"train.lambda_style_distill={cfg.train.lambda_style_distill}; expected >= 0")
     if not 0.0 <= cfg.train.hr_style_share <= 1.0:
@@ -327,6 +344,11 @@ def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] |
     if cfg.model.variant not in VARIANTS:
         raise ValueError(f"model.variant={cfg.model.variant!r}; expected one of {VARIANTS}")
     check_factor(cfg.model.factor)
+    from .metrics.style_usage import GOAL_SETS
+    if cfg.eval.usage_goals not in GOAL_SETS:
+        raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(GOAL_SETS)}")
+    if cfg.pipeline.pretrained not in ("", "showcase"):
+        raise ValueError(f"pipeline.pretrained={cfg.pipeline.pretrained!r}; expected '' (train) or 'showcase'")
     if cfg.model.last_block not in LAST_BLOCKS:
         raise ValueError(f"model.last_block={cfg.model.last_block!r}; expected one of {LAST_BLOCKS}")
     if cfg.model.last_block == "released" and cfg.model.max_mask_size <= 0:

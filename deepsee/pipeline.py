@@ -61,12 +61,63 @@ class Pipeline:
         from .data import build_dataset
         return build_dataset(self.config(masks=masks, profile=profile), split, guided=guided)
 
+    def explorer_setup(self):
+        """(model, test split, segmenter run, where they come from) for the explorer (notebook 90): the
+        independent model of this pipeline's notebook 20, or, when no pipeline run exists, the shipped
+        showcase model (checksums verified) on the showcase profile's test faces (ground-truth masks)."""
+        if self.has("sr_independent"):
+            return (self.load_model("sr_independent"), self.split(), self.state.get("segmenter_run"),
+                    f"this pipeline's run ({self.profile} profile)")
+        from .data import build_dataset
+        from .models import DeepSEE
+        from .showcase import shipped
+        folder = shipped("independent")
+        cfg = load_config("showcase")
+        cfg.data.data_root, cfg.seed = self.cfg.data.data_root, self.cfg.seed
+        model = DeepSEE.load(folder / "model").to(self.device).eval()
+        return (model, build_dataset(cfg, "test"), str(shipped("segmenter")),
+                f"no {self.profile} pipeline run: the shipped showcase model {folder.name} (ground-truth masks)")
+
+    def holdout_split(self):
+        """The test faces of ``eval.holdout_seed`` (SynthFaces drawn with another generator seed: people,
+        poses and textures the models were neither trained nor tuned on; ``eval.holdout_images`` of them),
+        with the pipeline segmenter's predicted masks; ``None`` when ``eval.holdout_seed < 0``."""
+        import dataclasses
+
+        from .data import build_dataset
+        ev = self.cfg.eval
+        if ev.holdout_seed < 0:
+            return None
+        if self.dataset != "synthfaces":
+            raise ValueError(f"eval.holdout_seed={ev.holdout_seed} draws SynthFaces; the dataset is {self.dataset}")
+        n = ev.holdout_images
+        data = dataclasses.replace(self.config(masks="ground truth").data, synth_seed=ev.holdout_seed, synth_n=n,
+                                   splits=[0, 0, n], identities=max(1, n // 5))
+        cfg = dataclasses.replace(self.cfg, data=data)
+        masks = self.run_root / f"pipeline-{self.profile}" / f"pred_masks_holdout_seed{ev.holdout_seed}"
+        if not (masks / "predicted_masks.json").is_file():
+            from .seg import predict_dataset_masks
+            predict_dataset_masks(cfg, self.get("segmenter_run", "10"), masks, splits=("test",))
+        return build_dataset(dataclasses.replace(cfg, data=dataclasses.replace(data, mask_dir=str(masks))), "test")
+
     def load_model(self, key: str):
         """The SR model notebook 20 recorded under ``key`` (e.g. ``"sr_independent"``), in eval mode."""
         from .models import DeepSEE
         run = Path(self.get(key, "20"))
         model = DeepSEE.load(run / "model" if (run / "model").is_dir() else run)
         return model.to(self.device).eval()
+
+    def snapshots(self, key: str = "sr_independent") -> list[tuple[int, Path]]:
+        """``[(step, model folder)]`` of the run recorded under ``key``: its ``snapshots/step_<n>``
+        (``train.snapshot_steps``) and its final model, by step."""
+        run = Path(self.get(key, "20"))
+        out = [(int(p.name.split("_")[1]), p) for p in sorted((run / "snapshots").glob("step_*"))
+               if (p / "model.safetensors").is_file()]
+        info = run / "run_info.json"
+        final = int(json.loads(info.read_text()).get("steps_done", 0)) if info.is_file() else 0
+        if (run / "model").is_dir() and final not in [s for s, _ in out]:
+            out.append((final, run / "model"))
+        return sorted(out)
 
     def knob(self, value, key: str):
         """A notebook parameter that defaults to the profile: ``value`` unless it is None, else the
@@ -127,11 +178,57 @@ class Pipeline:
             else:
                 steps = pc.main_steps if variant in main else pc.ablation_steps
                 ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
+                if variant != "independent":   # snapshots (the emergence notebook) of the independent model only
+                    ov.append("train.snapshot_steps=[]")
                 cfg, seg = self.config(ov), seg_run
             keys.append(variant)
             cfgs.append(cfg)
             segs.append(seg)
         return keys, cfgs, segs
+
+    # -------------------------------------------------------------- shipped (showcase) models
+    def use_shipped(self, retrain: bool = False) -> bool:
+        """Whether notebooks 10 and 20 take the models shipped for this profile (``pipeline.pretrained``:
+        the showcase models of ``pretrained/showcase``) instead of training them; ``retrain=True``
+        (``deepsee reproduce --retrain``) trains them again."""
+        return bool(self.cfg.pipeline.pretrained) and not retrain
+
+    def shipped(self, name: str) -> Path:
+        """The checksum-verified folder of shipped model ``name`` (``segmenter``, ``independent``,
+        ``guided``); recorded in every later sidecar (``note_models``)."""
+        from .showcase import MODELS, shipped
+        path = shipped(name)
+        self.record("note_models", f"shipped showcase models (pretrained/showcase; {', '.join(MODELS)}; "
+                                   "SHA-256 verified before use)")
+        return path
+
+    def masks_dir(self, segmenter_run: Path) -> Path:
+        """Where notebook 10 writes the predicted masks: beside a trained segmenter's run, or under the
+        run root for a shipped one (``pretrained/`` stays read-only)."""
+        if Path(segmenter_run).resolve().is_relative_to((REPO_ROOT / "pretrained").resolve()):
+            return self.run_root / f"pipeline-{self.profile}" / "pred_masks"
+        return Path(segmenter_run) / "pred_masks"
+
+    def train_sr_models(self, retrain: bool = False, log=print) -> dict[str, str]:
+        """Notebook 20's models (:meth:`sr_jobs`): the shipped ones when :meth:`use_shipped` (the main
+        models of the showcase profile), every other one trained by :func:`deepsee.train.jobs.train_many`;
+        recorded as the pipeline's SR runs. Returns ``{key: run folder}``."""
+        from .showcase import MODELS
+        from .train.jobs import train_many
+        keys, cfgs, segs = self.sr_jobs()
+        runs: dict[str, str] = {}
+        todo = []
+        for key, cfg, seg in zip(keys, cfgs, segs):
+            if self.use_shipped(retrain) and key in MODELS:
+                runs[key] = str(self.shipped(key))
+            else:
+                todo.append((key, cfg, seg))
+        if todo:
+            pc = self.cfg.pipeline
+            trained = train_many([c for _, c, _ in todo], [s for _, _, s in todo], workers=pc.train_workers,
+                                 threads=pc.train_threads)
+            runs.update({k: str(r) for (k, _, _), r in zip(todo, trained)})
+        return self.record_sr_runs(keys, [runs[k] for k in keys], cfgs)
 
     def record_sr_runs(self, keys: list[str], runs: list, cfgs: list[Config]) -> dict:
         """Record the SR runs (``sr_<key>``), the perceptual loss they used, the 32x model's profile."""

@@ -1,4 +1,4 @@
-"""The papermill runner: ``deepsee reproduce --profile quick|paper [--from NN] [--only NN,...]``.
+"""The papermill runner: ``deepsee reproduce --profile quick|showcase|paper [--retrain] [--from NN] [--only NN,...]``.
 
 Executes ``notebooks/NN_*.ipynb`` in order with papermill, passing profile, seed, device, data and
 output paths and ``interactive=False``. Executed copies go to ``runs/reproduce-<profile>/executed``.
@@ -137,7 +137,8 @@ def _cmd(args: argparse.Namespace) -> int:
     try:
         records = run_notebooks(args.profile, seed=args.seed, device=args.device, data_root=args.data_root,
                                 run_root=args.run_root, out_dir=args.out_dir, start=args.start,
-                                only=args.only, overrides=args.set)
+                                only=args.only, overrides=args.set,
+                                extra_parameters={"retrain": True} if args.retrain else None)
     except NotebookFailure as e:
         print(f"deepsee reproduce: {e}", file=sys.stderr)
         return 1
@@ -163,6 +164,9 @@ def register(sub) -> None:
     p.add_argument("--out-dir", default="", help="write figures/ and results/ here instead of the repository")
     p.add_argument("--from", dest="start", default=None, metavar="NN", help="start at notebook NN")
     p.add_argument("--only", default=None, metavar="NN,MM", help="run only these notebooks")
+    p.add_argument("--retrain", action="store_true",
+                   help="showcase profile: train the segmenter and the main SR models again (notebooks 10 and 20) "
+                        "instead of taking the shipped, checksum-verified models of pretrained/showcase")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field in every notebook, e.g. --set pipeline.main_steps=400 (repeatable)")
     p.set_defaults(func=_cmd)

@@ -106,9 +106,27 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def cpu_model() -> str:
+    """The CPU's model name with its widest vector extension, e.g. ``AMD EPYC (avx2)``: the CPU changes
+    between machines, and floating-point results (and speed) with its instruction set."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and name in ("", platform.machine(), platform.processor()):
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    isa = next((f for f in ("amx_bf16", "avx512f", "avx2") if f in flags), "")
+    return f"{name} ({isa})" if isa else name
+
+
 def machine_info() -> dict[str, Any]:
     import torch
     info = {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+            "cpu": cpu_model(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     return info

@@ -11,6 +11,8 @@ Two kinds of entries:
   and pytorch-fid look. Their names end in ``-<sha256 prefix>.pth`` (torchvision's ``check_hash``
   convention); :func:`verify` checks that the file's SHA-256 starts with that prefix.
   :func:`fetch` downloads them.
+- ``shipped``: the showcase models in the repository (``pretrained/showcase``, :mod:`deepsee.showcase`),
+  every file's SHA-256 in :mod:`deepsee.shipped_sha256`; verified before each use.
 - ``user``: released DeepSEE checkpoints and trained segmenters that the user places under
   ``$DEEPSEE_WEIGHTS`` (default ``<data root>/weights``, i.e. ``data/weights``). Status only.
 
@@ -193,7 +195,8 @@ def status() -> list[dict[str, Any]]:
             row.update(present=True, size=p.stat().st_size, sha256_actual=actual,
                        ok=_hash_ok(actual, e.sha256))
         rows.append(row)
-    return rows
+    from .showcase import status_rows   # the models shipped in pretrained/showcase (verified file by file)
+    return rows + status_rows()
 
 
 def _check_url(url: str) -> None:

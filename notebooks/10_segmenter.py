@@ -44,6 +44,7 @@ run_root = "runs"
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
+retrain = False         # showcase profile: train the segmenter again instead of taking the shipped one
 # Science (None: the profile's value)
 backbones = None             # e.g. ["drn", "resnet101", "xception65"] (pipeline.seg_backbones)
 drn_steps = None             # training steps of the DRN segmenter (seg.max_steps)
@@ -66,11 +67,18 @@ print(P)
 # %% [markdown]
 # ## Train and evaluate each backbone
 # The DRN segmenter trains for `seg.max_steps` steps; the others (Table 5's ResNet-101 and Xception-65
-# rows) for `pipeline.extra_backbone_steps`. Masks: the dataset's ground truth.
+# rows) for `pipeline.extra_backbone_steps`. Masks: the dataset's ground truth. The showcase profile
+# takes its shipped DRN segmenter (`pretrained/showcase/segmenter`, checksums verified) and evaluates it;
+# with `retrain=True` (`deepsee reproduce --profile showcase --retrain`) it trains it again.
 
 # %%
 rows, runs = [], {}
-for backbone in P.cfg.pipeline.seg_backbones:
+if P.use_shipped(retrain):
+    runs["drn"] = P.shipped("segmenter")
+    rows.append(evaluate_segmenter(P.config(masks="ground truth"), runs["drn"], split="test"))
+    print(f"shipped segmenter {runs['drn']} (verified); the other backbones have no showcase models: "
+          "their Table 5 rows come from the quick run (make reproduce)")
+for backbone in [] if runs else P.cfg.pipeline.seg_backbones:
     extra = [f"seg.max_steps={P.cfg.pipeline.extra_backbone_steps}"] if backbone != "drn" and P.cfg.pipeline.extra_backbone_steps else []
     cfg = P.config([f"seg.backbone={backbone}", *extra], masks="ground truth")
     runs[backbone] = train_segmenter(cfg)
@@ -110,7 +118,7 @@ P.save_figure(figure2(P.cfg, best, n=figure_rows, seed=seed + figure_seed), "fig
 # Notebooks 20-90 train and test the 8x models on these masks.
 
 # %%
-masks = predict_dataset_masks(P.cfg, best, best / "pred_masks")
+masks = predict_dataset_masks(P.cfg, best, P.masks_dir(best))
 P.record("segmenter_run", str(best))
 P.record("pred_masks", str(masks))
 

@@ -58,6 +58,7 @@ run_root = "runs"
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
+retrain = False         # showcase profile: train the main models again instead of taking the shipped ones
 # Science (None: the profile's value)
 variants = None         # e.g. ["independent", "guided", "prior_only", ...] (pipeline.variants)
 main_steps = None       # steps of the independent and guided models (pipeline.main_steps)
@@ -71,7 +72,6 @@ workers = None          # trainings side by side (pipeline.train_workers), each 
 from IPython.display import Markdown
 import pandas as pd
 from deepsee.pipeline import knob_overrides, setup
-from deepsee.train.jobs import train_many
 from deepsee.viz import read_stats, training_curves_figure
 
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
@@ -91,12 +91,18 @@ keys, cfgs, segs = P.sr_jobs()
 jobs = pd.DataFrame([{"model": k, "profile": c.profile, "variant": c.model.variant, "factor": f"{c.model.factor}x",
                       "steps": c.train.schedule_steps or c.train.max_steps, "batch": c.train.batch_size, "hr_style_share": c.train.hr_style_share,
                       "lambda_l1": c.train.lambda_l1, "style_pool": c.model.style_pool,
-                      "masks": "predicted" if c.data.mask_dir else "ground truth"} for k, c in zip(keys, cfgs)])
+                      "lambda_l1_final": c.train.lambda_l1_final,
+                      "masks": "predicted" if c.data.mask_dir else "ground truth",
+                      "source": "shipped (pretrained/showcase)" if P.use_shipped(retrain) and k in ("independent", "guided")
+                                else "trained here"} for k, c in zip(keys, cfgs)])
 jobs
 
+# %% [markdown]
+# Train (or, for the showcase profile's main models, take the shipped, checksum-verified models; `retrain=True`
+# trains them again: `deepsee reproduce --profile showcase --retrain`).
+
 # %%
-runs = train_many(cfgs, segs, workers=P.cfg.pipeline.train_workers, threads=P.cfg.pipeline.train_threads)
-runs = P.record_sr_runs(keys, runs, cfgs)
+runs = P.train_sr_models(retrain)
 
 # %% [markdown]
 # ## Training curves

@@ -59,11 +59,11 @@ leak_delta = 0.3        # the leakage edit: + delta on the region's style row
 explore_seed = 0        # draw of the explorative tables' images (added to seed)
 
 # %%
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 from deepsee.data import sample_items, spread_items
 from deepsee.eval import table6, table7
 from deepsee.eval.methods import evaluate_methods, explorative_tables
-from deepsee.metrics.style_usage import GOALS, style_usage
+from deepsee.metrics.style_usage import GOAL_SETS, style_usage
 from deepsee.pipeline import setup
 
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
@@ -85,10 +85,33 @@ rows, per_image = evaluate_methods(models, test, guided_test, perceptual=percept
                                    fid=fid, device=P.device, weights={v: f"trained: {P.get('sr_' + v)}" for v in models})
 for label, df in per_image.items():
     if label in models:
-        df.to_csv(f"{P.get('sr_' + label)}/eval_test_per_image.csv", index=False)
+        df.to_csv(P.run_root / f"pipeline-{P.profile}" / f"eval_test_per_image_{label}.csv", index=False)
 t6 = table6(rows, profile=P.profile, dataset=P.dataset)
 P.save_table(t6, "table6", path=P.results_dir / f"table6_{P.dataset}_8x_{P.profile}.csv")
 t6
+
+# %% [markdown]
+# ### Faces from another generator seed
+# With `eval.holdout_seed` set (the showcase profile: seed 1), the independent model and bicubic are also
+# scored on SynthFaces drawn with that seed: people, poses and textures that neither training nor any
+# recipe choice has seen (masks predicted by the same segmenter). A model that only memorised its
+# training faces would fall back towards bicubic here.
+
+# %%
+holdout = P.holdout_split()
+if holdout is not None:
+    h_rows, _ = evaluate_methods({"independent": models["independent"]}, holdout, perceptual=perceptual,
+                                 fid=False, device=P.device, weights={"independent": f"trained: {P.get('sr_independent')}"})
+    for r in h_rows:
+        r.update(dataset=f"SynthFaces seed {P.cfg.eval.holdout_seed}",
+                 note=f"{r.get('note', '')}; faces drawn with SynthFaces seed {P.cfg.eval.holdout_seed} (never trained on)")
+    t6h = table6(h_rows, profile=P.profile, dataset=P.dataset)
+    t6h = t6h[t6h.source == "measured"]
+    P.save_table(t6h, "table6_holdout", path=P.results_dir / f"table6_{P.dataset}-seed{P.cfg.eval.holdout_seed}_8x_{P.profile}.csv",
+                 holdout_seed=P.cfg.eval.holdout_seed, images=len(holdout))
+    display(t6h)
+else:
+    print("eval.holdout_seed < 0: no held-out-seed evaluation for this profile")
 
 # %% [markdown]
 # ## Table 7: 32 → 256 px (CelebAMask-HQ's setting)
@@ -135,11 +158,11 @@ usage_items = spread_items(P.split(masks="ground truth"), ev.usage_images)
 select_items = usage_items[:ev.usage_select_images]
 usage = style_usage(model, usage_items, perceptual, select_items=select_items, region_delta=ev.usage_region_delta,
                     global_delta=ev.usage_global_delta, k=diversity_k, scale=noise_scale, noise=ev.oracle_noise,
-                    select_n=ev.usage_select_n, seed=seed, device=P.device)["summary"]
+                    select_n=ev.usage_select_n, seed=seed, device=P.device, goals=GOAL_SETS[ev.usage_goals])["summary"]
 P.save_table(usage, "style_usage", path=P.table_path("style_usage"), masks="ground truth", images=len(usage_items),
              select_images=len(select_items), samples=diversity_k, select_n=ev.usage_select_n, noise_scale=noise_scale,
              region_delta=ev.usage_region_delta, global_delta=ev.usage_global_delta,
-             perceptual_metric=perceptual.name, goals=GOALS)
+             perceptual_metric=perceptual.name, goals=GOAL_SETS[ev.usage_goals], goal_set=ev.usage_goals)
 usage[usage.goal.notna()]
 
 # %% [markdown]

@@ -66,14 +66,15 @@ from deepsee.widgets import explorer_for
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
 noise_scale = P.knob(noise_scale, "eval.oracle_scale")
-model, test, perceptual = P.load_model("sr_independent"), P.split(), P.perceptual_metric()
-print(P)
+model, test, segmenter_run, source = P.explorer_setup()   # this pipeline's model, else the shipped showcase one
+perceptual = P.perceptual_metric()
+print(P, "\nmodel:", source)
 
 # %%
 if face_image:
     from deepsee.explore.images import photo_item
     from deepsee.seg import load_segmenter
-    item = photo_item(face_image, load_segmenter(P.get("segmenter_run", "10"), device=P.device),
+    item = photo_item(face_image, load_segmenter(segmenter_run, device=P.device),
                       model.cfg.hr_size, model.cfg.lr_size, device=P.device)
 else:
     item = choose_item(test, image_index, seed + image_seed)

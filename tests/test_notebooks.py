@@ -18,7 +18,8 @@ PROMISES = {
     "20": ["figures/sr_training_curves_synthfaces_8x_smoke.png"],  # + the models 30-90 draw from
     "30": ["results/table6_synthfaces_8x_smoke.csv", "results/table7_synthfaces_8x_smoke.csv",
            "results/diversity_synthfaces_8x_smoke.csv", "results/region_leakage_synthfaces_8x_smoke.csv",
-           "results/style_usage_synthfaces_8x_smoke.csv"],
+           "results/style_usage_synthfaces_8x_smoke.csv", "results/table6_synthfaces-seed1_8x_smoke.csv"],
+    "31": ["results/emergence_synthfaces_8x_smoke.csv", "figures/fig_emergence_synthfaces_8x_smoke.png"],
     "40": ["figures/fig03_style_walk_synthfaces_8x_smoke.png", "figures/fig04_style_walk_more_synthfaces_8x_smoke.png",
            "figures/fig10_region_walk_synthfaces_8x_smoke.png"],
     "41": ["figures/fig05_best_of_synthfaces_8x_smoke.png", "figures/fig06_oracle_perceptual_synthfaces_8x_smoke.png",

@@ -62,8 +62,10 @@ def _weights_status(args) -> int:
     print(f"{'name':<24} {'state':<9} {'size':>10}  {'sha256 (expected)':<18} path")
     for r in rows:
         state = "ok" if r["ok"] else ("BAD HASH" if r["present"] else "missing")
+        if r["kind"] == "shipped" and r["ok"]:
+            state = "verified"
         size = f"{r['size'] / 2**20:.1f} MiB" if r["size"] else "-"
-        print(f"{r['name']:<24} {state:<9} {size:>10}  {r['sha256_expected'] or '(user)':<18} {r['path']}")
+        print(f"{r['name']:<24} {state:<9} {size:>10}  {r['sha256_expected'] or ('(shipped)' if r['kind'] == 'shipped' else '(user)'):<18} {r['path']}")
     return 0
 
 

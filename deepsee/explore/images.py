@@ -272,9 +272,29 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     return summary
 
 
+def default_models(model: str | None, segmenter: str | None) -> tuple[Path, Path, list[str]]:
+    """``--model`` / ``--segmenter`` or, when not given, the shipped showcase models (the independent 8x
+    model and its segmenter, ``pretrained/showcase``, checksums verified). Returns both and a note per
+    default taken."""
+    from ..showcase import shipped
+    notes = []
+    if model is None:
+        model = shipped("independent")
+        notes.append(f"--model not given: the shipped showcase model {model} (verified)")
+    if segmenter is None:
+        segmenter = shipped("segmenter")
+        notes.append(f"--segmenter not given: the shipped showcase segmenter {segmenter} (verified)")
+    return Path(model), Path(segmenter), notes
+
+
 def _main(args) -> int:
+    import sys
+
     from ..config import resolve_device
-    summary = explore_images(args.model, args.segmenter, args.images, args.out, samples=args.samples,
+    model, segmenter, notes = default_models(args.model, args.segmenter)
+    for note in notes:
+        print(note, file=sys.stderr)
+    summary = explore_images(model, segmenter, args.images, args.out, samples=args.samples,
                              seed=args.seed, scale=args.scale, downsample=args.downsample, guide=args.guide,
                              device=resolve_device(args.device), progress=not args.no_progress)
     print(f"explored {summary['n_images']} image(s) with {summary['samples']} sample(s) each "
@@ -291,9 +311,11 @@ def register(subparsers) -> None:
                     "sheet, under --out/<image stem>/, plus --out/summary.json. Images should be aligned, "
                     "square face crops; EXIF orientation is applied, grayscale/RGBA converted to RGB (RGBA "
                     "over white) and non-square images centre-cropped, each logged.")
-    p.add_argument("--model", required=True, metavar="RUN_OR_DIR",
-                   help="SR run folder (holding model/) or model folder (e.g. from deepsee import-official)")
-    p.add_argument("--segmenter", required=True, metavar="RUN", help="segmenter run folder (deepsee train-seg)")
+    p.add_argument("--model", default=None, metavar="RUN_OR_DIR",
+                   help="SR run folder (holding model/) or model folder (e.g. from deepsee import-official); "
+                        "default: the shipped showcase independent 8x model (pretrained/showcase/independent)")
+    p.add_argument("--segmenter", default=None, metavar="RUN",
+                   help="segmenter run folder (deepsee train-seg); default: the shipped showcase segmenter")
     p.add_argument("--images", required=True, metavar="DIR", help="folder of face images")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--samples", type=int, default=16, metavar="K", help="sampled solutions per image (default 16)")

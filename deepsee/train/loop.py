@@ -7,6 +7,7 @@ A run folder ``runs/sr-<profile>-<variant>`` holds:
 - ``samples/step_<n>.png``  grids LR | mask | output | ground truth of a fixed validation batch;
 - ``checkpoint.json`` + ``ckpt-<step>.safetensors``  the resumable state (every ``save_every`` steps);
 - ``model/``           the final ``DeepSEE.save`` folder;
+- ``snapshots/step_<n>/``  the model at the steps of ``train.snapshot_steps`` (same format as ``model/``);
 - ``tensorboard/``     optional (``train.tensorboard``; needs the tensorboard package).
 
 The schedule is the paper's (constant, then linear decay to zero) in epochs, or in
@@ -173,10 +174,30 @@ class _Run:
             atomic_write_text(run / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         (run / "samples").mkdir(exist_ok=True)
         self.samples = self.trainer.to_device(fixed_batch(self.sample_set, SAMPLE_ROWS, seed=cfg.seed))
+        self.segments = self._segments()
         if cfg.train.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
             self.tb = SummaryWriter(str(run / "tensorboard"), purge_step=self.trainer.step or None)
         self._write_info(status="running")
+
+    def _segments(self) -> list[dict]:
+        """Where each stretch of this run trained: one entry per start or resume (first step, CPU/GPU,
+        threads, time), so a run continued across machines says which machine made which steps."""
+        import datetime as _dt
+        import json
+
+        import torch
+
+        from ..runs import cpu_model
+        old = []
+        info = self.run_dir / "run_info.json"
+        if self.resume and info.is_file():
+            old = [s for s in json.loads(info.read_text()).get("segments", []) if s["from_step"] < self.trainer.step]
+        dev = self.info.device
+        return old + [{"from_step": self.trainer.step,
+                       "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_model(),
+                       "threads": torch.get_num_threads(), "world_size": self.info.world_size,
+                       "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}]
 
     # ------------------------------------------------------------------------------ outputs
     def _write_info(self, **extra):
@@ -192,7 +213,7 @@ class _Run:
                 "steps_done": self.trainer.step, "world_size": self.info.world_size,
                 "device": str(self.info.device), "amp": cfg.train.amp,
                 "grad_checkpoint": cfg.train.grad_checkpoint, "train_items": len(self.train_set),
-                "resumed_from": self.resumed_from,
+                "resumed_from": self.resumed_from, "segments": getattr(self, "segments", []),
                 "sync_batchnorm": self.info.distributed and self.info.device.type == "cuda"}
         info.update(extra)
         info["metadata"] = metadata(cfg.profile, cfg.seed)
@@ -299,6 +320,8 @@ class _Run:
                     self._save_samples()
                 if cfg.train.save_every > 0 and t.step % cfg.train.save_every == 0:
                     self._checkpoint(time.perf_counter() - t0)
+                if self.info.is_main and t.step in cfg.train.snapshot_steps:
+                    t.model.save(self.run_dir / "snapshots" / f"step_{t.step:08d}")
                 if t.step >= self._stop_at() or stopped_by != "schedule":
                     break
             if stopped_by != "schedule":

@@ -42,6 +42,17 @@ class Plan:
         return cls(**d)
 
 
+def l1_weight(train_cfg, plan: Plan, step: int) -> float:
+    """The pixel-L1 weight at ``step``: ``train.lambda_l1``, or with ``train.lambda_l1_final >= 0`` a
+    linear decay from it to ``lambda_l1_final`` over the schedule's decay phase (the L1 term shapes the
+    face early; late in training the adversarial and perceptual terms take over the detail)."""
+    w0, w1 = float(train_cfg.lambda_l1), float(getattr(train_cfg, "lambda_l1_final", -1.0))
+    if w1 < 0 or step <= plan.const_steps:
+        return w0
+    t = min(1.0, (step - plan.const_steps) / max(1.0, plan.decay_steps))
+    return w0 + (w1 - w0) * t
+
+
 def steps_per_epoch(num_items: int, batch_size: int, world_size: int = 1) -> int:
     n = num_items // (batch_size * world_size)
     if n < 1:

@@ -199,8 +199,11 @@ def discriminate(disc: nn.Module, fake: torch.Tensor, real: torch.Tensor, onehot
     return fake_outs, real_outs
 
 
-def generator_losses(disc, fake, real, onehot, perceptual, train_cfg) -> tuple[torch.Tensor, dict]:
-    """Eq. 7 and its parts (floats for logging)."""
+def generator_losses(disc, fake, real, onehot, perceptual, train_cfg,
+                     l1_weight: float | None = None) -> tuple[torch.Tensor, dict]:
+    """Eq. 7 and its parts (floats for logging); ``l1_weight`` (default ``train_cfg.lambda_l1``) is this
+    step's pixel-L1 weight (:func:`deepsee.train.schedule.l1_weight`)."""
+    w_l1 = train_cfg.lambda_l1 if l1_weight is None else l1_weight
     fake_outs, real_outs = discriminate(disc, fake, real, onehot)
     adv = hinge_g(fake_outs)
     feat = feature_matching(real_outs, fake_outs)
@@ -210,10 +213,10 @@ def generator_losses(disc, fake, real, onehot, perceptual, train_cfg) -> tuple[t
         perc = perceptual(fake, real)
         total = total + train_cfg.lambda_vgg * perc
         parts["g_perc"] = perc
-    if train_cfg.lambda_l1 > 0:
+    if w_l1 > 0:
         balance = train_cfg.l1_region_balance
         l1 = pixel_l1(fake, real, onehot if balance > 0 else None, balance)
-        total = total + train_cfg.lambda_l1 * l1
+        total = total + w_l1 * l1
         parts["g_l1"] = l1
     parts["g_total"] = total
     return total, parts

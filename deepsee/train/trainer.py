@@ -15,7 +15,7 @@ from ..models.masks import MaskPyramid, to_onehot
 from .checkpoint import (capture_rng, optimizer_from_flat, optimizer_to_flat, restore_rng,
                          scheduler_state, split_prefix)
 from .distributed import DistInfo, convert_sync_batchnorm, gather_objects, unwrap, wrap_ddp
-from .schedule import (Plan, PlanMultiplier, adam_impl, build_optimizers, build_schedulers, current_lrs,
+from .schedule import (Plan, PlanMultiplier, l1_weight, adam_impl, build_optimizers, build_schedulers, current_lrs,
                        set_adam_impl)
 from .step import (Generate, Speedups, apply_model_speedups, choose_style, discriminator_losses, draw_coins,
                    frozen, generator_losses, style_inputs, style_reconstruction_grad)
@@ -120,7 +120,8 @@ class SRTrainer:
         with frozen(self.disc), self.autocast():
             fake, style, distill = self.gen(lr, mask, simg, smask, choice.source, choice.noise, extras=True,
                                             distill_hr=hr if distill_weight > 0 else None)
-            loss_g, parts = generator_losses(self.disc, fake, hr, onehot, self.perceptual, self.cfg.train)
+            loss_g, parts = generator_losses(self.disc, fake, hr, onehot, self.perceptual, self.cfg.train,
+                                            l1_weight(self.cfg.train, self.plan, self.step))
             if distill_weight > 0:   # the LR encoder regressed onto the HR encoder's style (independent)
                 parts["g_style_distill"] = distill
                 loss_g = loss_g + distill_weight * distill
@@ -148,6 +149,8 @@ class SRTrainer:
         out = {k: float(v.detach()) for k, v in {**parts, **parts_d}.items()}
         out["style_lr"] = float(choice.source == "lr")
         out["style_noise"] = float(choice.noise)
+        if self.cfg.train.lambda_l1_final >= 0:   # the scheduled L1 weight of this step
+            out["l1_weight"] = l1_weight(self.cfg.train, self.plan, self.step - 1)
         return out
 
     # ---------------------------------------------------------------------------- checkpoints

@@ -239,3 +239,38 @@ def training_curves_figure(runs: dict, keys=("g_total", "d_total"), title: str =
     if title:
         caption(fig, title)
     return fig
+
+
+def emergence_figure(df, goals: dict | None = None, images_per_step: int | None = None, title: str = ""):
+    """How exploration emerges during training: the LR-style PSNR, the walks, diversity and the selection
+    gain against the training step (``df``: :func:`deepsee.metrics.style_usage.emergence`), with the goal
+    of each measure (``goals``: a :data:`~deepsee.metrics.style_usage.GOAL_SETS` entry) as a dashed line."""
+    import matplotlib.pyplot as plt
+    goals = goals or {}
+    steps = df["step"].to_numpy()
+    panels = [
+        ("fidelity: PSNR with the LR-predicted style (dB)", [("psnr_lr_style", "PSNR, LR style", None)]),
+        ("style walks: mean change of the output ([0, 1])",
+         [("global_walk", "global walk (+-2 x 0.15)", goals.get("global_walk_change")),
+          ("lips_inside", "lips (+-2 x 0.3, inside)", goals.get("small_region_inside_change")),
+          ("eyes_inside", "eyes", None), ("brows_inside", "brows", None)]),
+        ("diversity: mean pairwise L1 of K samples", [("diversity_l1", "diversity L1", goals.get("diversity_l1"))]),
+        ("selection gain: 1 - best of n / best of 1", [("selection_gain", "selection gain", goals.get("selection_gain"))]),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), constrained_layout=True)
+    for ax, (name, series) in zip(axes, panels):
+        for i, (col, label, goal) in enumerate(series):
+            if col not in df:
+                continue
+            line, = ax.plot(steps, df[col].to_numpy(), marker="o", ms=4, label=label)
+            if goal is not None:
+                ax.axhline(goal, ls="--", lw=1, color=line.get_color(), alpha=0.7)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("training step (batch 2)")
+        ax.set_xscale("log")
+        _style_axes(ax)
+        if len(series) > 1:
+            ax.legend(fontsize=7, frameon=False)
+    sub = f" ({images_per_step} test faces per step; dashed: the goal)" if images_per_step else " (dashed: the goal)"
+    fig.suptitle((title + "\n" if title else "") + "how exploration emerges during training" + sub, fontsize=10)
+    return fig

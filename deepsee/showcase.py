@@ -1,0 +1,218 @@
+"""The showcase models: DeepSEE trained long enough to explore, shipped in ``pretrained/showcase/``.
+
+The quick profile proves that everything trains in 45 CPU minutes, but its models see each face about
+once. The ``showcase`` profile (``deepsee/profiles/showcase.yaml``) trains the same networks 25x longer
+on 4.3x the faces; its models ship with the kit so that every figure can be rendered from them
+(``make showcase``) and ``deepsee explore`` works out of the box. Each shipped model is a run folder::
+
+    pretrained/showcase/<name>/
+        config.yaml        the resolved configuration it was trained with
+        stats.jsonl        its training log
+        run_info.json      provenance: steps, images seen, wall time, machine, commit, command
+        model/             DeepSEE.save folder (SR models: model.safetensors + config.json)
+        model.safetensors  (the segmenter: train-seg's final weights)
+        snapshots/step_<n>/   (the independent model) the model at earlier steps: how exploration emerges
+
+so every loader of the kit (``DeepSEE.load``, ``load_segmenter``, ``deepsee explore --model``) reads
+it as it reads a run of its own. Every file's SHA-256 is in :mod:`deepsee.shipped_sha256` (written by
+:func:`export_run`); :func:`shipped` verifies them before use, and ``deepsee weights status`` lists
+them. A missing or corrupt file raises :class:`~deepsee.weights.MissingWeightsError` naming it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .runs import REPO_ROOT, machine_info, metadata, write_json
+
+SHOWCASE_DIR = REPO_ROOT / "pretrained" / "showcase"
+MODELS = {   # name -> what it is (the registry's purpose line)
+    "segmenter": "showcase LR-face segmenter (DeepLabV3+ DRN-D, width 8; SynthFaces, 9,600 steps)",
+    "independent": "showcase DeepSEE 8x independent (SynthFaces, 16 -> 128)",
+    "guided": "showcase DeepSEE 8x guided (SynthFaces, 16 -> 128)",
+}
+SIZE_LIMIT_MB = 40.0          # everything under pretrained/showcase together (issue 22)
+_REGISTRY_MODULE = Path(__file__).parent / "shipped_sha256.py"
+# files of a run folder that are shipped (the rest, e.g. resumable checkpoints and sample grids, is not)
+_SHIPPED_FILES = ("config.yaml", "stats.jsonl", "run_info.json", "model.safetensors", "segmenter.json",
+                  "class_weights.json", "model/model.safetensors", "model/config.json")
+
+
+def registry_name(name: str) -> str:
+    return f"showcase_{name}"
+
+
+def _check_name(name: str) -> str:
+    if name not in MODELS:
+        raise KeyError(f"unknown showcase model {name!r}; shipped: {', '.join(MODELS)}")
+    return name
+
+
+def _expected() -> dict[str, dict[str, str]]:
+    """``{name: {relative file: sha256}}`` from :mod:`deepsee.shipped_sha256` (empty before any export);
+    read as a literal, so a test can point ``_REGISTRY_MODULE`` at a copy."""
+    import ast
+    text = _REGISTRY_MODULE.read_text()
+    return ast.literal_eval(text.split("FILES: dict[str, dict[str, str]] =", 1)[1].strip())
+
+
+def model_files(name: str) -> dict[str, str]:
+    """The files of showcase model ``name`` (relative to its folder) and their expected SHA-256."""
+    files = _expected().get(_check_name(name))
+    if not files:
+        from .weights import MissingWeightsError
+        raise MissingWeightsError(f"no showcase model {name!r} has been shipped with this version of the kit "
+                                  f"(deepsee/shipped_sha256.py lists none); train it with `deepsee reproduce "
+                                  f"--profile showcase --retrain`, or pass your own (deepsee explore: pass --model RUN and "
+                                  f"--segmenter RUN)")
+    return files
+
+
+def verify_model(name: str, root: Path | None = None) -> Path:
+    """The verified folder of showcase model ``name``: every file present with the SHA-256 of the registry,
+    else :class:`MissingWeightsError` naming the first missing or corrupt file and how to restore it."""
+    from .weights import MissingWeightsError, WeightsChecksumError, sha256_file
+    folder = (root or SHOWCASE_DIR) / name
+    for rel, sha in model_files(name).items():
+        p = folder / rel
+        if not p.is_file():
+            raise MissingWeightsError(
+                f"showcase model {name!r}: file {p} is missing. It ships with the kit's repository "
+                f"(git checkout -- {_repo_rel(p)} restores it); or retrain with "
+                f"`deepsee reproduce --profile showcase --retrain`")
+        if _lfs_pointer(p):
+            raise MissingWeightsError(f"showcase model {name!r}: {p} is a Git LFS pointer, not the file; "
+                                      "run `git lfs pull` in the repository")
+        actual = sha256_file(p)
+        if actual != sha:
+            raise WeightsChecksumError(
+                f"showcase model {name!r}: {p} is corrupt or was changed: SHA-256 {actual[:16]}... , the "
+                f"registry (deepsee/shipped_sha256.py) expects {sha[:16]}...; restore it with "
+                f"git checkout -- {_repo_rel(p)}")
+    return folder
+
+
+def shipped(name: str) -> Path:
+    """The verified run folder of showcase model ``name`` (``segmenter``, ``independent``, ``guided``)."""
+    return verify_model(name)
+
+
+def snapshots(name: str = "independent") -> list[tuple[int, Path]]:
+    """``[(step, model folder)]`` of the shipped snapshots of ``name`` and its final model, by step
+    (each verified)."""
+    folder = shipped(name)
+    out = [(int(p.name.split("_")[1]), p) for p in sorted((folder / "snapshots").glob("step_*"))
+           if (p / "model.safetensors").is_file()]
+    info = json.loads((folder / "run_info.json").read_text())
+    out.append((int(info["steps_done"]), folder / "model"))
+    return sorted(out)
+
+
+def status_rows() -> list[dict]:
+    """One ``deepsee weights status`` row per shipped model: present, verified, size."""
+    from .weights import MissingWeightsError
+    rows = []
+    expected = _expected()
+    for name, purpose in MODELS.items():
+        folder = SHOWCASE_DIR / name
+        files = expected.get(name, {})
+        present = bool(files) and all((folder / rel).is_file() for rel in files)
+        try:
+            ok = bool(files) and verify_model(name) is not None
+            problem = ""
+        except MissingWeightsError as e:
+            ok, problem = False, str(e)
+        size = sum((folder / rel).stat().st_size for rel in files if (folder / rel).is_file()) or None
+        weights = next((rel for rel in files if rel.endswith("model.safetensors") and "snapshots" not in rel), "")
+        rows.append({"name": registry_name(name), "purpose": purpose, "kind": "shipped",
+                     "path": str(folder), "present": present, "ok": ok, "size": size,
+                     "files": len(files), "sha256_expected": files.get(weights, "")[:16] or None,
+                     "sha256_actual": None, "problem": problem})
+    return rows
+
+
+# --------------------------------------------------------------------------------------- export
+def _repo_rel(p: Path) -> str:
+    try:
+        return str(Path(p).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(p)
+
+
+def _lfs_pointer(p: Path) -> bool:
+    with open(p, "rb") as fh:
+        return fh.read(40).startswith(b"version https://git-lfs")
+
+
+def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[int] | None = None,
+               root: Path | None = None, note: str = "") -> Path:
+    """Copy a finished run (``train-seg`` or ``train-sr`` folder) to ``pretrained/showcase/<name>``: its
+    config, training log, final weights and (``snapshot_steps``; SR runs) the snapshots at those steps;
+    write ``run_info.json`` with the provenance (steps, images seen, wall time, machine, commit), then
+    record every file's SHA-256 in :mod:`deepsee.shipped_sha256`. Returns the folder."""
+    run = Path(run_dir)
+    _check_name(name)
+    dest = (root or SHOWCASE_DIR) / name
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for rel in _SHIPPED_FILES:
+        if (run / rel).is_file() and rel != "run_info.json":
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(run / rel, dest / rel)
+    if name == "segmenter":
+        if not (dest / "model.safetensors").is_file():
+            raise FileNotFoundError(f"{run} has no model.safetensors: is the segmenter run finished?")
+        state = json.loads((run / "state.json").read_text())
+        steps, batch = int(state["step"]), None
+        from .config import load_config
+        batch = load_config(str(run / "config.yaml")).seg.batch_size
+        wall = float(state.get("elapsed_s", 0.0))
+        kind, extra = "segmenter", {}
+    else:
+        if not (dest / "model" / "model.safetensors").is_file():
+            raise FileNotFoundError(f"{run} has no model/model.safetensors: is the SR run finished?")
+        info = json.loads((run / "run_info.json").read_text())
+        steps, wall = int(info["steps_done"]), float(info.get("elapsed_s", 0.0))
+        from .config import load_config
+        batch = load_config(str(run / "config.yaml")).train.batch_size
+        kind = "sr"
+        extra = {k: info.get(k) for k in ("variant", "perceptual_used", "lambda_l1", "plan", "resumed_from",
+                                          "segments", "world_size", "device", "amp", "train_items")}
+        for step in snapshot_steps or []:
+            src = run / "snapshots" / f"step_{step:08d}"
+            if not (src / "model.safetensors").is_file():
+                raise FileNotFoundError(f"{run} has no snapshot at step {step} ({src})")
+            shutil.copytree(src, dest / "snapshots" / src.name)
+    info = metadata("showcase", None, kind=kind, name=name, steps_done=steps, batch_size=batch,
+                    images_seen=steps * batch, wall_time_s=round(wall, 1),
+                    wall_time_h=round(wall / 3600, 2), machine=machine_info(), trained_in=_repo_rel(run),
+                    note=note, **extra)
+    write_json(dest / "run_info.json", info)
+    record_hashes(name, dest)
+    return dest
+
+
+def record_hashes(name: str, folder: Path) -> dict[str, str]:
+    """Write the SHA-256 of every file of ``folder`` into :mod:`deepsee.shipped_sha256` under ``name``."""
+    from .weights import sha256_file
+    files = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    table = _expected()
+    table[name] = files
+    lines = ['"""SHA-256 of every file of the shipped showcase models (pretrained/showcase/<name>/...).',
+             "", "Written by ``deepsee.showcase.export_run``; ``deepsee.showcase.verify_model`` checks the files",
+             'against it before any use. Do not edit by hand."""', "", "FILES: dict[str, dict[str, str]] = {"]
+    for n in sorted(table):
+        lines.append(f"    {n!r}: {{")
+        lines += [f"        {rel!r}: {sha!r}," for rel, sha in sorted(table[n].items())]
+        lines.append("    },")
+    lines.append("}")
+    _REGISTRY_MODULE.write_text("\n".join(lines) + "\n")
+    return files
+
+
+def total_size_mb(root: Path | None = None) -> float:
+    root = root or SHOWCASE_DIR
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2 ** 20 if root.is_dir() else 0.0

@@ -1,0 +1,176 @@
+"""Shipped showcase models (issue 22): export with provenance, SHA-256 registry, verification that names
+the bad file, ``deepsee weights status``, ``deepsee explore`` without model arguments, the repository's
+own shipped models; and the training options the showcase recipe uses (scheduled L1, snapshots)."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from deepsee import showcase
+from deepsee.cli import main
+from deepsee.config import load_config
+from deepsee.data import render_face
+from deepsee.models.deepsee import DeepSEE
+from deepsee.seg import train as seg_train
+from deepsee.seg import train_segmenter
+from deepsee.train.schedule import Plan, l1_weight
+from deepsee.weights import MissingWeightsError, WeightsChecksumError
+
+from test_explore_cli import RenderedFaces
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished smoke segmenter run and an SR run folder as train-sr leaves it (model/, snapshots/)."""
+    root = tmp_path_factory.mktemp("showcase")
+    cfg = load_config("smoke", [f"run_root={root / 'runs'}", f"data.root={root / 'data'}", "device=cpu"])
+    sets = {"train": RenderedFaces(4), "val": RenderedFaces(2, 10), "test": RenderedFaces(2, 20)}
+    mp = pytest.MonkeyPatch()
+    mp.setattr(seg_train, "_build_dataset", lambda c, split, train, **kw: sets[split])
+    try:
+        seg = train_segmenter(cfg)
+    finally:
+        mp.undo()
+    sr = root / "runs" / "sr-smoke-independent"
+    torch.manual_seed(0)
+    DeepSEE(cfg.model).save(sr / "snapshots" / "step_00000001")
+    DeepSEE(cfg.model).save(sr / "model")
+    cfg.save(sr / "config.yaml")
+    (sr / "stats.jsonl").write_text('{"step": 2, "g_total": 1.0}\n')
+    (sr / "run_info.json").write_text(json.dumps({"steps_done": 2, "elapsed_s": 3.5, "variant": "independent",
+                                                  "perceptual_used": "none"}))
+    (sr / "ckpt-00000002.safetensors").write_bytes(b"resumable state, not shipped")
+    images = root / "images"
+    images.mkdir()
+    for i in range(3):
+        Image.fromarray(render_face(0, 100 + i, 100 + i, 128)[0]).save(images / f"person{i}.png")
+    return {"seg": seg, "sr": sr, "images": images, "root": root}
+
+
+@pytest.fixture
+def shipping(tmp_path, monkeypatch):
+    """``pretrained/showcase`` and its registry module redirected to ``tmp_path``."""
+    registry = tmp_path / "shipped_sha256.py"
+    registry.write_text(showcase._REGISTRY_MODULE.read_text().split("FILES:")[0]
+                        + "FILES: dict[str, dict[str, str]] = {\n}\n")
+    monkeypatch.setattr(showcase, "_REGISTRY_MODULE", registry)
+    monkeypatch.setattr(showcase, "SHOWCASE_DIR", tmp_path / "pretrained" / "showcase")
+    return tmp_path
+
+
+def test_export_ships_weights_config_log_provenance_and_hashes(trained, shipping):
+    seg = showcase.export_run(trained["seg"], "segmenter")
+    ind = showcase.export_run(trained["sr"], "independent", snapshot_steps=[1], note="test export")
+    for folder in (seg, ind):
+        assert {"config.yaml", "stats.jsonl", "run_info.json"} <= {p.name for p in folder.iterdir()}
+    assert (seg / "model.safetensors").is_file() and not (seg / "ckpt").exists()
+    assert (ind / "model" / "model.safetensors").is_file() and not list(ind.glob("ckpt-*"))
+    info = json.loads((ind / "run_info.json").read_text())
+    assert info["steps_done"] == 2 and info["images_seen"] == 2 * 2 and info["wall_time_s"] == 3.5
+    assert info["machine"]["cpu"] and info["commit"] and info["note"] == "test export"
+    registered = showcase._expected()
+    assert set(registered) == {"segmenter", "independent"}
+    assert "snapshots/step_00000001/model.safetensors" in registered["independent"]
+    assert showcase.verify_model("independent") == ind
+    assert [s for s, _ in showcase.snapshots("independent")] == [1, 2]
+    rows = {r["name"]: r for r in showcase.status_rows()}
+    assert rows["showcase_independent"]["ok"] and rows["showcase_segmenter"]["ok"]
+    assert not rows["showcase_guided"]["present"]
+    assert 0 < showcase.total_size_mb() < 5
+
+
+def test_a_corrupt_or_missing_shipped_file_is_named(trained, shipping, capsys):
+    ind = showcase.export_run(trained["sr"], "independent", snapshot_steps=[1])
+    weights = ind / "model" / "model.safetensors"
+    original = weights.read_bytes()
+    data = bytearray(original)
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsChecksumError, match=r"model/model\.safetensors is corrupt"):
+        showcase.shipped("independent")
+    assert main(["weights", "status"]) == 0
+    assert "showcase_independent" in capsys.readouterr().out
+    weights.write_bytes(original)
+    assert showcase.shipped("independent") == ind
+    (ind / "stats.jsonl").unlink()
+    with pytest.raises(MissingWeightsError, match=r"stats\.jsonl is missing"):
+        showcase.shipped("independent")
+    with pytest.raises(MissingWeightsError, match="no showcase model 'guided' has been shipped"):
+        showcase.shipped("guided")
+    with pytest.raises(KeyError, match="shipped: segmenter, independent, guided"):
+        showcase.shipped("prior_only")
+
+
+def test_explore_without_model_arguments_takes_the_shipped_models(trained, shipping, capsys):
+    showcase.export_run(trained["seg"], "segmenter")
+    ind = showcase.export_run(trained["sr"], "independent")
+    out = trained["root"] / "explored"
+    assert main(["explore", "--images", str(trained["images"]), "--out", str(out), "--device", "cpu",
+                 "--samples", "2", "--no-progress", "--downsample"]) == 0
+    err = capsys.readouterr().err
+    assert "--model not given: the shipped showcase model" in err and "--segmenter not given" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_images"] == 3 and summary["model"].endswith(str(ind.relative_to(shipping)))
+    assert all((out / f"person{i}" / "contact_sheet.png").is_file() for i in range(3))
+
+
+def test_explore_without_shipped_models_says_what_to_pass(trained, shipping, capsys):
+    rc = main(["explore", "--images", str(trained["images"]), "--out", str(trained["root"] / "o")])
+    assert rc == 1 and "pass --model" in capsys.readouterr().err
+
+
+def test_the_repository_ships_verified_showcase_models_under_40_mb():
+    """The models committed in pretrained/showcase verify against deepsee/shipped_sha256.py."""
+    registered = showcase._expected()
+    assert {"segmenter", "independent"} <= set(registered), "no showcase models registered"
+    for name in registered:
+        assert showcase.verify_model(name) == showcase.SHOWCASE_DIR / name
+    assert len(showcase.snapshots("independent")) >= 5          # the emergence figure's points
+    assert showcase.total_size_mb() < showcase.SIZE_LIMIT_MB
+    cfg = load_config(str(showcase.SHOWCASE_DIR / "independent" / "config.yaml"))
+    assert cfg.profile == "showcase" and cfg.data.splits[0] >= 5000
+
+
+# ------------------------------------------------------------------ the recipe's training options
+def test_l1_weight_is_constant_or_decays_with_the_learning_rate():
+    plan = Plan(steps_per_epoch=10, const_steps=60, total_steps=90)
+    const = load_config("smoke", ["train.lambda_l1=10"]).train
+    assert [l1_weight(const, plan, s) for s in (0, 60, 75, 90)] == [10.0] * 4
+    decay = load_config("smoke", ["train.lambda_l1=10", "train.lambda_l1_final=1"]).train
+    assert [l1_weight(decay, plan, s) for s in (0, 60, 75, 90, 200)] == pytest.approx([10, 10, 5.5, 1, 1])
+    with pytest.raises(ValueError, match="train.lambda_l1=-1"):
+        load_config("smoke", ["train.lambda_l1=-1"])
+    with pytest.raises(ValueError, match="train.snapshot_steps"):
+        load_config("smoke", ["train.snapshot_steps=[0]"])
+
+
+def test_snapshots_are_the_model_at_their_step(tmp_path, monkeypatch):
+    """A snapshot at step 1 of a 2-step run equals the final model of the same run stopped at step 1."""
+    import deepsee.data
+    from deepsee.train import train_sr
+
+    from test_train import TinyFaces
+    monkeypatch.setattr(deepsee.data, "build_dataset", TinyFaces, raising=False)
+    a = train_sr(load_config("smoke", [f"run_root={tmp_path}", "train.snapshot_steps=[1]"]), run_dir=tmp_path / "a",
+                 progress=False)
+    b = train_sr(load_config("smoke", [f"run_root={tmp_path}", "train.max_steps=1"]), run_dir=tmp_path / "b",
+                 progress=False)
+    snap = DeepSEE.load(a / "snapshots" / "step_00000001").state_dict()
+    one, two = DeepSEE.load(b / "model").state_dict(), DeepSEE.load(a / "model").state_dict()
+    assert all(torch.equal(snap[k], one[k]) for k in snap)
+    assert any(not torch.equal(snap[k], two[k]) for k in snap)
+
+
+def test_showcase_goal_set_adds_diversity_and_colour_regions():
+    from deepsee.metrics.style_usage import GOAL_SETS, emergence_row, summarize_style_usage
+    div = pd.DataFrame({"K": [16], "scale": [0.3], "l1_all": [0.025]})
+    quick = summarize_style_usage({"diversity": div}, goals=GOAL_SETS["quick"])
+    show = summarize_style_usage({"diversity": div}, goals=GOAL_SETS["showcase"])
+    assert quick.met.iloc[0] == "" and show.met.iloc[0] == "no" and show.goal.iloc[0] == ">= 0.03"
+    assert emergence_row(show)["diversity_l1"] == pytest.approx(0.025)
+    with pytest.raises(ValueError, match="eval.usage_goals='paper'"):
+        load_config("smoke", ["eval.usage_goals=paper"])
