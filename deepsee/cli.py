@@ -5,6 +5,7 @@
     deepsee import-official ...       (deepsee.models.cli)
     deepsee train-sr ...              (deepsee.train.cli)
     deepsee train-seg / predict-masks (deepsee.seg.cli)
+    deepsee showcase status|train|export|save-state  (deepsee.showcase: the shipped long-trained models)
     deepsee evaluate / weights ...    (deepsee.eval.cli)
     deepsee explore ...               (deepsee.explore.images: a model on one's own face images)
     deepsee reproduce ...             (deepsee.reproduce)
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     "deepsee.eval.cli",
     "deepsee.explore.images",
     "deepsee.reproduce",
+    "deepsee.showcase",
 )
 
 

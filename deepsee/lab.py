@@ -115,6 +115,8 @@ class BrowserCheck:
     initial_values: list = field(default_factory=list)   # the region sliders' readouts on opening
     moved: str = ""                      # the slider that was moved
     latency_s: float = float("nan")      # key press -> the output image changed
+    output_before: str = ""              # SHA-1 of the output image's data URI before the key presses
+    output_after: str = ""               #   and after them (they differ when the slider changed the output)
     widget_errors: int = 0               # "Error displaying widget" on the page
     screenshot: str = ""
     render_s: float = float("nan")       # "run all cells" -> the widget is on the page
@@ -184,6 +186,9 @@ def explorer_in_browser(workdir: Path, parameters: dict, *, region: str = "hair"
             handle.send_keys(Keys.ARROW_RIGHT)
         wait.until(lambda d: output_src(d) not in (None, before))
         check.latency_s = time.monotonic() - t0
+        import hashlib
+        check.output_before = hashlib.sha1((before or "").encode()).hexdigest() if before else ""
+        check.output_after = hashlib.sha1((output_src(driver) or "").encode()).hexdigest()
         time.sleep(1.0)               # let the last of the key presses render
         if screenshot is not None:
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)

@@ -209,6 +209,14 @@ class Pipeline:
             return self.run_root / f"pipeline-{self.profile}" / "pred_masks"
         return Path(segmenter_run) / "pred_masks"
 
+    def mask_splits(self, retrain: bool = False) -> tuple[str, ...]:
+        """The splits notebook 10 predicts masks for: all three, or only val and test when every SR
+        model of notebook 20 is shipped (nothing trains on the training split's masks)."""
+        from .showcase import MODELS
+        if self.use_shipped(retrain) and all(k in MODELS for k in self.sr_jobs()[0]):
+            return ("val", "test")
+        return ("train", "val", "test")
+
     def train_sr_models(self, retrain: bool = False, log=print) -> dict[str, str]:
         """Notebook 20's models (:meth:`sr_jobs`): the shipped ones when :meth:`use_shipped` (the main
         models of the showcase profile), every other one trained by :func:`deepsee.train.jobs.train_many`;

@@ -216,3 +216,144 @@ def record_hashes(name: str, folder: Path) -> dict[str, str]:
 def total_size_mb(root: Path | None = None) -> float:
     root = root or SHOWCASE_DIR
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2 ** 20 if root.is_dir() else 0.0
+
+
+# ------------------------------------------------------------------------------------- training
+RUNS_DIR = REPO_ROOT / "runs" / "showcase"                   # where `deepsee showcase train` trains
+STATE_DIR = REPO_ROOT / "pretrained" / "training-state"      # a committed, resumable unfinished training
+SR_NAMES = ("independent", "guided")
+SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshots (the emergence figure)
+
+
+def run_folders(runs: Path | None = None) -> dict[str, Path]:
+    runs = runs or RUNS_DIR
+    return {"segmenter": runs / "seg-drn", **{v: runs / f"sr-{v}" for v in SR_NAMES}}
+
+
+def showcase_config(variant: str | None = None, masks: str | Path | None = None, run_root: Path | None = None):
+    """The showcase profile's configuration of one job (as notebooks 10 and 20 build it with ``--retrain``)."""
+    from .config import load_config
+    cfg = load_config("showcase")
+    cfg.run_root = str(run_root or RUNS_DIR)
+    cfg.data.data_root = str(REPO_ROOT / "data")
+    if variant is not None:
+        cfg.model.variant = variant
+        cfg.train.schedule_steps = cfg.pipeline.main_steps or cfg.train.schedule_steps
+        if variant != "independent":
+            cfg.train.snapshot_steps = []
+        cfg.data.mask_dir = str(masks) if masks else ""
+    return cfg
+
+
+def restore_state(runs: Path | None = None, state: Path | None = None, log=print) -> list[str]:
+    """Copy a committed unfinished training (``pretrained/training-state/<run>``) into the runs folder
+    where none is there yet, so that ``train`` continues it. Returns the runs restored."""
+    state, restored = state or STATE_DIR, []
+    for name, folder in run_folders(runs).items():
+        src = state / folder.name
+        if src.is_dir() and not folder.exists():
+            shutil.copytree(src, folder)
+            restored.append(name)
+            log(f"restored {name} from {_repo_rel(src)} (continues from its checkpoint)")
+    return restored
+
+
+def save_state(runs: Path | None = None, state: Path | None = None, log=print) -> Path:
+    """Copy the unfinished runs' resumable state (config, log, last checkpoint, snapshots; no sample grids)
+    to ``pretrained/training-state``, to commit and continue on another machine or session."""
+    from .train.checkpoint import has_checkpoint
+    state = state or STATE_DIR
+    for name, folder in run_folders(runs).items():
+        if name == "segmenter" or not has_checkpoint(folder):
+            continue
+        dest = state / folder.name
+        if dest.exists():
+            shutil.rmtree(dest)
+        keep = {"checkpoint.json", "config.yaml", "stats.jsonl", "run_info.json", keep_ckpt(folder)}
+        dest.mkdir(parents=True)
+        for p in folder.iterdir():
+            if p.is_file() and p.name in keep:
+                shutil.copy2(p, dest / p.name)
+        if (folder / "snapshots").is_dir():
+            shutil.copytree(folder / "snapshots", dest / "snapshots")
+        log(f"saved {name}'s resumable state to {_repo_rel(dest)}")
+    return state
+
+
+def keep_ckpt(folder: Path) -> str:
+    """The file name of a run's latest resumable checkpoint."""
+    ckpts = sorted(Path(folder).glob("ckpt-*.safetensors"))
+    return ckpts[-1].name if ckpts else ""
+
+
+def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, workers: int = 2, threads: int = 1,
+          export: bool = True, log=print) -> dict[str, Path]:
+    """Train the showcase models from scratch or continue them: the segmenter (``seg.max_steps``), its
+    predicted masks, then the SR models side by side (``workers`` processes x ``threads``), each resumed
+    from its checkpoint when one is there (also from ``pretrained/training-state``); finally export them
+    to ``pretrained/showcase`` (:func:`export_run`). The same command continues a run that a session's
+    end or a reboot stopped."""
+    from .seg import predict_dataset_masks, train_segmenter
+    from .train.jobs import train_many
+    folders = run_folders(runs)
+    restore_state(runs, log=log)
+    seg = folders["segmenter"]
+    seg_done = (seg / "state.json").is_file() and json.loads((seg / "state.json").read_text()).get("finished")
+    if not seg_done:
+        log(f"segmenter: training in {_repo_rel(seg)}")
+        train_segmenter(showcase_config(run_root=runs), run_dir=seg, resume=(seg / "state.json").is_file())
+    masks = seg / "pred_masks"
+    if not (masks / "predicted_masks.json").is_file():
+        predict_dataset_masks(showcase_config(run_root=runs), seg, masks)
+    cfgs = [showcase_config(v, masks, runs) for v in variants]
+    train_many(cfgs, [str(seg)] * len(cfgs), workers=workers, threads=threads,
+               run_dirs=[folders[v] for v in variants])
+    if export:
+        export_run(seg, "segmenter")
+        for v in variants:
+            export_run(folders[v], v, snapshot_steps=showcase_config(v).train.snapshot_steps
+                       if SNAPSHOT_EXPORT.get(v) else None)
+        log(f"exported to {_repo_rel(SHOWCASE_DIR)} ({total_size_mb():.1f} MB)")
+    return folders
+
+
+def _cmd(args) -> int:
+    runs = Path(args.runs) if args.runs else None
+    if args.showcase_command == "train":
+        train(runs, variants=tuple(args.variants), workers=args.workers, threads=args.threads,
+              export=not args.no_export)
+    elif args.showcase_command == "export":
+        folders = run_folders(runs)
+        for name in args.names:
+            steps = showcase_config(name).train.snapshot_steps if SNAPSHOT_EXPORT.get(name) else None
+            print(export_run(folders[name], name, snapshot_steps=steps, note=args.note))
+        print(f"pretrained/showcase: {total_size_mb():.1f} MB (limit {SIZE_LIMIT_MB:g} MB)")
+    elif args.showcase_command == "save-state":
+        print(save_state(runs))
+    else:
+        for row in status_rows():
+            print(f"{row['name']:<22} {'verified' if row['ok'] else ('BAD' if row['present'] else 'not shipped'):<12} "
+                  f"{row['path']}")
+        for name, folder in run_folders(runs).items():
+            info = folder / "run_info.json"
+            if info.is_file():
+                i = json.loads(info.read_text())
+                print(f"training {name:<12} step {i.get('steps_done')} of {i.get('planned_total_steps')} in {folder}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("showcase", help="the shipped showcase models: status, train / continue, export")
+    p.add_argument("--runs", default=None, help="training folder (default runs/showcase)")
+    sub = p.add_subparsers(dest="showcase_command", metavar="ACTION")
+    sub.add_parser("status", help="shipped models (verified?) and any training in progress")
+    t = sub.add_parser("train", help="train the showcase models, or continue them from their checkpoints")
+    t.add_argument("--variants", nargs="+", default=list(SR_NAMES), choices=SR_NAMES)
+    t.add_argument("--workers", type=int, default=2, help="SR trainings side by side (default 2)")
+    t.add_argument("--threads", type=int, default=1, help="threads per training (default 1)")
+    t.add_argument("--no-export", action="store_true", help="do not export to pretrained/showcase at the end")
+    e = sub.add_parser("export", help="export finished runs to pretrained/showcase (SHA-256 into the registry)")
+    e.add_argument("names", nargs="+", choices=list(MODELS))
+    e.add_argument("--note", default="", help="a provenance note for run_info.json")
+    sub.add_parser("save-state", help="copy unfinished runs' resumable state to pretrained/training-state")
+    p.set_defaults(func=_cmd)

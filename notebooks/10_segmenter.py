@@ -67,7 +67,8 @@ print(P)
 # %% [markdown]
 # ## Train and evaluate each backbone
 # The DRN segmenter trains for `seg.max_steps` steps; the others (Table 5's ResNet-101 and Xception-65
-# rows) for `pipeline.extra_backbone_steps`. Masks: the dataset's ground truth. The showcase profile
+# rows) for `pipeline.extra_backbone_steps`, keeping only their final weights (their optimiser checkpoints
+# took 1.3 GB). Masks: the dataset's ground truth. The showcase profile
 # takes its shipped DRN segmenter (`pretrained/showcase/segmenter`, checksums verified) and evaluates it;
 # with `retrain=True` (`deepsee reproduce --profile showcase --retrain`) it trains it again.
 
@@ -81,7 +82,7 @@ if P.use_shipped(retrain):
 for backbone in [] if runs else P.cfg.pipeline.seg_backbones:
     extra = [f"seg.max_steps={P.cfg.pipeline.extra_backbone_steps}"] if backbone != "drn" and P.cfg.pipeline.extra_backbone_steps else []
     cfg = P.config([f"seg.backbone={backbone}", *extra], masks="ground truth")
-    runs[backbone] = train_segmenter(cfg)
+    runs[backbone] = train_segmenter(cfg, keep_checkpoints=backbone == "drn")   # the others: final weights only
     rows.append(evaluate_segmenter(cfg, runs[backbone], split="test"))
 
 # %%
@@ -115,10 +116,11 @@ P.save_figure(figure2(P.cfg, best, n=figure_rows, seed=seed + figure_seed), "fig
 
 # %% [markdown]
 # ## Predicted masks for every split
-# Notebooks 20-90 train and test the 8x models on these masks.
+# Notebooks 20-90 train and test the 8x models on these masks (only val and test when every SR model is
+# shipped: nothing then trains on the training split).
 
 # %%
-masks = predict_dataset_masks(P.cfg, best, P.masks_dir(best))
+masks = predict_dataset_masks(P.cfg, best, P.masks_dir(best), splits=P.mask_splits(retrain))
 P.record("segmenter_run", str(best))
 P.record("pred_masks", str(masks))
 

@@ -48,7 +48,9 @@ def test_explorer_renders_in_jupyterlab_and_a_region_slider_changes_the_output(t
     assert {"hair", "skin", "lips", "brows", "eyes", "all rows"} <= set(regions)
     # the explorer opens on the predicted style: no slider moved
     assert all(float(regions[r]) == 0.0 for r in ("hair", "skin", "lips", "brows", "eyes", "all rows"))
-    assert check.moved == "hair" and check.latency_s == check.latency_s      # the output changed (not NaN)
+    assert check.moved == "hair"
+    assert check.output_before and check.output_after and check.output_after != check.output_before, \
+        "moving the hair slider did not change the output image"
     assert (tmp_path / "explorer.png").stat().st_size > 10_000
     (tmp_path / "latency.json").write_text(json.dumps({"latency_s": check.latency_s, "render_s": check.render_s}))
     print(f"browser: widget after {check.render_s:.1f} s, slider -> new output in {check.latency_s * 1000:.0f} ms")

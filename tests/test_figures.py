@@ -162,7 +162,7 @@ def test_text_readable_at_saved_size(name):
     assert texts
     small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < 8]
     assert not small
-    assert fig._suptitle is not None and fig._suptitle.get_text()
+    assert fig.get_suptitle()
 
 
 def test_save_writes_pdf(tmp_path):
@@ -172,7 +172,7 @@ def test_save_writes_pdf(tmp_path):
 
 def test_no_title_no_suptitle():
     fig = sample_grid_figure([_img(0)], [_mask(0)])
-    assert fig._suptitle is None
+    assert fig.get_suptitle() == ""
 
 
 def test_panels_fill_their_cells():

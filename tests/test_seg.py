@@ -307,6 +307,15 @@ def test_in_memory_split_trains_exactly_like_reading_from_disk(toy_cfg, tmp_path
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_a_run_without_checkpoints_keeps_only_its_final_weights(toy_cfg, tmp_path):
+    """Notebook 10's extra backbones: the optimiser checkpoints go, the trained segmenter stays usable."""
+    kept = train_segmenter(toy_cfg, run_dir=tmp_path / "kept", save_every=1)
+    lean = train_segmenter(toy_cfg, run_dir=tmp_path / "lean", save_every=1, keep_checkpoints=False)
+    assert list((kept / "ckpt").iterdir()) and not (lean / "ckpt").exists()
+    wk, wl = load_segmenter(kept).state_dict(), load_segmenter(lean).state_dict()
+    assert all(torch.equal(wk[k], wl[k]) for k in wk)
+
+
 def test_resume_without_checkpoint_is_an_error(toy_cfg, tmp_path):
     with pytest.raises(FileNotFoundError, match="state.json"):
         train_segmenter(toy_cfg, run_dir=tmp_path / "empty", resume=True)

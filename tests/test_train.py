@@ -472,10 +472,7 @@ def test_cli_train_and_resume(tmp_path, tiny_data, capsys):
 
 
 def test_train_on_synthfaces_smoke(tmp_path, data_root):
-    """The real data layer, when it is built (smoke SynthFaces)."""
-    data = pytest.importorskip("deepsee.data")
-    if not hasattr(data, "build_dataset"):
-        pytest.skip("deepsee.data.build_dataset not available yet")
+    """The real data layer (smoke SynthFaces generated on the fly), not the stand-in."""
     run = train_sr(smoke(tmp_path, "train.max_steps=2", "model.variant=guided"), progress=False)
     assert (run / "model" / "model.safetensors").is_file()
 

@@ -276,13 +276,16 @@ def check_seg_config(sc) -> None:
 
 
 def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resume: bool = False, *,
-                    save_every: int = 500, log_every: int = 10, cache_limit_gb: float = 2.0) -> Path:
+                    save_every: int = 500, log_every: int = 10, cache_limit_gb: float = 2.0,
+                    keep_checkpoints: bool = True) -> Path:
     """Train the segmenter of ``cfg.seg`` on ``cfg.data``'s train split; returns the run folder.
 
     With ``resume=True``, ``run_dir`` must hold a checkpoint; training continues from it (with
     ``cfg=None`` the run's own ``config.yaml`` is used). ``save_every``: checkpoint interval in steps.
     A training split that needs at most ``cache_limit_gb`` (LR images as float32, masks as uint8) is
     read once into memory (:class:`InMemorySplit`); 0 always reads from disk. Same batches either way.
+    ``keep_checkpoints=False`` removes the resumable checkpoints (weights + SGD momentum, ``ckpt/``) once
+    the final ``model.safetensors`` is written: a finished run that will not be resumed keeps only that.
     """
     if resume:
         if run_dir is None:
@@ -411,6 +414,9 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp),
                   metadata={"step": str(step)})
     write_json(run_dir / "segmenter.json", segmenter_info(cfg, model, state))
+    if not keep_checkpoints:
+        import shutil
+        shutil.rmtree(run_dir / "ckpt", ignore_errors=True)
     append_jsonl(stats, {"event": "end", "step": step, "epochs_done": step / spe, "elapsed_s": state["elapsed_s"],
                          "stopped_by": stopped})
     return run_dir

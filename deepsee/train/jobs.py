@@ -29,10 +29,14 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _train_one(cfg: Config, segmenter_dir: str | None) -> tuple[str, float]:
+def _train_one(cfg: Config, segmenter_dir: str | None, run_dir: str | None = None,
+               progress: bool = False) -> tuple[str, float]:
+    """One run; with ``run_dir`` holding a checkpoint, it resumes there (a long run continued later)."""
+    from .checkpoint import has_checkpoint
     from .loop import train_sr
     t0 = time.perf_counter()
-    run = train_sr(cfg, segmenter_dir=segmenter_dir, progress=False)
+    resume = run_dir is not None and has_checkpoint(run_dir)
+    run = train_sr(cfg, run_dir=run_dir, resume=resume, segmenter_dir=segmenter_dir, progress=progress)
     return str(run), time.perf_counter() - t0
 
 
@@ -41,20 +45,25 @@ def job_label(cfg: Config) -> str:
 
 
 def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] | None = None, *,
-               workers: int = 2, threads: int = 1, progress: bool = True) -> list[Path]:
+               workers: int = 2, threads: int = 1, progress: bool = True,
+               run_dirs: Sequence[str | Path | None] | None = None) -> list[Path]:
     """Train every configuration; returns the run folders in the order of ``configs``.
 
     ``workers`` processes (spawned) take the runs in order, so put the longest first. ``workers <= 1``
     or a CUDA device trains them one after the other in this process (``threads`` still applies
     when > 0). ``segmenter_dirs``: one per configuration (``train.perceptual=segmenter``) or None.
+    ``run_dirs``: one folder per configuration (None: a new ``runs/sr-...`` folder); a folder that holds a
+    checkpoint is resumed, so a long job killed midway continues where it stopped.
     """
     from tqdm.auto import tqdm
 
-    from .loop import train_sr
     configs = list(configs)
     segs = list(segmenter_dirs) if segmenter_dirs is not None else [None] * len(configs)
     if len(segs) != len(configs):
         raise ValueError(f"segmenter_dirs has {len(segs)} entries for {len(configs)} configurations")
+    dirs = [None if d is None else str(d) for d in run_dirs] if run_dirs is not None else [None] * len(configs)
+    if len(dirs) != len(configs):
+        raise ValueError(f"run_dirs has {len(dirs)} entries for {len(configs)} configurations")
     if workers < 1 or threads < 0:
         raise ValueError(f"workers must be >= 1 and threads >= 0, got workers={workers}, threads={threads}")
     cuda = any(str(c.device).startswith("cuda") for c in configs)
@@ -65,8 +74,8 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
         try:
             if threads:
                 torch.set_num_threads(threads)
-            for i, (cfg, seg) in enumerate(zip(configs, segs)):
-                runs[i] = Path(train_sr(cfg, segmenter_dir=seg, progress=progress))
+            for i, (cfg, seg, d) in enumerate(zip(configs, segs, dirs)):
+                runs[i] = Path(_train_one(cfg, seg, d, progress)[0])
         finally:
             torch.set_num_threads(before)      # the caller (a notebook kernel) keeps its own count
         return runs  # type: ignore[return-value]
@@ -75,7 +84,7 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
                disable=not progress)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                              initializer=_init_worker, initargs=(threads or 1,)) as pool:
-        futures = {pool.submit(_train_one, cfg, seg): i for i, (cfg, seg) in enumerate(zip(configs, segs))}
+        futures = {pool.submit(_train_one, cfg, seg, d): i for i, (cfg, seg, d) in enumerate(zip(configs, segs, dirs))}
         for fut in as_completed(futures):
             i = futures[fut]
             try:
