@@ -148,11 +148,14 @@ def test_user_entries_are_status_only(hub):
 
 
 def test_status_lists_every_entry(hub):
+    """Every registry entry (none present in the empty cache), then the shipped showcase models."""
     rows = weights.status()
-    assert [r["name"] for r in rows] == list(weights.REGISTRY)
+    shipped = [r for r in rows if r["kind"] == "shipped"]
+    assert [r["name"] for r in rows if r["kind"] != "shipped"] == list(weights.REGISTRY)
+    assert [r["name"] for r in shipped] == ["showcase_segmenter", "showcase_independent", "showcase_guided"]
     for r in rows:
         assert set(r) >= {"name", "purpose", "path", "size", "sha256_expected", "sha256_actual", "present", "ok"}
-        assert not r["present"]
+        assert r["kind"] == "shipped" or not r["present"]
 
 
 def test_unknown_name():

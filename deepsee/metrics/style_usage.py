@@ -230,7 +230,8 @@ def selection_rows(model, items: Sequence[dict], perceptual: Callable, n: int = 
 def style_usage(model, items: Sequence[dict], perceptual: Callable | None, *, select_items: Sequence[dict] | None = None,
                 region_delta: float = 0.3, global_delta: float = 0.15, walk_steps: int = 2, k: int = 16,
                 scale: float = 0.1, noise: str = "gaussian", select_n: int = 100, seed: int = 0,
-                device: str | torch.device = "cpu", progress: bool = True) -> dict[str, pd.DataFrame]:
+                device: str | torch.device = "cpu", progress: bool = True,
+                goals: dict | None = None) -> dict[str, pd.DataFrame]:
     """All four measurements; returns the per-image tables and the summary (key ``"summary"``).
 
     ``items``: test items (``lr``, ``hr``, ``mask``, ``name``) for information and region control;
@@ -345,6 +346,8 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
 EMERGENCE_ROWS = {
     ("information", "PSNR, LR style", "all"): "psnr_lr_style",
     ("information", "PSNR gain of the oracle style", "all"): "oracle_psnr_gain",
+    ("information", "reduction by the oracle style", "all"): "oracle_perceptual_reduction",
+    ("information", "regions with a lower mean-colour error", "all"): "oracle_colour_regions",
     ("region control", "global walk", "all"): "global_walk",
     ("region control", "change inside", "lips"): "lips_inside",
     ("region control", "change inside", "eyes"): "eyes_inside",
@@ -363,6 +366,8 @@ def emergence_row(summary: pd.DataFrame) -> dict[str, float]:
         if group == "diversity":
             hit = hit[hit.measure.str.contains("samples", regex=False)]   # the "all" L1 row, not TexStatDist
         out[name] = float(hit.value.iloc[0]) if len(hit) else float("nan")
+    ratio = summary[(summary.group == "region control") & (summary.measure == "inside / outside")]
+    out["min_inside_outside"] = float(ratio.value.min()) if len(ratio) else float("nan")
     return out
 
 
