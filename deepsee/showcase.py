@@ -146,12 +146,27 @@ def _lfs_pointer(p: Path) -> bool:
         return fh.read(40).startswith(b"version https://git-lfs")
 
 
+def _interim_model(run: Path) -> tuple[Path, dict]:
+    """An unfinished SR run's model at its latest checkpoint, saved as ``<run>/interim/model`` (the
+    generator and encoders of the checkpoint, eval mode); returns the folder and the checkpoint's meta."""
+    from .config import load_config
+    from .models import DeepSEE
+    from .train.checkpoint import read_checkpoint, split_prefix
+    tensors, meta = read_checkpoint(run)
+    model = DeepSEE(load_config(str(run / "config.yaml")).model)
+    model.load_state_dict(split_prefix(tensors, "G"))
+    return model.eval().save(run / "interim" / "model"), meta
+
+
 def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[int] | None = None,
-               root: Path | None = None, note: str = "") -> Path:
+               root: Path | None = None, note: str = "", interim: bool = False) -> Path:
     """Copy a finished run (``train-seg`` or ``train-sr`` folder) to ``pretrained/showcase/<name>``: its
     config, training log, final weights and (``snapshot_steps``; SR runs) the snapshots at those steps;
     write ``run_info.json`` with the provenance (steps, images seen, wall time, machine, commit), then
-    record every file's SHA-256 in :mod:`deepsee.shipped_sha256`. Returns the folder."""
+    record every file's SHA-256 in :mod:`deepsee.shipped_sha256`. Returns the folder.
+
+    ``interim=True`` (SR runs) ships an unfinished run's latest checkpoint as its model, with the snapshots
+    reached so far; ``run_info.json`` then says ``status: interim`` and how far the schedule got."""
     run = Path(run_dir)
     _check_name(name)
     dest = (root or SHOWCASE_DIR) / name
@@ -172,10 +187,17 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
         wall = float(state.get("elapsed_s", 0.0))
         kind, extra = "segmenter", {}
     else:
-        if not (dest / "model" / "model.safetensors").is_file():
-            raise FileNotFoundError(f"{run} has no model/model.safetensors: is the SR run finished?")
         info = json.loads((run / "run_info.json").read_text())
         steps, wall = int(info["steps_done"]), float(info.get("elapsed_s", 0.0))
+        if interim:
+            folder, meta = _interim_model(run)
+            shutil.copytree(folder, dest / "model", dirs_exist_ok=True)
+            steps, wall = int(meta["step"]), float(meta.get("elapsed_s", wall))
+            snapshot_steps = [s for s in (snapshot_steps or []) if s < steps]
+            _trim_log(dest / "stats.jsonl", steps)
+        if not (dest / "model" / "model.safetensors").is_file():
+            raise FileNotFoundError(f"{run} has no model/model.safetensors: is the SR run finished? "
+                                    "(interim=True ships its latest checkpoint)")
         from .config import load_config
         batch = load_config(str(run / "config.yaml")).train.batch_size
         kind = "sr"
@@ -186,13 +208,23 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
             if not (src / "model.safetensors").is_file():
                 raise FileNotFoundError(f"{run} has no snapshot at step {step} ({src})")
             shutil.copytree(src, dest / "snapshots" / src.name)
-    info = metadata("showcase", None, kind=kind, name=name, steps_done=steps, batch_size=batch,
+    planned = (extra.get("plan") or {}).get("total_steps") if kind == "sr" else None
+    status = "interim" if interim else "final"
+    info = metadata("showcase", None, kind=kind, name=name, status=status, planned_steps=planned,
+                    steps_done=steps, batch_size=batch,
                     images_seen=steps * batch, wall_time_s=round(wall, 1),
                     wall_time_h=round(wall / 3600, 2), machine=machine_info(), trained_in=_repo_rel(run),
                     note=note, **extra)
     write_json(dest / "run_info.json", info)
     record_hashes(name, dest)
     return dest
+
+
+def _trim_log(path: Path, step: int) -> None:
+    if path.is_file():
+        keep = [line for line in path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= step]
+        path.write_text("".join(line + "\n" for line in keep))
 
 
 def record_hashes(name: str, folder: Path) -> dict[str, str]:
@@ -326,7 +358,8 @@ def _cmd(args) -> int:
         folders = run_folders(runs)
         for name in args.names:
             steps = showcase_config(name).train.snapshot_steps if SNAPSHOT_EXPORT.get(name) else None
-            print(export_run(folders[name], name, snapshot_steps=steps, note=args.note))
+            print(export_run(folders[name], name, snapshot_steps=steps, note=args.note,
+                             interim=args.interim and name != "segmenter"))
         print(f"pretrained/showcase: {total_size_mb():.1f} MB (limit {SIZE_LIMIT_MB:g} MB)")
     elif args.showcase_command == "save-state":
         print(save_state(runs))
@@ -355,5 +388,7 @@ def register(subparsers) -> None:
     e = sub.add_parser("export", help="export finished runs to pretrained/showcase (SHA-256 into the registry)")
     e.add_argument("names", nargs="+", choices=list(MODELS))
     e.add_argument("--note", default="", help="a provenance note for run_info.json")
+    e.add_argument("--interim", action="store_true",
+                   help="ship unfinished SR runs at their latest checkpoint (run_info.json: status interim)")
     sub.add_parser("save-state", help="copy unfinished runs' resumable state to pretrained/training-state")
     p.set_defaults(func=_cmd)
