@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", nargs="+", type=int, default=[3000])
     ap.add_argument("--images", type=int, default=100)
     ap.add_argument("--select-images", type=int, default=16)
+    ap.add_argument("--append", action="store_true", help="add the rows to an existing --out table")
     ap.add_argument("--out", default=str(REPO_ROOT / "results" / "showcase_recipe_comparison_synthfaces_8x.csv"))
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
@@ -82,6 +83,11 @@ def main(argv=None) -> int:
             rows.append(row)
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
     df = pd.DataFrame(rows)
+    if args.append and Path(args.out).is_file():
+        old = pd.read_csv(args.out)
+        meta = json.loads(Path(args.out).with_suffix(".meta.json").read_text())
+        recipes = {**meta.get("candidates", {}), **recipes}
+        df = pd.concat([old[~old.candidate.isin(df.candidate.unique()) | ~old.step.isin(df.step.unique())], df])
     write_table(df, args.out, profile="showcase", seed=0, candidates=recipes, images=len(items),
                 select_images=args.select_images, protocol="notebook 30's style usage (ground-truth masks)")
     print(args.out)
