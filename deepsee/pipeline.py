@@ -110,14 +110,8 @@ class Pipeline:
     def snapshots(self, key: str = "sr_independent") -> list[tuple[int, Path]]:
         """``[(step, model folder)]`` of the run recorded under ``key``: its ``snapshots/step_<n>``
         (``train.snapshot_steps``) and its final model, by step."""
-        run = Path(self.get(key, "20"))
-        out = [(int(p.name.split("_")[1]), p) for p in sorted((run / "snapshots").glob("step_*"))
-               if (p / "model.safetensors").is_file()]
-        info = run / "run_info.json"
-        final = int(json.loads(info.read_text()).get("steps_done", 0)) if info.is_file() else 0
-        if (run / "model").is_dir() and final not in [s for s, _ in out]:
-            out.append((final, run / "model"))
-        return sorted(out)
+        from .train.loop import run_snapshots
+        return run_snapshots(Path(self.get(key, "20")))
 
     def knob(self, value, key: str):
         """A notebook parameter that defaults to the profile: ``value`` unless it is None, else the

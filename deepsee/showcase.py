@@ -102,12 +102,8 @@ def shipped(name: str) -> Path:
 def snapshots(name: str = "independent") -> list[tuple[int, Path]]:
     """``[(step, model folder)]`` of the shipped snapshots of ``name`` and its final model, by step
     (each verified)."""
-    folder = shipped(name)
-    out = [(int(p.name.split("_")[1]), p) for p in sorted((folder / "snapshots").glob("step_*"))
-           if (p / "model.safetensors").is_file()]
-    info = json.loads((folder / "run_info.json").read_text())
-    out.append((int(info["steps_done"]), folder / "model"))
-    return sorted(out)
+    from .train.loop import run_snapshots
+    return run_snapshots(shipped(name))
 
 
 def status_rows() -> list[dict]:

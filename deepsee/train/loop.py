@@ -347,6 +347,20 @@ class _Run:
         return self.run_dir
 
 
+def run_snapshots(run: str | Path) -> list[tuple[int, Path]]:
+    """``[(step, model folder)]`` of an SR run folder: its ``snapshots/step_<n>`` (``train.snapshot_steps``)
+    and its final ``model/`` (at ``run_info.json``'s ``steps_done``, unless a snapshot has that step), by step."""
+    import json
+    run = Path(run)
+    out = [(int(p.name.split("_")[1]), p) for p in sorted((run / "snapshots").glob("step_*"))
+           if (p / "model.safetensors").is_file()]
+    info = run / "run_info.json"
+    final = int(json.loads(info.read_text()).get("steps_done", 0)) if info.is_file() else 0
+    if (run / "model").is_dir() and final not in [s for s, _ in out]:
+        out.append((final, run / "model"))
+    return sorted(out)
+
+
 def _trim_stats(path: Path, step: int) -> None:
     """Drop log lines written after the checkpoint being resumed (they will be written again)."""
     import json
