@@ -99,6 +99,12 @@ def shipped(name: str) -> Path:
     return verify_model(name)
 
 
+def _shipped_final(name: str) -> bool:
+    """Whether ``name`` is shipped as a finished training (``run_info.json`` status ``final``)."""
+    info = SHOWCASE_DIR / name / "run_info.json"
+    return bool(_expected().get(name)) and info.is_file() and json.loads(info.read_text()).get("status") == "final"
+
+
 def snapshots(name: str = "independent") -> list[tuple[int, Path]]:
     """``[(step, model folder)]`` of the shipped snapshots of ``name`` and its final model, by step
     (each verified)."""
@@ -326,18 +332,26 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
     folders = run_folders(runs)
     restore_state(runs, log=log)
     seg = folders["segmenter"]
+    masks = seg / "pred_masks"
     seg_done = (seg / "state.json").is_file() and json.loads((seg / "state.json").read_text()).get("finished")
+    if not seg_done and not seg.exists() and _shipped_final("segmenter"):
+        # a fresh clone: the segmenter's training is over and shipped (verified); predict with it
+        seg = verify_model("segmenter")
+        seg_done, export_seg = True, False
+        log(f"segmenter: the shipped final model {_repo_rel(seg)} (verified)")
+    else:
+        export_seg = True
     if not seg_done:
         log(f"segmenter: training in {_repo_rel(seg)}")
         train_segmenter(showcase_config(run_root=runs), run_dir=seg, resume=(seg / "state.json").is_file())
-    masks = seg / "pred_masks"
     if not (masks / "predicted_masks.json").is_file():
         predict_dataset_masks(showcase_config(run_root=runs), seg, masks)
     cfgs = [showcase_config(v, masks, runs) for v in variants]
     train_many(cfgs, [str(seg)] * len(cfgs), workers=workers, threads=threads,
                run_dirs=[folders[v] for v in variants])
     if export:
-        export_run(seg, "segmenter")
+        if export_seg:
+            export_run(seg, "segmenter")
         for v in variants:
             export_run(folders[v], v, snapshot_steps=showcase_config(v).train.snapshot_steps
                        if SNAPSHOT_EXPORT.get(v) else None)
