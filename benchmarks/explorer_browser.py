@@ -13,6 +13,7 @@ Needs a pipeline run of the profile (``make reproduce``) and Debian's chromium +
 from __future__ import annotations
 
 import argparse
+import sys
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,7 +33,8 @@ def main() -> int:
     import pandas as pd
 
     from deepsee.config import load_config
-    from deepsee.lab import explorer_in_browser
+    sys.path.insert(0, str(REPO / "tests"))   # the browser harness lives with the tests
+    from lab import explorer_in_browser
     from deepsee.runs import write_table
     cfg = load_config(args.profile)
     conditions = f"{cfg.data.dataset}_{cfg.model.factor}x_{args.profile}"

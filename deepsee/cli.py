@@ -7,7 +7,7 @@
     deepsee train-seg / predict-masks (deepsee.seg.cli)
     deepsee showcase status|train|export|save-state  (deepsee.showcase: the shipped long-trained models)
     deepsee evaluate / weights ...    (deepsee.eval.cli)
-    deepsee explore ...               (deepsee.explore.images: a model on one's own face images)
+    deepsee explore ...               (deepsee.apps.explore: a model on one's own face images)
     deepsee reproduce ...             (deepsee.reproduce)
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ COMMAND_MODULES = (
     "deepsee.train.cli",
     "deepsee.seg.cli",
     "deepsee.eval.cli",
-    "deepsee.explore.images",
+    "deepsee.apps.explore",
     "deepsee.reproduce",
     "deepsee.showcase",
 )

@@ -54,7 +54,7 @@ image_seed = 3          # draw of the faces (added to seed)
 from IPython.display import Markdown
 import numpy as np
 from deepsee.data import sample_items
-from deepsee.explore.rows import full_face, region_walk_rows, walk_rows, walk_steps
+from deepsee.paper.rows import full_face, region_walk_rows, walk_rows, walk_steps
 from deepsee.pipeline import setup
 from deepsee.viz import region_walk_figure, style_walk_figure
 

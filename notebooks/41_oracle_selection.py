@@ -53,7 +53,7 @@ image_seed = 41         # draw of the images (added to seed)
 # %%
 from IPython.display import Markdown
 from deepsee.data import sample_items
-from deepsee.explore.oracle import best_of_rows, oracle_study
+from deepsee.paper.oracle import best_of_rows, oracle_study
 from deepsee.metrics import ssim
 from deepsee.pipeline import setup
 from deepsee.viz import best_of_figure, best_of_n_curve_figure, oracle_cloud_figure

@@ -49,7 +49,7 @@ image_seed = 42         # draw of the faces (added to seed)
 # %%
 from deepsee.data import sample_items
 from deepsee.explore import edits
-from deepsee.explore.rows import edit_row
+from deepsee.paper.rows import edit_row
 from deepsee.pipeline import setup
 from deepsee.viz import manipulation_figure
 

@@ -48,7 +48,7 @@ image_seed = 43         # draw of the faces (added to seed)
 from IPython.display import Markdown
 from deepsee.config import data_root as data_folder
 from deepsee.data import ensure_synthfaces, sample_items
-from deepsee.explore.rows import folder_item, image_files, sr_rows
+from deepsee.paper.rows import folder_item, image_files, sr_rows
 from deepsee.metrics import psnr
 from deepsee.pipeline import setup
 from deepsee.seg import load_segmenter

@@ -51,7 +51,7 @@ image_seed = 44         # draw of the faces (added to seed)
 # %%
 from IPython.display import Markdown
 from deepsee.data import sample_items
-from deepsee.explore.rows import method_outputs
+from deepsee.paper.rows import method_outputs
 from deepsee.metrics import psnr
 from deepsee.pipeline import setup
 from deepsee.viz import ablation_figure

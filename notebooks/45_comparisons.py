@@ -43,7 +43,7 @@ image_seed = 45         # draw of the faces (added to seed)
 from IPython.display import Markdown
 from deepsee.config import data_root as data_folder
 from deepsee.data import sample_items
-from deepsee.explore.rows import method_outputs
+from deepsee.paper.rows import method_outputs
 from deepsee.pipeline import setup
 from deepsee.viz import comparison_figure
 

@@ -61,7 +61,7 @@ from IPython.display import Image, Markdown, display
 import pandas as pd
 from deepsee.data import choose_item, sample_items
 from deepsee.pipeline import setup
-from deepsee.widgets import explorer_for
+from deepsee.explore.widgets import explorer_for
 
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
@@ -72,7 +72,7 @@ print(P, "\nmodel:", source)
 
 # %%
 if face_image:
-    from deepsee.explore.images import photo_item
+    from deepsee.apps.explore import photo_item
     from deepsee.seg import load_segmenter
     item = photo_item(face_image, load_segmenter(segmenter_run, device=P.device),
                       model.cfg.hr_size, model.cfg.lr_size, device=P.device)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from deepsee.lab import INSTALL_HINT, explorer_in_browser, find_browser
+from lab import INSTALL_HINT, explorer_in_browser, find_browser
 
 
 def _browser_or_skip():

@@ -160,7 +160,7 @@ def test_photo_item_is_an_hr_face_made_lr_with_its_predicted_mask(runs, tmp_path
     from PIL import Image
 
     from deepsee.data import lr_from_hr
-    from deepsee.explore.images import photo_item
+    from deepsee.apps.explore import photo_item
     from deepsee.seg import load_segmenter
     src = sorted(runs["images"].iterdir())[0]
     odd = tmp_path / "me.png"

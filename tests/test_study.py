@@ -53,7 +53,7 @@ def test_sample_items_is_seeded_distinct_and_checked():
 # ------------------------------------------------------------------------------------------ figure rows
 
 def test_walk_rows_middle_is_the_predicted_solution_and_the_walk_changes_the_image():
-    from deepsee.explore.rows import predicted_style, walk_rows, walk_steps
+    from deepsee.paper.rows import predicted_style, walk_rows, walk_steps
     model, cfg = _model()
     items = _items(cfg, 2)
     rows = walk_rows(model, items, delta=0.15, steps=5)
@@ -67,7 +67,7 @@ def test_walk_rows_middle_is_the_predicted_solution_and_the_walk_changes_the_ima
 
 
 def test_region_walk_changes_its_region_more_than_the_rest():
-    from deepsee.explore.rows import full_face, region_walk_rows
+    from deepsee.paper.rows import full_face, region_walk_rows
     from deepsee.metrics.style_usage import region_pixels
     model, cfg = _model()
     items = _items(cfg, 3)
@@ -84,7 +84,7 @@ def test_region_walk_changes_its_region_more_than_the_rest():
 
 def test_edit_row_renders_each_mask_with_the_original_style():
     from deepsee.explore import edits
-    from deepsee.explore.rows import edit_row, predicted_style
+    from deepsee.paper.rows import edit_row, predicted_style
     model, cfg = _model()
     it = _items(cfg, 1)[0]
     edited = edits.relabel(it["mask"], "hair", "skin")
@@ -100,7 +100,7 @@ def test_edit_row_renders_each_mask_with_the_original_style():
 
 
 def test_method_outputs_use_each_models_test_time_style():
-    from deepsee.explore.rows import method_outputs
+    from deepsee.paper.rows import method_outputs
     from deepsee.models import DeepSEE
     model, cfg = _model()
     guided_cfg = cfg.__class__(**{**cfg.__dict__, "variant": "guided"})
@@ -117,7 +117,7 @@ def test_method_outputs_use_each_models_test_time_style():
 # ------------------------------------------------------------------------------------------ oracle
 
 def test_oracle_study_curves_improve_with_n_and_picks_regenerate_their_sample():
-    from deepsee.explore.oracle import best_of_rows, oracle_study
+    from deepsee.paper.oracle import best_of_rows, oracle_study
     from deepsee.metrics import ssim
     model, cfg = _model()
     items = _items(cfg, 2)
@@ -172,8 +172,8 @@ def test_explorative_tables_measure_diversity_and_leakage_per_image():
 
 def test_explorer_opens_on_the_predicted_style_and_mask():
     pytest.importorskip("ipywidgets")
-    from deepsee.explore.rows import predicted_style
-    from deepsee.widgets import explorer_for
+    from deepsee.paper.rows import predicted_style
+    from deepsee.explore.widgets import explorer_for
     model, cfg = _model()
     it = _items(cfg, 1)[0]
     ex = explorer_for(model, it, noise_scale=0.3, regions=("hair", "skin"))

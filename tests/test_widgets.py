@@ -9,7 +9,7 @@ from PIL import Image
 
 from deepsee.constants import CLASS_INDEX
 from deepsee.explore.walks import region_offset, sample_styles, style_walk
-from deepsee.widgets import (Explorer, ExplorerState, current_style, export, load_style_csv, on_global_slider,
+from deepsee.explore.widgets import (Explorer, ExplorerState, current_style, export, load_style_csv, on_global_slider,
                              on_mask_edit, on_region_slider, on_reset, on_sample, best_in_gallery,
                              pick_from_gallery)
 
@@ -126,7 +126,7 @@ def test_widget_drive_runs_headless_and_snapshots(tmp_path):
 def test_gallery_differences_show_where_samples_differ():
     """The gallery's difference maps are black where all samples agree and bright where one differs,
     and the reported spread is the mean pairwise L1 in [0, 1] units; the widget shows one map per sample."""
-    from deepsee.widgets import DIFF_GAIN, gallery_differences
+    from deepsee.explore.widgets import DIFF_GAIN, gallery_differences
     st = make_state()
     h = 16
     base = torch.zeros(3, h, h)

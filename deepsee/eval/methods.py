@@ -51,7 +51,7 @@ def explorative_tables(model, items: Sequence[dict], perceptual=None, *, k: int 
     overall and per region (:func:`deepsee.metrics.explorative.diversity`). Leakage: each class of
     ``leak_classes`` present in the mask gets ``+leak_delta`` on its style row; mean change inside
     and outside the region (:func:`deepsee.metrics.explorative.region_leakage`)."""
-    from ..explore.rows import generate_fn, predicted_style
+    from ..paper.rows import generate_fn, predicted_style
     from ..explore.walks import sample_styles
     from ..metrics.explorative import diversity, region_leakage
     unknown = [c for c in leak_classes if c not in CLASSES]

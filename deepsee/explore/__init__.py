@@ -3,7 +3,9 @@
 - ``edits``: pure label-map edits (close eyes, open/close mouth, remove glasses or brows, add hair...).
 - ``walks``: pure style-matrix functions (walks, seeded sampling, per-region offsets).
 - ``engine``: :class:`ExplorationEngine`, many styles for one (LR image, mask), same images as the model.
-- ``images``: ``deepsee explore``, a model on a folder of one's own face images (``explore_images``).
+- ``widgets``: the ipywidget slider explorer (``explorer_for``), JupyterLab UI over the engine.
+
+The figure rows are in :mod:`deepsee.paper`; ``deepsee explore`` (own images) is :mod:`deepsee.apps.explore`.
 """
 from .edits import (add_hair, close_eyes, close_mouth, grow, move, open_mouth, paste, relabel, remove,
                     shrink)

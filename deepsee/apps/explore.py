@@ -141,8 +141,8 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     from ..models.deepsee import DeepSEE
     from ..seg import load_segmenter, predict_masks
     from ..viz import colorize, to_uint8_image
-    from .engine import ExplorationEngine
-    from .walks import sample_styles
+    from ..explore.engine import ExplorationEngine
+    from ..explore.walks import sample_styles
 
     log = stderr_log if log is None else log
     scale, scale_source = (float(scale), "--scale") if scale is not None else default_scale(model)

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .constants import CLASSES, NUM_CLASSES, REGIONS
+from ..constants import CLASSES, NUM_CLASSES, REGIONS
 
 # Mask edits offered in the explorer: name -> function(mask, cls, amount, other) -> mask.
 EDIT_OPS = ("relabel", "grow", "shrink", "move_up", "move_down", "move_left", "move_right", "paste")
@@ -56,7 +56,7 @@ def base_style(state: ExplorerState) -> torch.Tensor:
     """``style0`` with the global slider's offset on every row and each region slider's offset on its
     rows, clamped to [-1, 1] once: ``region_offset(style0, None, 1.0, direction=offsets)``. With one
     slider moved this is ``region_offset(style0, region, value)``, a point of the notebooks' walks."""
-    from .explore.walks import region_offset
+    from .walks import region_offset
     offsets = torch.full_like(state.style0, float(state.global_offset))
     for region, off in state.region_offsets.items():
         for c in REGIONS[region]:
@@ -67,7 +67,7 @@ def base_style(state: ExplorerState) -> torch.Tensor:
 def current_style(state: ExplorerState) -> torch.Tensor:
     """The style the explorer shows: :func:`base_style`, or the current gallery sample around it
     (sample ``i`` of ``sample_styles(base, n, scale=state.noise_scale, seed=state.seed)``)."""
-    from .explore.walks import sample_styles_chunk
+    from .walks import sample_styles_chunk
     s = base_style(state)
     if state.sample_index is None:
         return s
@@ -101,7 +101,7 @@ def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: 
     """Draw ``n`` samples around the slider style (:func:`deepsee.explore.walks.sample_styles`, Gaussian,
     ``scale`` and ``seed``); the first becomes the current sample. With ground truth and a metric (lower
     is better), the gallery is scored."""
-    from .explore.walks import sample_styles
+    from .walks import sample_styles
     if seed is not None:
         state.seed = int(seed)
     if scale is not None:
@@ -160,7 +160,7 @@ def on_mask_edit(state: ExplorerState, op: str, cls: int | str, amount: int = 2,
                  other: torch.Tensor | None = None) -> torch.Tensor:
     """Edit the current mask (relabel ``cls`` -> ``target``, grow/shrink by ``amount`` px, move by
     ``amount`` px, or paste ``cls`` from ``other``) and re-render (only the mask cache is rebuilt)."""
-    from .explore import edits
+    from . import edits
     c = CLASSES.index(cls) if isinstance(cls, str) else int(cls)
     t = CLASSES.index(target) if isinstance(target, str) else int(target)
     if not 0 <= c < NUM_CLASSES:
@@ -201,8 +201,8 @@ def export(state: ExplorerState, out_dir: str | Path, stem: str = "explorer") ->
     """Write the current image (PNG), style matrix (CSV, 19 rows named by class) and mask (label PNG)."""
     from PIL import Image
 
-    from .runs import atomic_path
-    from .viz import to_uint8_image
+    from ..runs import atomic_path
+    from ..viz import to_uint8_image
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if state.image is None:
@@ -313,7 +313,7 @@ class Explorer:
     def _refresh(self, image):
         import ipywidgets as W
 
-        from .viz import colorize, to_uint8_image
+        from ..viz import colorize, to_uint8_image
         st = self.state
         h = image.shape[-1]
         lr_scale = max(1, h // st.lr.shape[-1])
@@ -363,7 +363,7 @@ class Explorer:
         with a metadata sidecar (``meta``: ``profile``, ``seed``, ... as :func:`deepsee.runs.save_figure`)."""
         import matplotlib.pyplot as plt
 
-        from .viz import colorize, to_uint8_image
+        from ..viz import colorize, to_uint8_image
         st = self.state
         panels = [("LR input", to_uint8_image(st.lr[0])), ("edited mask", colorize(st.mask)),
                   ("current output", to_uint8_image(st.image))]
@@ -393,7 +393,7 @@ class Explorer:
         spread = (f"\n{ng} samples at style-noise scale {st.noise_scale:g}: mean pairwise L1 {pair:.4f} "
                   f"([0, 1] units)" if ng else "")
         fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored}){spread}", fontsize=10)
-        from .runs import save_figure
+        from ..runs import save_figure
         save_figure(fig, path, **meta)
         plt.close(fig)
 
@@ -401,10 +401,10 @@ class Explorer:
 def explorer_for(model, item: dict, *, metric: Callable | None = None, metric_name: str = "",
                  other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer",
                  noise_scale: float = 0.1, device="cpu", **kwargs) -> Explorer:
-    """The explorer on one test item (or :func:`deepsee.explore.images.photo_item`): it opens on the
+    """The explorer on one test item (or :func:`deepsee.apps.explore.photo_item`): it opens on the
     style the LR encoder predicts and the item's (predicted) mask; ``other_mask`` is the mask that
     the "paste" edit takes regions from (another face)."""
-    from .explore.rows import engine_for, predicted_style
+    from ..paper.rows import engine_for, predicted_style
     state = ExplorerState(engine=engine_for(model, item, device), lr=item["lr"][None].to(device),
                           mask0=item["mask"], style0=predicted_style(model, item, device).cpu(), gt=item.get("hr"),
                           noise_scale=noise_scale)

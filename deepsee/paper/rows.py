@@ -16,8 +16,8 @@ from torch import Tensor
 
 from ..constants import REGIONS
 from ..metrics.style_usage import region_pixels
-from .engine import ExplorationEngine
-from .walks import style_walk
+from ..explore.engine import ExplorationEngine
+from ..explore.walks import style_walk
 
 
 def predicted_style(model, item: dict, device="cpu") -> Tensor:

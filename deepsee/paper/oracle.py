@@ -13,7 +13,7 @@ import torch
 
 from ..metrics.explorative import best_of_n, oracle_selection
 from .rows import engine_for, predicted_style
-from .walks import sample_styles_chunk
+from ..explore.walks import sample_styles_chunk
 
 # metric key -> (better, label) of the two scores Figs. 5-7 select by
 SELECTION_MODES = {"perceptual": "min", "ssim": "max"}
