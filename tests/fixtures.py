@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from deepsee.config import Config, load_config
+from deepsee.data import render_face
 
 PARTS = ("skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear", "mouth",
          "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth")
@@ -151,3 +154,38 @@ def smoke_config(root: str | Path, *overrides: str, dataset: str | None = None) 
     """The smoke profile reading (or, for SynthFaces, writing) its data at ``root``."""
     extra = [f"data.root={root}"] + ([f"data.dataset={dataset}"] if dataset else [])
     return load_config("smoke", extra + list(overrides))
+
+
+class RenderedFaces(torch.utils.data.Dataset):
+    """SynthFaces renders at the smoke sizes (64 px HR, 8 px LR), in the data layer's item format."""
+
+    def __init__(self, n: int, offset: int = 0):
+        self.items = []
+        for i in range(n):
+            rgb, labels = render_face(0, offset + i, offset + i, 64)
+            hr = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 127.5 - 1
+            mask = F.interpolate(torch.from_numpy(labels.astype(np.int64))[None, None].float(), size=(64, 64),
+                                 mode="nearest")[0, 0].long()
+            lr = F.interpolate(hr[None], size=(8, 8), mode="bicubic", align_corners=False).clamp(-1, 1)[0]
+            self.items.append({"hr": hr, "lr": lr, "mask": mask, "identity": i, "name": f"face{offset + i:03d}"})
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+def smoke_segmenter(cfg: Config) -> Path:
+    """A smoke-profile segmenter run (``cfg.seg`` steps) trained on a few :class:`RenderedFaces`."""
+    import pytest
+
+    from deepsee.seg import train as seg_train
+    from deepsee.seg import train_segmenter
+    sets = {"train": RenderedFaces(4), "val": RenderedFaces(2, 10), "test": RenderedFaces(2, 20)}
+    mp = pytest.MonkeyPatch()
+    mp.setattr(seg_train, "_build_dataset", lambda c, split, train, **kw: sets[split])
+    try:
+        return train_segmenter(cfg)
+    finally:
+        mp.undo()

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import load_file
 
@@ -17,28 +16,7 @@ from deepsee.constants import PALETTE
 from deepsee.data import render_face
 from deepsee.explore.walks import sample_styles
 from deepsee.models.deepsee import DeepSEE
-from deepsee.seg import train as seg_train
-from deepsee.seg import train_segmenter
-
-
-class RenderedFaces(torch.utils.data.Dataset):
-    """SynthFaces renders at the smoke sizes (64 px HR, 8 px LR), in the data layer's item format."""
-
-    def __init__(self, n: int, offset: int = 0):
-        self.items = []
-        for i in range(n):
-            rgb, labels = render_face(0, offset + i, offset + i, 64)
-            hr = torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 127.5 - 1
-            mask = F.interpolate(torch.from_numpy(labels.astype(np.int64))[None, None].float(), size=(64, 64),
-                                 mode="nearest")[0, 0].long()
-            lr = F.interpolate(hr[None], size=(8, 8), mode="bicubic", align_corners=False).clamp(-1, 1)[0]
-            self.items.append({"hr": hr, "lr": lr, "mask": mask, "identity": i, "name": f"face{offset + i:03d}"})
-
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, i):
-        return self.items[i]
+from fixtures import smoke_segmenter
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +25,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("explore")
     cfg = load_config("smoke", [f"run_root={root / 'runs'}", f"data.root={root / 'data'}", "device=cpu",
                                 "eval.max_images=0"])
-    sets = {"train": RenderedFaces(4), "val": RenderedFaces(2, 10), "test": RenderedFaces(2, 20)}
-    mp = pytest.MonkeyPatch()
-    mp.setattr(seg_train, "_build_dataset", lambda c, split, train, **kw: sets[split])
-    try:
-        seg = train_segmenter(cfg)
-    finally:
-        mp.undo()
+    seg = smoke_segmenter(cfg)
     torch.manual_seed(0)
     model = root / "runs" / "sr-smoke-independent"
     DeepSEE(load_config("smoke").model).save(model / "model")

@@ -15,12 +15,10 @@ from deepsee.cli import main
 from deepsee.config import load_config
 from deepsee.data import render_face
 from deepsee.models.deepsee import DeepSEE
-from deepsee.seg import train as seg_train
-from deepsee.seg import train_segmenter
 from deepsee.train.schedule import Plan, l1_weight
 from deepsee.weights import MissingWeightsError, WeightsChecksumError
 
-from test_explore_cli import RenderedFaces
+from fixtures import smoke_segmenter
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +26,7 @@ def trained(tmp_path_factory):
     """A finished smoke segmenter run and an SR run folder as train-sr leaves it (model/, snapshots/)."""
     root = tmp_path_factory.mktemp("showcase")
     cfg = load_config("smoke", [f"run_root={root / 'runs'}", f"data.root={root / 'data'}", "device=cpu"])
-    sets = {"train": RenderedFaces(4), "val": RenderedFaces(2, 10), "test": RenderedFaces(2, 20)}
-    mp = pytest.MonkeyPatch()
-    mp.setattr(seg_train, "_build_dataset", lambda c, split, train, **kw: sets[split])
-    try:
-        seg = train_segmenter(cfg)
-    finally:
-        mp.undo()
+    seg = smoke_segmenter(cfg)
     sr = root / "runs" / "sr-smoke-independent"
     torch.manual_seed(0)
     DeepSEE(cfg.model).save(sr / "snapshots" / "step_00000001")

@@ -247,11 +247,16 @@ def relabel(mask, src, dst, region=None):
     return m.out(out)
 
 
-def grow(mask, cls, px: int, into=None):
-    """Dilate class ``cls`` by a disc of radius ``px``; it takes over only pixels of ``into`` classes if given."""
+def _class_region(mask, cls):
+    """``(mask wrapper, class id, bool map of the class)`` for the one-class edits."""
     m = _Mask(mask)
     c = _one_class(cls, "cls")
-    region = m.t == c
+    return m, c, m.t == c
+
+
+def grow(mask, cls, px: int, into=None):
+    """Dilate class ``cls`` by a disc of radius ``px``; it takes over only pixels of ``into`` classes if given."""
+    m, c, region = _class_region(mask, cls)
     new = dilate(region, px) & ~region
     if into is not None:
         new &= torch.isin(m.t, torch.tensor(class_indices(into, "into"), device=m.t.device))
@@ -262,9 +267,7 @@ def grow(mask, cls, px: int, into=None):
 
 def shrink(mask, cls, px: int, fill=None):
     """Erode class ``cls`` by a disc of radius ``px``; freed pixels take ``fill`` or the neighbouring majority."""
-    m = _Mask(mask)
-    c = _one_class(cls, "cls")
-    region = m.t == c
+    m, c, region = _class_region(mask, cls)
     freed = region & ~erode(region, px)
     return m.out(_fill(m.t, freed, fill))
 

@@ -121,12 +121,17 @@ class LPIPS:
 
     @torch.no_grad()
     def __call__(self, a: Tensor, b: Tensor) -> Tensor:
-        a, b = _check_pair(a, b)
-        dev = _module_device(self.net)
-        a, b = a.to(dev).float(), b.to(dev).float()
-        if self.quantize:
-            a, b = quantize(a), quantize(b)
+        a, b = _inputs(a, b, self.net, self.quantize)
         return self.net(a, b).flatten().cpu()
+
+
+def _inputs(a: Tensor, b: Tensor, module, quantize_levels: bool) -> tuple[Tensor, Tensor]:
+    """A checked image pair as a distance network takes it: float, on ``module``'s device, quantised to
+    uint8 levels when ``quantize_levels``."""
+    a, b = _check_pair(a, b)
+    dev = _module_device(module)
+    a, b = a.to(dev).float(), b.to(dev).float()
+    return (quantize(a), quantize(b)) if quantize_levels else (a, b)
 
 
 def normalize_channels(f: Tensor, eps: float = 1e-10) -> Tensor:
@@ -168,11 +173,7 @@ class FeatureDistance:
 
     @torch.no_grad()
     def __call__(self, a: Tensor, b: Tensor) -> Tensor:
-        a, b = _check_pair(a, b)
-        dev = _module_device(self.module)
-        a, b = a.to(dev).float(), b.to(dev).float()
-        if self.quantize:
-            a, b = quantize(a), quantize(b)
+        a, b = _inputs(a, b, self.module, self.quantize)
         was_training = self.module.training if self.module is not None else False
         if self.module is not None:
             self.module.eval()
