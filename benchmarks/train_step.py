@@ -120,13 +120,13 @@ def run_child(args) -> dict:
     from deepsee.models import DeepSEE, build_discriminator
     from deepsee.train import Plan, SRTrainer
     from deepsee.train.distributed import DistInfo
-    from deepsee.train.step import Speedups, apply_model_speedups
+    from deepsee.train.step import Speedups
 
     device = torch.device(args.device)
     cfg = load_config(args.profile, [f"train.batch_size={args.batch}", "model.variant=independent",
                                      f"train.amp={args.amp}"])
     torch.manual_seed(0)
-    model = DeepSEE(cfg.model, style_branch=args.style_branch)
+    model = DeepSEE(cfg.model, style_branch=args.style_branch, speedups=Speedups.parse(args.speedups).model_side())
     disc = build_discriminator(cfg.model)
     perceptual = VGGPerceptualLoss(None)   # random-init VGG-19: same cost as the ImageNet weights
     trainer = SRTrainer(model, disc, cfg, Plan(1000, 1000, 2000), DistInfo(device=device), perceptual,
@@ -148,14 +148,14 @@ def run_child(args) -> dict:
     else:
         peak_step_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9   # Linux: KiB
     fwd = []          # generator forward alone, eval mode, no_grad, the plain path (the estimate's unit)
-    apply_model_speedups(model, Speedups.parse("none"))
-    model.eval()
+    plain = DeepSEE(cfg.model, style_branch=args.style_branch).to(device).eval()   # the paper's modules
+    plain.load_state_dict(model.state_dict())
     with torch.no_grad():
-        style = model.encode_style(batch["lr"], batch["mask"], "lr")
+        style = plain.encode_style(batch["lr"], batch["mask"], "lr")
         for i in range(1 + args.steps if args.eval_forward else 0):
             sync()
             t0 = time.perf_counter()
-            model(batch["lr"], batch["mask"], style)
+            plain(batch["lr"], batch["mask"], style)
             sync()
             if i >= 1:
                 fwd.append(time.perf_counter() - t0)

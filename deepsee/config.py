@@ -16,11 +16,34 @@ from typing import Any, Sequence
 
 import yaml
 
+from .runs import REPO_ROOT
+
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
-VARIANTS = ("independent", "guided", "prior_only", "semantics_only", "lr_style_only", "hr_style_only")
+
+@dataclass(frozen=True)
+class VariantFacts:
+    """What a model variant is made of (the main paper's model and its ablations, supplement Section 2.2)."""
+    style_sources: tuple[str, ...]   # its style encoders, "lr" (Table 1) / "hr" (Table 2); () = no style
+    first_block: str                 # NormBlock kind of the first ResBlock (LR size; deepsee.models.generator)
+    block: str                       # NormBlock kind of every other ResBlock
+    noise_delta: float               # uniform style-noise delta unless model.style_noise_delta >= 0 (0: no style)
+
+
+VARIANT_FACTS: dict[str, VariantFacts] = {   # the one table of variant facts; VARIANTS is its keys
+    "independent":    VariantFacts(("lr", "hr"), "semantic", "both", 0.2),
+    "guided":         VariantFacts(("hr",), "semantic", "both", 0.05),
+    "prior_only":     VariantFacts((), "prior", "prior", 0.0),
+    "semantics_only": VariantFacts((), "semantic", "semantic", 0.0),
+    "lr_style_only":  VariantFacts(("lr",), "prior", "style", 0.2),
+    "hr_style_only":  VariantFacts(("hr",), "prior", "style", 0.2),
+}
+VARIANTS = tuple(VARIANT_FACTS)
 LAST_BLOCKS = ("style_only", "released")   # model.last_block (deepsee.models.generator)
 FACTORS = (4, 8, 16, 32)                   # model.factor: the paper's magnifications 2**i, i = 2..5
+STYLE_POOLS = ("eq2", "region")            # model.style_pool (deepsee.models.encoders.regional_average_pool)
+# Earlier spellings of a value -> the value (configurations saved before the rename still load, same meaning).
+STYLE_POOL_ALIASES = {"released": "eq2"}
 
 
 def check_factor(factor) -> int:
@@ -35,7 +58,7 @@ def check_factor(factor) -> int:
 class DataConfig:
     dataset: str = "synthfaces"        # synthfaces | celebamaskhq | celeba | folder
     root: str = ""                     # dataset folder; "" -> <data_root>/<dataset>
-    data_root: str = ""                # folder of the datasets; "" -> $DEEPSEE_DATA, else data/
+    data_root: str = ""                # folder of the datasets; "" -> $DEEPSEE_DATA, else <checkout>/data (data_root())
     hr_size: int = 128                 # HR image side (px)
     lr_size: int = 16                  # LR image side (px)
     antialias: bool = False            # bicubic LR with antialias; False reproduces the released code
@@ -62,13 +85,17 @@ class ModelConfig:
     disc_width: int = 32               # discriminator base width (ndf)
     num_scales: int = 2                # discriminator scales
     noise: bool = True                 # ResBlock noise injections (training only)
-    style_noise_delta: float = -1.0    # uniform style noise; <0 -> 0.2 independent, 0.05 guided
+    style_noise_delta: float = -1.0    # uniform style noise; <0 -> the variant's (VARIANT_FACTS: 0.2, guided 0.05)
     keep_unused_style_conv: bool = True  # the released NormBlock's unused Conv1d(19,19,1) (380 params)
-    style_pool: str = "released"       # regional average pooling: released (Eq. 2: / map area) | region
-                                       # (/ region area, area-resized mask; quick profile, not the paper)
+    style_pool: str = "eq2"            # regional average pooling: eq2 (the paper's Eq. 2: / map area; alias
+                                       # "released") | region (/ region area, area-resized mask; quick profile)
     max_mask_size: int = 0             # resize masks to at most this inside NormBlocks (0 = off; 256 for 32x)
     last_block: str = "style_only"     # block(s) above max_mask_size: style_only (the kit's) | released
                                        # (the released 32x block, style ignored; set by import-official)
+
+    def __post_init__(self):
+        """Spell ``style_pool`` as now (:data:`STYLE_POOL_ALIASES`), however the config was built."""
+        self.style_pool = STYLE_POOL_ALIASES.get(self.style_pool, self.style_pool)
 
     @property
     def hr_size(self) -> int:
@@ -78,7 +105,7 @@ class ModelConfig:
     def delta(self) -> float:
         if self.style_noise_delta >= 0:
             return self.style_noise_delta
-        return 0.05 if self.variant == "guided" else 0.2
+        return VARIANT_FACTS[self.variant].noise_delta
 
 
 @dataclass
@@ -205,11 +232,12 @@ class Config:
 
 
 def data_root(cfg: "DataConfig | None" = None) -> Path:
-    """The folder of the datasets: ``cfg.data_root`` when set (``deepsee.pipeline.setup(data_root=...)``
-    sets it), else ``$DEEPSEE_DATA``, else ``data/``."""
-    if cfg is not None and cfg.data_root:
-        return Path(cfg.data_root)
-    return Path(os.environ.get("DEEPSEE_DATA", "data"))
+    """The folder of the datasets, the kit's one rule (docs/DATA.md): ``cfg.data_root`` when set
+    (``deepsee.pipeline.setup(data_root=...)``, ``--set data.data_root=...``), else ``$DEEPSEE_DATA``, else
+    ``data``; a relative path is taken from the checkout (:data:`deepsee.runs.REPO_ROOT`), whatever the
+    working folder. Absolute."""
+    root = Path((cfg.data_root if cfg is not None else "") or os.environ.get("DEEPSEE_DATA", "") or "data")
+    return root if root.is_absolute() else REPO_ROOT / root
 
 
 def dataset_root(cfg: DataConfig) -> Path:
@@ -327,37 +355,57 @@ def parse_overrides(overrides: Sequence[str] | dict | None) -> dict:
     return out
 
 
-def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] | dict | None = None) -> Config:
-    """Load a shipped profile (name) or a YAML file (path), then apply overrides."""
-    d = _merge(_read_profile(str(profile)), parse_overrides(overrides))
-    cfg = _build(Config, d, "")
-    if cfg.train.l1_region_balance < 0:
-        raise ValueError(f"train.l1_region_balance={cfg.train.l1_region_balance}; expected 0 (off) or a cap > 0")
-    if any(not isinstance(n, int) or n < 1 for n in cfg.train.snapshot_steps):
-        raise ValueError(f"train.snapshot_steps={cfg.train.snapshot_steps}; expected positive step numbers")
-    if cfg.train.lambda_l1 < 0:
-        raise ValueError(f"train.lambda_l1={cfg.train.lambda_l1}; expected >= 0")
-    if cfg.train.lambda_style_distill < 0:
-        raise ValueError(f"train.lambda_style_distill={cfg.train.lambda_style_distill}; expected >= 0")
-    if not 0.0 <= cfg.train.hr_style_share <= 1.0:
-        raise ValueError(f"train.hr_style_share={cfg.train.hr_style_share}; expected a probability in [0, 1]")
-    if cfg.model.variant not in VARIANTS:
-        raise ValueError(f"model.variant={cfg.model.variant!r}; expected one of {VARIANTS}")
-    check_factor(cfg.model.factor)
+def validate_model(m: ModelConfig) -> ModelConfig:
+    """The checks of a model section (config loading and ``DeepSEE``): a ``ValueError`` naming the key
+    for a value the model cannot be built with. Returns ``m``."""
+    if m.variant not in VARIANTS:
+        raise ValueError(f"model.variant={m.variant!r}; expected one of {VARIANTS}")
+    check_factor(m.factor)
+    if len(m.enc_widths) != 4:
+        raise ValueError(f"model.enc_widths={m.enc_widths}; expected four widths")
+    if m.style_pool not in STYLE_POOLS:
+        raise ValueError(f"model.style_pool={m.style_pool!r}; expected one of {STYLE_POOLS} (eq2: the paper's "
+                         "Eq. 2, also accepted as 'released'; region: SEAN's per-region mean)")
+    if m.last_block not in LAST_BLOCKS:
+        raise ValueError(f"model.last_block={m.last_block!r}; expected one of {LAST_BLOCKS} (\"released\": the "
+                         "authors' 32x model's last block, for their checkpoints; \"style_only\": the kit's)")
+    if m.last_block == "released" and m.max_mask_size <= 0:
+        raise ValueError("model.last_block='released' applies to the blocks above model.max_mask_size, which is "
+                         f"{m.max_mask_size} (off); the authors' 32x configuration has "
+                         "model.max_mask_size=256 (profile paper-32x)")
+    return m
+
+
+def validate(cfg: Config) -> Config:
+    """The one validation of a whole configuration, which :func:`load_config` and :func:`config_from_dict`
+    apply: a ``ValueError`` naming the key for a value out of its range (types and key names are checked
+    while building). Returns ``cfg``."""
+    t = cfg.train
+    if t.l1_region_balance < 0:
+        raise ValueError(f"train.l1_region_balance={t.l1_region_balance}; expected 0 (off) or a cap > 0")
+    if any(not isinstance(n, int) or n < 1 for n in t.snapshot_steps):
+        raise ValueError(f"train.snapshot_steps={t.snapshot_steps}; expected positive step numbers")
+    if t.lambda_l1 < 0:
+        raise ValueError(f"train.lambda_l1={t.lambda_l1}; expected >= 0")
+    if t.lambda_style_distill < 0:
+        raise ValueError(f"train.lambda_style_distill={t.lambda_style_distill}; expected >= 0")
+    if not 0.0 <= t.hr_style_share <= 1.0:
+        raise ValueError(f"train.hr_style_share={t.hr_style_share}; expected a probability in [0, 1]")
+    validate_model(cfg.model)
     from .metrics.style_usage import GOAL_SETS
     if cfg.eval.usage_goals not in GOAL_SETS:
         raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(GOAL_SETS)}")
     if cfg.pipeline.pretrained not in ("", "showcase"):
         raise ValueError(f"pipeline.pretrained={cfg.pipeline.pretrained!r}; expected '' (train) or 'showcase'")
-    if cfg.model.last_block not in LAST_BLOCKS:
-        raise ValueError(f"model.last_block={cfg.model.last_block!r}; expected one of {LAST_BLOCKS}")
-    if cfg.model.last_block == "released" and cfg.model.max_mask_size <= 0:
-        raise ValueError("model.last_block='released' applies to the blocks above model.max_mask_size, which is "
-                         f"{cfg.model.max_mask_size} (off); the released 32x configuration has "
-                         "model.max_mask_size=256 (profile paper-32x)")
     return cfg
 
 
+def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] | dict | None = None) -> Config:
+    """Load a shipped profile (name) or a YAML file (path), then apply overrides; validated (:func:`validate`)."""
+    return config_from_dict(_merge(_read_profile(str(profile)), parse_overrides(overrides)))
+
+
 def config_from_dict(d: dict) -> Config:
-    """Rebuild a Config from ``Config.to_dict()`` output (e.g. a run's saved config)."""
-    return _build(Config, d, "")
+    """A validated Config (:func:`validate`) from a nested dict, e.g. ``Config.to_dict()`` output or a run's
+    saved ``config.yaml``."""
+    return validate(_build(Config, d, ""))

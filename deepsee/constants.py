@@ -1,6 +1,8 @@
-"""Semantic classes of CelebAMask-HQ (label value = index) and the kit's fixed colour palette.
+"""Semantic classes of CelebAMask-HQ (label value = index), the named regions of a label map, and the
+kit's fixed colour palette.
 
-Every figure of the kit colours masks with :data:`PALETTE`, so a class has one colour everywhere.
+Every figure of the kit colours masks with :data:`PALETTE`, so a class has one colour everywhere;
+every region (Fig. 10's hair, lips, ...) is :data:`REGIONS`, and its pixels :func:`region_pixels`.
 """
 from __future__ import annotations
 
@@ -56,3 +58,15 @@ REGIONS: dict[str, tuple[int, ...]] = {
     "cloth": (18,),
     "background": (0,),
 }
+
+
+def region_pixels(mask, region: str):
+    """Boolean map of a named region (:data:`REGIONS`) in a label map, of the map's kind and shape
+    (a torch tensor or a numpy array, ``[H, W]`` or batched)."""
+    if region not in REGIONS:
+        raise ValueError(f"unknown region {region!r}; expected one of {sorted(REGIONS)}")
+    first, *rest = REGIONS[region]
+    pixels = mask == first
+    for c in rest:
+        pixels = pixels | (mask == c)
+    return pixels

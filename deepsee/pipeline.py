@@ -1,6 +1,7 @@
 """Glue between the ordered notebooks: one resolved configuration, output folders, and a small
-state file that records which run each step produced (the segmenter run, predicted masks, the SR
-runs), so notebook 30 finds what notebook 20 trained.
+typed state (:class:`PipelineState`, ``state.json``) that records which run each step produced (the
+segmenter run, predicted masks, the SR runs) and what the figures must state (the perceptual loss and
+metric used, shipped models), so notebook 30 finds what notebook 20 trained.
 
 Every notebook starts with ``P = deepsee.pipeline.setup(profile, seed=seed, ...)`` from its
 ``parameters`` cell. ``P.figure(name)`` and ``P.table(name)`` give the output paths, with the
@@ -8,14 +9,61 @@ conditions (dataset, profile) in the file names.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config, load_config, resolve_device
-from .runs import REPO_ROOT, save_figure, seed_everything, write_json, write_table
+from .config import Config, data_root as config_data_root, load_config, resolve_device
+from .runs import REPO_ROOT, model_folder, save_figure, seed_everything, write_json, write_table
+
+EXTREME = "extreme"   # the 32x model's name among notebook 20's trainings (pipeline.extreme_profile)
+
+
+def _by(notebook: str, default: Any = ""):
+    """A state field recorded by ``notebook`` (named in the error when a later notebook needs it unset)."""
+    if callable(default):
+        return field(default_factory=default, metadata={"by": notebook})
+    return field(default=default, metadata={"by": notebook})
+
+
+@dataclass
+class PipelineState:
+    """What the notebooks record for the later ones, written as JSON (``runs/pipeline-<profile>/state.json``)."""
+    segmenter_run: str = _by("10")            # the segmenter whose masks the SR models use
+    pred_masks: str = _by("10")               # its predicted masks
+    sr_runs: dict[str, str] = _by("20", dict)   # the 8x SR models: variant -> run folder
+    extreme_run: str = _by("20")              # the 32x model's run (pipeline.extreme_profile)
+    extreme_profile: str = _by("20")          #   its profile
+    extreme_lr_size: int = _by("20", 0)       #   its LR size
+    perceptual_losses: list[str] = _by("20", list)  # the 8x runs' perceptual losses (run_info's perceptual_used)
+    perceptual_loss: str = _by("20")          # the first one's short name (figure titles)
+    paper_perceptual_loss: bool = _by("20", False)  # whether that is the paper's (ImageNet VGG-19)
+    perceptual_metric: str = _by("30")        # the figures' and tables' perceptual metric (its name)
+    lpips_missing: str = _by("30")            # why that is not LPIPS (its missing weights); "" when it is
+    shipped_models: bool = _by("10", False)   # notebooks 10/20 took the shipped showcase models
+
+    @classmethod
+    def read(cls, path: Path) -> "PipelineState":
+        d = json.loads(Path(path).read_text())
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"pipeline state {path} has unknown entries {unknown} (another version of the kit "
+                             "wrote it): delete it and run the notebooks from 10 again")
+        return cls(**d)
+
+    def write(self, path: Path) -> None:
+        write_json(path, dataclasses.asdict(self))
+
+
+@dataclass
+class SRJob:
+    """One SR training of notebook 20."""
+    key: str                   # its name in the state and the figures: the variant, or EXTREME
+    cfg: Config
+    segmenter: str | None      # the segmenter run it is given (train_many; train.perceptual=segmenter reads it)
+    extreme: bool = False      # the 32x model (pipeline.extreme_profile), not an 8x variant
 
 
 @dataclass
@@ -26,7 +74,7 @@ class Pipeline:
     figures_dir: Path
     results_dir: Path
     interactive: bool = True
-    state: dict = field(default_factory=dict)
+    state: PipelineState = field(default_factory=PipelineState)
     source: str = "quick"                                   # the profile name or YAML path given to setup
     overrides: list = field(default_factory=list)           # the overrides given to setup
 
@@ -49,8 +97,8 @@ class Pipeline:
         if masks not in ("predicted", "ground truth"):
             raise ValueError(f"masks={masks!r}; expected 'predicted' or 'ground truth'")
         cfg = self.sub_config(profile, overrides)
-        if masks == "predicted" and profile is None and self.state.get("pred_masks"):
-            cfg.data.mask_dir = self.state["pred_masks"]
+        if masks == "predicted" and profile is None and self.state.pred_masks:
+            cfg.data.mask_dir = self.state.pred_masks
         elif masks == "ground truth":
             cfg.data.mask_dir = ""
         return cfg
@@ -65,25 +113,21 @@ class Pipeline:
         """(model, test split, segmenter run, where they come from) for the explorer (notebook 90): the
         independent model of this pipeline's notebook 20, or, when no pipeline run exists, the shipped
         showcase model (checksums verified) on the showcase profile's test faces (ground-truth masks)."""
-        if self.has("sr_independent"):
-            return (self.load_model("sr_independent"), self.split(), self.state.get("segmenter_run"),
+        if self.has_model("independent"):
+            return (self.load_model("independent"), self.split(), self.state.segmenter_run or None,
                     f"this pipeline's run ({self.profile} profile)")
         from .data import build_dataset
-        from .models import DeepSEE
         from .showcase import shipped
         folder = shipped("independent")
         cfg = load_config("showcase")
         cfg.data.data_root, cfg.seed = self.cfg.data.data_root, self.cfg.seed
-        model = DeepSEE.load(folder / "model").to(self.device).eval()
-        return (model, build_dataset(cfg, "test"), str(shipped("segmenter")),
+        return (self._load(folder), build_dataset(cfg, "test"), str(shipped("segmenter")),
                 f"no {self.profile} pipeline run: the shipped showcase model {folder.name} (ground-truth masks)")
 
     def holdout_split(self):
         """The test faces of ``eval.holdout_seed`` (SynthFaces drawn with another generator seed: people,
         poses and textures the models were neither trained nor tuned on; ``eval.holdout_images`` of them),
         with the pipeline segmenter's predicted masks; ``None`` when ``eval.holdout_seed < 0``."""
-        import dataclasses
-
         from .data import build_dataset
         ev = self.cfg.eval
         if ev.holdout_seed < 0:
@@ -97,21 +141,31 @@ class Pipeline:
         masks = self.run_root / f"pipeline-{self.profile}" / f"pred_masks_holdout_seed{ev.holdout_seed}"
         if not (masks / "predicted_masks.json").is_file():
             from .seg import predict_dataset_masks
-            predict_dataset_masks(cfg, self.get("segmenter_run", "10"), masks, splits=("test",))
+            predict_dataset_masks(cfg, self.get("segmenter_run"), masks, splits=("test",))
         return build_dataset(dataclasses.replace(cfg, data=dataclasses.replace(data, mask_dir=str(masks))), "test")
 
-    def load_model(self, key: str):
-        """The SR model notebook 20 recorded under ``key`` (e.g. ``"sr_independent"``), in eval mode."""
-        from .models import DeepSEE
-        run = Path(self.get(key, "20"))
-        model = DeepSEE.load(run / "model" if (run / "model").is_dir() else run)
-        return model.to(self.device).eval()
+    def sr_run(self, variant: str) -> str:
+        """The run folder of notebook 20's 8x model of ``variant``."""
+        if variant not in self.state.sr_runs:
+            raise KeyError(f"pipeline state {self.state_path} has no {variant} model (run notebook 20 first)")
+        return self.state.sr_runs[variant]
 
-    def snapshots(self, key: str = "sr_independent") -> list[tuple[int, Path]]:
-        """``[(step, model folder)]`` of the run recorded under ``key``: its ``snapshots/step_<n>``
+    def has_model(self, variant: str) -> bool:
+        return variant in self.state.sr_runs
+
+    def load_model(self, variant: str):
+        """Notebook 20's 8x model of ``variant`` (e.g. ``"independent"``), in eval mode."""
+        return self._load(self.sr_run(variant))
+
+    def _load(self, run: str | Path):
+        from .models import DeepSEE
+        return DeepSEE.load(model_folder(run)).to(self.device).eval()
+
+    def snapshots(self, variant: str = "independent") -> list[tuple[int, Path]]:
+        """``[(step, model folder)]`` of the run of ``variant``: its ``snapshots/step_<n>``
         (``train.snapshot_steps``) and its final model, by step."""
         from .train.loop import run_snapshots
-        return run_snapshots(Path(self.get(key, "20")))
+        return run_snapshots(Path(self.sr_run(variant)))
 
     def knob(self, value, key: str):
         """A notebook parameter that defaults to the profile: ``value`` unless it is None, else the
@@ -125,60 +179,55 @@ class Pipeline:
             obj = getattr(obj, part)
         return obj
 
-    def has(self, key: str) -> bool:
-        return key in self.state
-
     def perceptual_metric(self):
         """LPIPS when its weights are present; otherwise the labelled, weight-free substitute
         "TexStatDist (LPIPS substitute)" (:mod:`deepsee.metrics.texture`), which prefers sharp,
         plausible detail to blur as LPIPS does (its known-answer test: :mod:`deepsee.metrics.known_answer`).
-        Which one was used is recorded and stated in every figure's and table's sidecar."""
+        Records nothing: :meth:`record_perceptual_metric` states the choice in every later sidecar."""
         from .metrics import perceptual_metric
         from .weights import MissingWeightsError
         try:
-            m = perceptual_metric("lpips")
-            self.record("note_perceptual_metric", m.name)
-        except MissingWeightsError as e:
-            m = perceptual_metric("texture")
-            self.record("note_perceptual_metric", f"{m.name} (LPIPS unavailable: {str(e).splitlines()[0]})")
-        return m
+            return perceptual_metric("lpips")
+        except MissingWeightsError:
+            return perceptual_metric("texture")
+
+    def record_perceptual_metric(self, metric) -> None:
+        """Record ``metric`` (:meth:`perceptual_metric`) as the figures' and tables' perceptual metric, with
+        why LPIPS was not used when it is not LPIPS."""
+        from .metrics import LPIPS_NAME
+        self.record(perceptual_metric=metric.name, lpips_missing="" if metric.name == LPIPS_NAME else lpips_missing())
 
     def title(self, factor: int | None = None, extra: str = "") -> str:
         """A figure title with the conditions: dataset, factor and LR size, profile, perceptual loss."""
-        c = self.cfg
+        c, st = self.cfg, self.state
         f = factor or c.model.factor
-        lr = c.model.lr_size if factor is None else self.state.get("extreme_lr_size", c.model.lr_size)
+        lr = c.model.lr_size if factor is None else (st.extreme_lr_size or c.model.lr_size)
         t = f"{self.dataset}, {f}x (from {lr}x{lr}), {self.profile} profile"
-        note = self.state.get("note_perceptual_loss")
-        if note:  # short form in the title; the full description (weights, source run) is in the sidecar
-            t += f"; perceptual loss: {note.split(' (')[0]}" + ("" if note.startswith("vgg19 (ImageNet") else
-                                                                  " (not the paper's VGG-19)")
+        if st.perceptual_loss:  # short form in the title; the full description (weights, source run) is in the sidecar
+            t += f"; perceptual loss: {st.perceptual_loss}" + ("" if st.paper_perceptual_loss else
+                                                                " (not the paper's VGG-19)")
         return t + (f"; {extra}" if extra else "")
 
-    def sr_jobs(self) -> tuple[list[str], list[Config], list[str | None]]:
-        """Every SR training of the pipeline as (keys, configurations, segmenter runs), the longest
-        first (the workers take them in order): the main models (``pipeline.main_steps``), the 32x
-        model (``pipeline.extreme_profile``, ``pipeline.extreme_steps``), the ablation variants
-        (``pipeline.ablation_steps``). The 8x models train on the predicted masks."""
+    def sr_jobs(self) -> list[SRJob]:
+        """Every SR training of the pipeline, the longest first (the workers take them in order): the main
+        models (``pipeline.main_steps``), the 32x model (``pipeline.extreme_profile``,
+        ``pipeline.extreme_steps``), the ablation variants (``pipeline.ablation_steps``). The 8x models
+        train on the predicted masks."""
         pc = self.cfg.pipeline
-        seg_run = self.state.get("segmenter_run")
+        seg_run = self.state.segmenter_run or None
         main = [v for v in pc.variants if v in ("independent", "guided")]
-        keys, cfgs, segs = [], [], []
-        for variant in main + (["extreme"] if pc.extreme_profile else []) + [v for v in pc.variants if v not in main]:
-            if variant == "extreme":
-                ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
-                cfg = self.config(ov, profile=pc.extreme_profile)
-                seg = seg_run if cfg.train.perceptual == "segmenter" else None
-            else:
-                steps = pc.main_steps if variant in main else pc.ablation_steps
-                ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
-                if variant != "independent":   # snapshots (the emergence notebook) of the independent model only
-                    ov.append("train.snapshot_steps=[]")
-                cfg, seg = self.config(ov), seg_run
-            keys.append(variant)
-            cfgs.append(cfg)
-            segs.append(seg)
-        return keys, cfgs, segs
+        jobs = [self._variant_job(v, pc.main_steps, seg_run) for v in main]
+        if pc.extreme_profile:
+            ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
+            cfg = self.config(ov, profile=pc.extreme_profile)
+            jobs.append(SRJob(EXTREME, cfg, seg_run if cfg.train.perceptual == "segmenter" else None, extreme=True))
+        return jobs + [self._variant_job(v, pc.ablation_steps, seg_run) for v in pc.variants if v not in main]
+
+    def _variant_job(self, variant: str, steps: int, seg_run: str | None) -> SRJob:
+        ov = [f"model.variant={variant}"] + ([f"train.schedule_steps={steps}"] if steps else [])
+        if variant != "independent":   # snapshots (the emergence notebook) of the independent model only
+            ov.append("train.snapshot_steps=[]")
+        return SRJob(variant, self.config(ov), seg_run)
 
     # -------------------------------------------------------------- shipped (showcase) models
     def use_shipped(self, retrain: bool = False) -> bool:
@@ -189,11 +238,10 @@ class Pipeline:
 
     def shipped(self, name: str) -> Path:
         """The checksum-verified folder of shipped model ``name`` (``segmenter``, ``independent``,
-        ``guided``); recorded in every later sidecar (``note_models``)."""
-        from .showcase import MODELS, shipped
+        ``guided``), recorded as used (``shipped_models``: stated in every later sidecar)."""
+        from .showcase import shipped
         path = shipped(name)
-        self.record("note_models", f"shipped showcase models (pretrained/showcase; {', '.join(MODELS)}; "
-                                   "SHA-256 verified before use)")
+        self.record(shipped_models=True)
         return path
 
     def masks_dir(self, segmenter_run: Path) -> Path:
@@ -207,7 +255,7 @@ class Pipeline:
         """The splits notebook 10 predicts masks for: all three, or only val and test when every SR
         model of notebook 20 is shipped (nothing trains on the training split's masks)."""
         from .showcase import MODELS
-        if self.use_shipped(retrain) and all(k in MODELS for k in self.sr_jobs()[0]):
+        if self.use_shipped(retrain) and all(j.key in MODELS for j in self.sr_jobs()):
             return ("val", "test")
         return ("train", "val", "test")
 
@@ -217,50 +265,55 @@ class Pipeline:
         recorded as the pipeline's SR runs. Returns ``{key: run folder}``."""
         from .showcase import MODELS
         from .train.jobs import train_many
-        keys, cfgs, segs = self.sr_jobs()
+        jobs = self.sr_jobs()
         runs: dict[str, str] = {}
         todo = []
-        for key, cfg, seg in zip(keys, cfgs, segs):
-            if self.use_shipped(retrain) and key in MODELS:
-                runs[key] = str(self.shipped(key))
+        for job in jobs:
+            if self.use_shipped(retrain) and job.key in MODELS:
+                runs[job.key] = str(self.shipped(job.key))
             else:
-                todo.append((key, cfg, seg))
+                todo.append(job)
         if todo:
             pc = self.cfg.pipeline
-            trained = train_many([c for _, c, _ in todo], [s for _, _, s in todo], workers=pc.train_workers,
+            trained = train_many([j.cfg for j in todo], [j.segmenter for j in todo], workers=pc.train_workers,
                                  threads=pc.train_threads)
-            runs.update({k: str(r) for (k, _, _), r in zip(todo, trained)})
-        return self.record_sr_runs(keys, [runs[k] for k in keys], cfgs)
+            runs.update({j.key: str(r) for j, r in zip(todo, trained)})
+        return self.record_sr_runs(jobs, [runs[j.key] for j in jobs])
 
-    def record_sr_runs(self, keys: list[str], runs: list, cfgs: list[Config]) -> dict:
-        """Record the SR runs (``sr_<key>``), the perceptual loss they used, the 32x model's profile."""
-        runs = {k: str(r) for k, r in zip(keys, runs)}
-        for key, run in runs.items():
-            self.record(f"sr_{key}", run)
-        notes = set()
-        for key, run in runs.items():
-            info = Path(run) / "run_info.json"
-            if key != "extreme" and info.is_file():
-                notes.add(str(json.loads(info.read_text()).get("perceptual_used", "")))
-        if notes - {""}:
-            self.record("note_perceptual_loss", "; ".join(sorted(n for n in notes if n)))
-        if "extreme" in runs:
-            self.record("extreme_profile", self.cfg.pipeline.extreme_profile)
-            self.record("extreme_lr_size", cfgs[keys.index("extreme")].model.lr_size)
+    def record_sr_runs(self, jobs: list[SRJob], runs: list) -> dict[str, str]:
+        """Record notebook 20's runs (one per job of :meth:`sr_jobs`): the 8x models, the perceptual loss they
+        used (their ``run_info.json``), the 32x model with its profile and LR size. Returns ``{key: run}``."""
+        from .losses.perceptual import perceptual_label
+        runs = {j.key: str(r) for j, r in zip(jobs, runs)}
+        eight = {j.key: runs[j.key] for j in jobs if not j.extreme}
+        record: dict[str, Any] = {"sr_runs": {**self.state.sr_runs, **eight}}
+        infos = [Path(r) / "run_info.json" for r in eight.values()]
+        used = {str(json.loads(i.read_text()).get("perceptual_used", "")) for i in infos if i.is_file()}
+        losses = sorted(used - {""})
+        if losses:
+            short, paper = perceptual_label(losses[0])
+            record.update(perceptual_losses=losses, perceptual_loss=short, paper_perceptual_loss=paper)
+        for j in jobs:
+            if j.extreme:
+                record.update(extreme_run=runs[j.key], extreme_profile=self.cfg.pipeline.extreme_profile,
+                              extreme_lr_size=j.cfg.model.lr_size)
+        self.record(**record)
         return runs
 
     def extreme_or_main(self):
         """(model, test split, factor): the 32x model and its data when notebook 20 trained one
         (its own ground-truth masks), else the 8x independent model on the predicted masks."""
-        if self.has("sr_extreme"):
+        if self.state.extreme_run:
             from .data import build_dataset
-            cfg = self.config(profile=self.get("extreme_profile"))
-            return self.load_model("sr_extreme"), build_dataset(cfg, "test"), cfg.model.factor
-        return self.load_model("sr_independent"), self.split(), self.cfg.model.factor
+            cfg = self.config(profile=self.state.extreme_profile)
+            return self._load(self.state.extreme_run), build_dataset(cfg, "test"), cfg.model.factor
+        return self.load_model("independent"), self.split(), self.cfg.model.factor
 
     def __str__(self) -> str:
-        steps = [k for k in ("segmenter_run", "pred_masks", "sr_independent", "sr_guided", "sr_extreme")
-                 if k in self.state]
+        st = self.state
+        steps = [k for k, done in (("segmenter_run", st.segmenter_run), ("pred_masks", st.pred_masks),
+                                   ("sr_independent", "independent" in st.sr_runs),
+                                   ("sr_guided", "guided" in st.sr_runs), ("sr_extreme", st.extreme_run)) if done]
         return (f"profile {self.profile} ({self.source}), dataset {self.dataset}, device {self.device}, "
                 f"seed {self.cfg.seed}; overrides: {', '.join(self.overrides) or 'none'}; "
                 f"state: {', '.join(steps) or 'empty (run the notebooks in order)'}")
@@ -306,20 +359,46 @@ class Pipeline:
                            seed=self.cfg.seed, dataset=self.dataset, **{**self.provenance(), **extra})
 
     def provenance(self) -> dict:
-        """What every figure/table made from this pipeline states (e.g. the perceptual-loss substitute)."""
-        return {k: v for k, v in self.state.items() if k.startswith("note_")}
+        """What every figure/table made from this pipeline states: the shipped models, the perceptual loss
+        and metric (e.g. a substitute), as ``note_*`` entries of its sidecar."""
+        st, notes = self.state, {}
+        if st.shipped_models:
+            from .showcase import MODELS
+            notes["note_models"] = (f"shipped showcase models (pretrained/showcase; {', '.join(MODELS)}; "
+                                    "SHA-256 verified before use)")
+        if st.perceptual_losses:
+            notes["note_perceptual_loss"] = "; ".join(st.perceptual_losses)
+        if st.perceptual_metric:
+            notes["note_perceptual_metric"] = st.perceptual_metric + (
+                f" (LPIPS unavailable: {st.lpips_missing})" if st.lpips_missing else "")
+        return notes
 
     # state shared between notebooks
-    def record(self, key: str, value: Any) -> None:
-        self.state[key] = value
+    def record(self, **fields: Any) -> None:
+        """Set fields of :class:`PipelineState` and write it."""
+        self.state = dataclasses.replace(self.state, **fields)
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(self.state_path, self.state)
+        self.state.write(self.state_path)
 
-    def get(self, key: str, producer: str = "") -> Any:
-        if key not in self.state:
-            hint = f" (run notebook {producer} first)" if producer else ""
-            raise KeyError(f"pipeline state {self.state_path} has no {key!r}{hint}")
-        return self.state[key]
+    def get(self, name: str) -> Any:
+        """A recorded field of :class:`PipelineState`; a ``KeyError`` naming the notebook that records it when
+        it is unset."""
+        value = getattr(self.state, name)
+        if not value:
+            by = {f.name: f.metadata.get("by") for f in dataclasses.fields(PipelineState)}[name]
+            raise KeyError(f"pipeline state {self.state_path} has no {name!r} (run notebook {by} first)")
+        return value
+
+
+def lpips_missing() -> str:
+    """Why LPIPS cannot be built on this machine (the first line of its missing-weights error); "" when it can."""
+    from .metrics import LPIPS
+    from .weights import MissingWeightsError
+    try:
+        LPIPS()
+    except MissingWeightsError as e:
+        return str(e).splitlines()[0]
+    return ""
 
 
 def in_notebook() -> bool:
@@ -372,8 +451,8 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
     cfg = load_config(profile, overrides)
     cfg.seed, cfg.device = seed, device
     # the data root travels in the configuration (to every step and training worker), not the environment
-    root = Path(data_root or cfg.data.data_root or os.environ.get("DEEPSEE_DATA", "") or REPO_ROOT / "data")
-    cfg.data.data_root = str(root if root.is_absolute() else REPO_ROOT / root)
+    cfg.data.data_root = data_root or cfg.data.data_root
+    cfg.data.data_root = str(config_data_root(cfg.data))
     rr = Path(run_root)
     if not rr.is_absolute():
         rr = REPO_ROOT / rr
@@ -385,7 +464,7 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
     P.figures_dir.mkdir(parents=True, exist_ok=True)
     P.results_dir.mkdir(parents=True, exist_ok=True)
     if P.state_path.is_file():
-        P.state = json.loads(P.state_path.read_text())
+        P.state = PipelineState.read(P.state_path)
     threads = threads or cfg.pipeline.threads      # a fixed count fixes the floating-point sums' order
     if threads:
         import torch

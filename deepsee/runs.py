@@ -274,6 +274,15 @@ def new_run_dir(kind: str, profile: str, tag: str = "", root: str | os.PathLike 
     return path
 
 
+def model_folder(path: str | os.PathLike) -> Path:
+    """The model folder (``model.safetensors`` + ``config.json``) that ``path`` names: a run folder's
+    ``model/``, else ``path`` itself (a model folder, e.g. from ``deepsee import-official``)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model {path} not found (a run folder with model/, or a model folder)")
+    return path / "model" if (path / "model").is_dir() else path
+
+
 def seed_everything(seed: int) -> None:
     import numpy as np
     import torch

@@ -266,10 +266,10 @@ def run_folders(runs: Path | None = None) -> dict[str, Path]:
 
 def showcase_config(variant: str | None = None, masks: str | Path | None = None, run_root: Path | None = None):
     """The showcase profile's configuration of one job (as notebooks 10 and 20 build it with ``--retrain``)."""
-    from .config import load_config
+    from .config import data_root, load_config
     cfg = load_config("showcase")
     cfg.run_root = str(run_root or RUNS_DIR)
-    cfg.data.data_root = str(REPO_ROOT / "data")
+    cfg.data.data_root = str(data_root(cfg.data))   # fixed in the configuration the training processes receive
     if variant is not None:
         cfg.model.variant = variant
         cfg.train.schedule_steps = cfg.pipeline.main_steps or cfg.train.schedule_steps

@@ -28,7 +28,7 @@
 #   S_{n,k} = \frac{1}{H_{fm} W_{fm}} \sum_{(x,y)\in R_n} F_{x,y,k},$$
 #
 # giving the style matrix $S \in [-1,1]^{N\times d}$, one row per region ($N = 19$, $d = 128$).
-# Eq. 2 divides by the whole map's size, as the released code does (`model.style_pool: released`); the
+# Eq. 2 divides by the whole map's size, as the released code does (`model.style_pool: eq2`); the
 # quick profile divides by the region's own size instead (`region`), so small regions' rows are not
 # ~50x smaller than the style noise (README, "Style usage").
 #

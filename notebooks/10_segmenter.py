@@ -121,8 +121,7 @@ P.save_figure(figure2(P.cfg, best, n=figure_rows, seed=seed + figure_seed), "fig
 
 # %%
 masks = predict_dataset_masks(P.cfg, best, P.masks_dir(best), splits=P.mask_splits(retrain))
-P.record("segmenter_run", str(best))
-P.record("pred_masks", str(masks))
+P.record(segmenter_run=str(best), pred_masks=str(masks))
 
 # %% [markdown]
 # ## This run

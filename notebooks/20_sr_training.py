@@ -87,15 +87,15 @@ print(P)
 # One row per model, the longest first: the workers take them in this order.
 
 # %%
-keys, cfgs, segs = P.sr_jobs()
-jobs = pd.DataFrame([{"model": k, "profile": c.profile, "variant": c.model.variant, "factor": f"{c.model.factor}x",
+jobs = P.sr_jobs()
+table = pd.DataFrame([{"model": k, "profile": c.profile, "variant": c.model.variant, "factor": f"{c.model.factor}x",
                       "steps": c.train.schedule_steps or c.train.max_steps, "batch": c.train.batch_size, "hr_style_share": c.train.hr_style_share,
                       "lambda_l1": c.train.lambda_l1, "style_pool": c.model.style_pool,
                       "lambda_l1_final": c.train.lambda_l1_final,
                       "masks": "predicted" if c.data.mask_dir else "ground truth",
                       "source": "shipped (pretrained/showcase)" if P.use_shipped(retrain) and k in ("independent", "guided")
-                                else "trained here"} for k, c in zip(keys, cfgs)])
-jobs
+                                else "trained here"} for k, c in ((j.key, j.cfg) for j in jobs)])
+table
 
 # %% [markdown]
 # Train (or, for the showcase profile's main models, take the shipped, checksum-verified models; `retrain=True`
@@ -128,4 +128,4 @@ if others:
 last = {k: read_stats(v).iloc[-1] for k, v in runs.items()}
 Markdown("\n".join(f"- **{k}**: {int(s['step'])} steps, final $\\mathcal L_G$ {s['g_total']:.3f}, "
                    f"$\\mathcal L_D$ {s['d_total']:.3f}" for k, s in last.items())
-         + f"\n\nPerceptual loss used: {P.state.get('note_perceptual_loss', 'none')}.")
+         + f"\n\nPerceptual loss used: {'; '.join(P.state.perceptual_losses) or 'none'}.")

@@ -72,6 +72,7 @@ max_images, fid = P.knob(max_images, "eval.max_images"), P.knob(fid, "eval.fid")
 diversity_k, noise_scale = P.knob(diversity_k, "eval.usage_samples"), P.knob(noise_scale, "eval.oracle_scale")
 explore_images = max(2, P.knob(explore_images, "pipeline.figure_images"))
 perceptual = P.perceptual_metric()
+P.record_perceptual_metric(perceptual)
 print(P, "\nperceptual metric:", perceptual.name)
 
 # %% [markdown]
@@ -80,9 +81,9 @@ print(P, "\nperceptual metric:", perceptual.name)
 
 # %%
 test, guided_test = P.split(), P.split(guided=True)
-models = {v: P.load_model(f"sr_{v}") for v in ("independent", "guided") if P.has(f"sr_{v}")}
+models = {v: P.load_model(v) for v in ("independent", "guided") if P.has_model(v)}
 rows, per_image = evaluate_methods(models, test, guided_test, perceptual=perceptual, max_images=max_images or None,
-                                   fid=fid, device=P.device, weights={v: f"trained: {P.get('sr_' + v)}" for v in models})
+                                   fid=fid, device=P.device, weights={v: f"trained: {P.sr_run(v)}" for v in models})
 for label, df in per_image.items():
     if label in models:
         df.to_csv(P.run_root / f"pipeline-{P.profile}" / f"eval_test_per_image_{label}.csv", index=False)
@@ -101,7 +102,7 @@ t6
 holdout = P.holdout_split()
 if holdout is not None:
     h_rows, _ = evaluate_methods({"independent": models["independent"]}, holdout, perceptual=perceptual,
-                                 fid=False, device=P.device, weights={"independent": f"trained: {P.get('sr_independent')}"})
+                                 fid=False, device=P.device, weights={"independent": f"trained: {P.sr_run('independent')}"})
     for r in h_rows:
         r.update(dataset=f"SynthFaces seed {P.cfg.eval.holdout_seed}",
                  note=f"{r.get('note', '')}; faces drawn with SynthFaces seed {P.cfg.eval.holdout_seed} (never trained on)")
@@ -135,7 +136,7 @@ t7[t7.source == "measured"] if t7_rows else t7.head(3)
 # Diversity of $K$ sampled solutions and the locality of region edits, per test image.
 
 # %%
-model = P.load_model("sr_independent")
+model = P.load_model("independent")
 items = sample_items(test, explore_images, seed + explore_seed)
 div, leak = explorative_tables(model, items, perceptual, k=diversity_k, scale=noise_scale,
                                leak_classes=leak_classes, leak_delta=leak_delta, seed=seed, device=P.device)

@@ -60,7 +60,7 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
 ev = P.cfg.eval
 n_images, n_select = P.knob(n_images, "eval.emergence_images"), P.knob(n_select, "eval.emergence_select_images")
 noise_scale = P.knob(noise_scale, "eval.oracle_scale")
-snaps = P.snapshots("sr_independent")
+snaps = P.snapshots("independent")
 print(P, "\nsnapshots at steps:", ", ".join(str(s) for s, _ in snaps))
 
 # %% [markdown]
@@ -68,7 +68,9 @@ print(P, "\nsnapshots at steps:", ", ".join(str(s) for s, _ in snaps))
 
 # %%
 items = spread_items(P.split(masks="ground truth"), n_images)
-rows = emergence(snaps, items, P.perceptual_metric(), select_items=items[:n_select],
+perceptual = P.perceptual_metric()
+P.record_perceptual_metric(perceptual)
+rows = emergence(snaps, items, perceptual, select_items=items[:n_select],
                  region_delta=ev.usage_region_delta, global_delta=ev.usage_global_delta, k=ev.usage_samples,
                  scale=noise_scale, noise=ev.oracle_noise, select_n=ev.usage_select_n, seed=seed, device=P.device)
 P.save_table(rows, "emergence", path=P.table_path("emergence"), images=len(items), select_images=n_select,

@@ -54,16 +54,17 @@ image_seed = 3          # draw of the faces (added to seed)
 from IPython.display import Markdown
 import numpy as np
 from deepsee.data import sample_items
-from deepsee.paper.rows import full_face, region_walk_rows, walk_rows, walk_steps
+from deepsee.explore.walks import walk_offsets
+from deepsee.paper.rows import full_face, region_walk_rows, walk_rows
 from deepsee.pipeline import setup
 from deepsee.viz import region_walk_figure, style_walk_figure
 
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
 rows = P.knob(rows, "pipeline.style_rows")
-model = P.load_model("sr_independent")
+model = P.load_model("independent")
 items = sample_items(P.split(), 3 * rows, seed + image_seed)
-offsets = walk_steps(delta, walk_points)
+offsets = walk_offsets(delta, walk_points).tolist()
 print(P)
 
 # %% [markdown]
@@ -89,7 +90,7 @@ P.save_figure(style_walk_figure(fig4, deltas=offsets, diff_gain=diff_gain, title
 # %%
 face = full_face(items, walked_regions)
 fig10 = region_walk_rows(model, face, walked_regions, delta=region_delta, steps=walk_points, device=P.device)
-P.save_figure(region_walk_figure(fig10, diff_gain=diff_gain, headers=[f"{k:+.1f}" for k in walk_steps(region_delta, walk_points)],
+P.save_figure(region_walk_figure(fig10, diff_gain=diff_gain, headers=[f"{k:+.1f}" for k in walk_offsets(region_delta, walk_points).tolist()],
                                  title=P.title(extra=f"region rows walked by multiples of {region_delta}")),
               "fig10_region_walk");
 

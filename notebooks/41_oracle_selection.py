@@ -63,7 +63,8 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
 K, n_images = P.knob(K, "eval.oracle_samples"), P.knob(n_images, "eval.oracle_images")
 noise, scale = P.knob(noise, "eval.oracle_noise"), P.knob(scale, "eval.oracle_scale")
 perceptual = P.perceptual_metric()
-model = P.load_model("sr_independent")
+P.record_perceptual_metric(perceptual)
+model = P.load_model("independent")
 items = sample_items(P.split(), n_images, seed + image_seed)
 print(P, f"\nK = {K}, {len(items)} images, {noise} noise, scale {scale}, metric {perceptual.name}")
 
@@ -79,7 +80,7 @@ curves.groupby(["metric", "n"])["value"].mean().unstack("n")
 # ## Figs. 6 and 7: every solution's scores, picks marked
 
 # %%
-for by, name in (("lpips", "fig06_oracle_perceptual"), ("ssim", "fig07_oracle_ssim")):
+for by, name in (("perceptual", "fig06_oracle_perceptual"), ("ssim", "fig07_oracle_ssim")):
     P.save_figure(oracle_cloud_figure(study["clouds"], by=by, perceptual_name=perceptual.name,
                                       title=P.title(extra=f"K = {K} samples per image")),
                   name, protocol=study["protocol"])

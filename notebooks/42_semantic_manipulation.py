@@ -105,7 +105,7 @@ P.save_figure(manipulation_figure(rows, title=P.title(factor, "mask edited to op
 
 # %%
 from IPython.display import Markdown
-from deepsee.metrics.style_usage import region_pixels
+from deepsee.constants import region_pixels
 r = rows[0]
 mouth = region_pixels(r["masks"][-1], "mouth")
 change = (r["images"][-1] - r["images"][0]).abs().mean(0) / 2     # [H, W], images in [0, 1]

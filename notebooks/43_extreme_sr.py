@@ -48,7 +48,8 @@ image_seed = 43         # draw of the faces (added to seed)
 from IPython.display import Markdown
 from deepsee.config import data_root as data_folder
 from deepsee.data import ensure_synthfaces, sample_items
-from deepsee.paper.rows import folder_item, image_files, sr_rows
+from deepsee.data.photos import photo_item
+from deepsee.paper.rows import image_files, sr_rows
 from deepsee.metrics import psnr
 from deepsee.pipeline import setup
 from deepsee.seg import load_segmenter
@@ -69,8 +70,9 @@ P.save_figure(extreme_sr_figure(out[2:4], title=P.title(factor)), "fig15_extreme
 
 # %% [markdown]
 # ## Fig. 17: faces from an image folder
-# Each image is resized to the output size, made LR, and segmented by the pipeline's segmenter from the
-# LR image at the segmenter's own input size.
+# Each image is turned upright (EXIF) and centre-cropped to a square when it is not one
+# (`deepsee.data.photos.photo_item`), resized to the output size, made LR, and segmented by the pipeline's
+# segmenter from the LR image at the segmenter's own input size.
 
 # %%
 folder, label = data_folder(P.cfg.data) / "ffhq", "FFHQ"
@@ -78,9 +80,9 @@ if not folder.is_dir():
     held_out = P.config([f"data.synth_seed={held_out_seed}", "data.synth_n=8", "data.splits=[4,2,2]", "data.identities=8"],
                         masks="ground truth")
     folder, label = ensure_synthfaces(held_out) / "CelebA-HQ-img", "held-out SynthFaces folder (FFHQ not present)"
-seg = load_segmenter(P.get("segmenter_run", "10")).to(P.device)
-photos = [folder_item(f, seg, hr_size=model.cfg.hr_size, lr_size=model.cfg.lr_size, seg_lr_size=P.cfg.data.lr_size,
-                      seg_out_size=P.cfg.data.hr_size, device=P.device) for f in image_files(folder, folder_images)]
+seg = load_segmenter(P.get("segmenter_run")).to(P.device)
+photos = [photo_item(f, seg, model.cfg.hr_size, model.cfg.lr_size, seg_sizes=(P.cfg.data.lr_size, P.cfg.data.hr_size),
+                     device=P.device) for f in image_files(folder, folder_images)]
 fig17 = [dict(r, gt=None) for r in sr_rows(model, photos, device=P.device)]
 P.save_figure(extreme_sr_figure(fig17, title=P.title(factor, f"images from {label}; masks predicted")),
               "fig17_image_folder", factor=factor);

@@ -59,7 +59,7 @@ from deepsee.viz import ablation_figure
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
 n_images = P.knob(n_images, "pipeline.figure_images")
-models = {label: P.load_model(f"sr_{v}") for v, label in columns.items() if P.has(f"sr_{v}")}
+models = {label: P.load_model(v) for v, label in columns.items() if P.has_model(v)}
 items = sample_items(P.split(guided=True), n_images, seed + image_seed)
 print(P, "\nvariants:", ", ".join(models))
 
@@ -68,7 +68,7 @@ print(P, "\nvariants:", ", ".join(models))
 # and says where it is: the quick run's `figures/fig18_ablation_synthfaces_8x_quick.png` (`make reproduce`).
 
 # %%
-ablations = [v for v in columns if v not in ("independent", "guided") and P.has(f"sr_{v}")]
+ablations = [v for v in columns if v not in ("independent", "guided") and P.has_model(v)]
 rows = [{"lr": it["lr"], "outputs": method_outputs(models, it, P.device), "gt": it["hr"]} for it in items]
 if ablations:
     P.save_figure(ablation_figure(rows, title=P.title(extra="HR-style models use another image of the person")),

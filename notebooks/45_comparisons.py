@@ -50,7 +50,7 @@ from deepsee.viz import comparison_figure
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
 n = P.knob(n_images, "pipeline.figure_images")
-models = {f"ours ({k})": P.load_model(f"sr_{k}") for k in ("independent", "guided") if P.has(f"sr_{k}")}
+models = {f"ours ({k})": P.load_model(k) for k in ("independent", "guided") if P.has_model(k)}
 items = sample_items(P.split(guided=True), 3 * n, seed + image_seed)
 print(P)
 

@@ -68,11 +68,12 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
 noise_scale = P.knob(noise_scale, "eval.oracle_scale")
 model, test, segmenter_run, source = P.explorer_setup()   # this pipeline's model, else the shipped showcase one
 perceptual = P.perceptual_metric()
+P.record_perceptual_metric(perceptual)
 print(P, "\nmodel:", source)
 
 # %%
 if face_image:
-    from deepsee.apps.explore import photo_item
+    from deepsee.data.photos import photo_item
     from deepsee.seg import load_segmenter
     item = photo_item(face_image, load_segmenter(segmenter_run, device=P.device),
                       model.cfg.hr_size, model.cfg.lr_size, device=P.device)

@@ -37,7 +37,7 @@ def test_explorer_renders_in_jupyterlab_and_a_region_slider_changes_the_output(t
     model = _randomize(DeepSEE(P.cfg.model))
     run = tmp_path / "runs" / "sr-smoke-independent"
     model.save(run / "model")
-    P.record("sr_independent", str(run))
+    P.record(sr_runs={"independent": str(run)})
     params = dict(profile="smoke", run_root=str(tmp_path / "runs"), data_root=str(tmp_path / "data"),
                   out_dir=str(tmp_path / "out"), image_index=0)
     check = explorer_in_browser(tmp_path / "lab", params, region="hair", screenshot=tmp_path / "explorer.png",

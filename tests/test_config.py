@@ -69,3 +69,47 @@ def test_saved_config_round_trips(tmp_path):
     cfg.save(tmp_path / "c.yaml")
     again = config_from_dict(yaml.safe_load((tmp_path / "c.yaml").read_text()))
     assert again == cfg
+
+
+@pytest.mark.parametrize("section,key,value,msg", [
+    ("train", "lambda_l1", -1.0, "train.lambda_l1=-1.0; expected >= 0"),
+    ("model", "variant", "magic", "model.variant='magic'"),
+    ("model", "last_block", "late", "model.last_block='late'; expected one of"),
+    ("model", "style_pool", "sean", "model.style_pool='sean'"),
+    ("pipeline", "pretrained", "mine", "pipeline.pretrained='mine'"),
+])
+def test_config_from_dict_validates_as_load_config_does(section, key, value, msg):
+    """A saved configuration goes through the same validation as a profile: one rule per key."""
+    d = load_config("quick").to_dict()
+    d[section][key] = value
+    for make in (lambda: config_from_dict(d), lambda: load_config("quick", [f"{section}.{key}={value}"])):
+        with pytest.raises(ValueError, match=msg.replace("(", r"\(").replace(".", r"\.")):
+            make()
+
+
+def test_style_pool_is_named_after_eq2_and_still_loads_released():
+    """model.style_pool=eq2 is the paper's Eq. 2; configurations saved before the rename say "released" and
+    load with the same meaning, however the configuration is built."""
+    import dataclasses
+
+    from deepsee.config import ModelConfig
+    assert load_config("paper").model.style_pool == "eq2" and load_config("quick").model.style_pool == "region"
+    assert load_config("paper", ["model.style_pool=released"]).model == load_config("paper").model
+    d = load_config("paper").to_dict()
+    d["model"]["style_pool"] = "released"
+    assert config_from_dict(d) == load_config("paper")
+    assert ModelConfig(style_pool="released").style_pool == "eq2"          # e.g. an old model's config.json
+    assert dataclasses.replace(ModelConfig(), style_pool="released").style_pool == "eq2"
+
+
+def test_data_root_rule(tmp_path, monkeypatch):
+    """data.data_root, else $DEEPSEE_DATA, else the checkout's data/; relative paths from the checkout."""
+    from deepsee.config import DataConfig, data_root
+    from deepsee.runs import REPO_ROOT
+    monkeypatch.delenv("DEEPSEE_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)                                            # not the working folder
+    assert data_root(DataConfig()) == data_root() == REPO_ROOT / "data"
+    monkeypatch.setenv("DEEPSEE_DATA", str(tmp_path / "env"))
+    assert data_root(DataConfig()) == tmp_path / "env"
+    assert data_root(DataConfig(data_root=str(tmp_path / "set"))) == tmp_path / "set"
+    assert data_root(DataConfig(data_root="mine")) == REPO_ROOT / "mine"

@@ -283,16 +283,18 @@ def test_engine_set_mask_keeps_the_lr_cache_and_follows_the_new_mask():
     lr, mask, styles = _inputs(cfg, k=2)
     eng = ExplorationEngine(model, lr, mask)
     before = eng.generate(styles, progress=False)
-    head = eng._head
+    head_calls = []                                              # the LR-only part: the head conv
+    model.generator.head_conv.register_forward_hook(lambda *args: head_calls.append(1))
     new_mask = relabel(mask, "hair", "skin")
     eng.set_mask(new_mask)
-    assert eng._head is head                                     # LR-only part kept
     after = eng.generate(styles, progress=False)
+    assert not head_calls                                        # LR-only part kept
     assert (after - before).abs().max() > 1e-2
     assert (after - _plain(model, lr, new_mask, styles)).abs().max() < 1e-4
     lr2 = -lr
+    head_calls.clear()
     eng.set_lr(lr2)
-    assert eng._head is not head
+    assert head_calls                                            # a new LR image: recomputed
     assert (eng.generate(styles, progress=False) - _plain(model, lr2, new_mask, styles)).abs().max() < 1e-4
 
 
@@ -333,7 +335,7 @@ def test_engine_released_top_block_soft_masks_and_small_inputs():
     (the top block then sits at the cap, where the released block reads the styled map)."""
     from deepsee.explore import ExplorationEngine
     model, cfg = _model(factor=16, max_mask_size=32, last_block="released")
-    assert model.generator.block_kinds[-2:] == ["released_style"] * 2
+    assert model.generator.block_kinds[-2:] == ["authors_style"] * 2
     lr, mask, styles = _inputs(cfg, k=3)
     soft = torch.softmax(torch.randn(1, 19, cfg.hr_size, cfg.hr_size, generator=torch.Generator().manual_seed(1)) * 3, 1)
     eng = ExplorationEngine(model, lr, soft, style=styles[:1])

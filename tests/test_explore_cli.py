@@ -132,7 +132,7 @@ def test_photo_item_is_an_hr_face_made_lr_with_its_predicted_mask(runs, tmp_path
     from PIL import Image
 
     from deepsee.data import lr_from_hr
-    from deepsee.apps.explore import photo_item
+    from deepsee.data.photos import photo_item
     from deepsee.seg import load_segmenter
     src = sorted(runs["images"].iterdir())[0]
     odd = tmp_path / "me.png"
@@ -143,6 +143,27 @@ def test_photo_item_is_an_hr_face_made_lr_with_its_predicted_mask(runs, tmp_path
     assert it["name"] == "me" and any("grayscale" in n for n in notes) and any("square" in n for n in notes)
     assert torch.allclose(it["lr"], lr_from_hr(it["hr"][None], 8, antialias=False)[0])
     assert it["mask"].dtype == torch.long and 0 <= int(it["mask"].min()) and int(it["mask"].max()) < 19
+
+
+def test_photo_item_turns_an_exif_rotated_portrait_upright_and_crops_it(runs, tmp_path):
+    """The one photo-to-item path (Fig. 17, the explorer): a phone portrait stored on its side with an EXIF
+    orientation, taller than wide, gives the item of its upright centre square; no stretching."""
+    from deepsee.data.photos import photo_item
+    from deepsee.seg import load_segmenter
+    seg = load_segmenter(runs["seg"])
+    face = np.asarray(Image.open(sorted(runs["images"].iterdir())[0]).convert("RGB"))      # 128 x 128
+    upright = np.concatenate([np.zeros((16, 128, 3), np.uint8), face, np.full((16, 128, 3), 255, np.uint8)])
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                # stored 90 degrees off, as phones do
+    Image.fromarray(np.rot90(upright, 1).copy()).save(tmp_path / "phone.png", exif=exif)   # 160 wide, 128 high
+    Image.fromarray(face).save(tmp_path / "square.png")
+    notes = []
+    it = photo_item(tmp_path / "phone.png", seg, 64, 8, seg_sizes=(8, 32), log=notes.append)
+    want = photo_item(tmp_path / "square.png", seg, 64, 8, seg_sizes=(8, 32), log=None)
+    assert any("EXIF orientation 6" in n for n in notes) and any("centre-cropped to 128x128" in n for n in notes)
+    for key in ("hr", "lr", "mask"):
+        assert torch.equal(it[key], want[key]), key
+    assert it["mask"].shape == (64, 64) and it["name"] == "phone"
 
 
 def test_sampling_scale_defaults_to_the_run_profiles(runs, tmp_path):

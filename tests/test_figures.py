@@ -63,14 +63,14 @@ def _clouds(n_img=12, K=200):
     out = []
     for i in range(n_img):
         lp, ss = rng.uniform(0.1, 0.4, K), rng.uniform(0.5, 0.8, K)
-        best = {"lpips": {n: int(np.argmin(lp[:n])) for n in (1, 10, 100, K)},
+        best = {"perceptual": {n: int(np.argmin(lp[:n])) for n in (1, 10, 100, K)},
                 "ssim": {n: int(np.argmax(ss[:n])) for n in (1, 10, 100, K)}}
-        out.append(dict(lpips=lp, ssim=ss, best=best, name=f"image {i}"))
+        out.append(dict(perceptual=lp, ssim=ss, best=best, name=f"image {i}"))
     return out
 
 
 def _oracle():
-    return oracle_cloud_figure(_clouds(), by="lpips", perceptual_name="SegFeatDist", title="Fig. 6")
+    return oracle_cloud_figure(_clouds(), by="perceptual", perceptual_name="SegFeatDist", title="Fig. 6")
 
 
 def _manipulation():
@@ -289,7 +289,7 @@ def test_oracle_marks_best_of_n():
     assert len(ax.collections) == 1 + 4  # cloud + 4 crosses
     for j, n in enumerate(sorted(clouds[1]["best"]["ssim"])):
         idx = clouds[1]["best"]["ssim"][n]
-        assert coll_xy(ax.collections[1 + j]) == pytest.approx((clouds[1]["lpips"][idx], clouds[1]["ssim"][idx]))
+        assert coll_xy(ax.collections[1 + j]) == pytest.approx((clouds[1]["perceptual"][idx], clouds[1]["ssim"][idx]))
     assert axes[3].get_xlabel().startswith("SegFeatDist") and axes[3].get_ylabel().startswith("SSIM")
     assert axes[1].get_ylabel() == ""  # inner panel
     assert axes[2].get_xlabel().startswith("SegFeatDist")  # nothing below it in a 2x3 grid
@@ -303,11 +303,11 @@ def test_oracle_marks_best_of_n():
 def test_oracle_accepts_best_of_n_result():
     from deepsee.metrics.explorative import best_of_n
     cl = _clouds(n_img=1, K=100)[0]
-    res = best_of_n(cl["lpips"], ns=(1, 10, 100), mode="min")
-    cl["best"] = {"lpips": res}
+    res = best_of_n(cl["perceptual"], ns=(1, 10, 100), mode="min")
+    cl["best"] = {"perceptual": res}
     fig = oracle_cloud_figure([cl])
     ax = fig.axes[0]
-    assert coll_xy(ax.collections[3]) == pytest.approx((cl["lpips"].min(), cl["ssim"][cl["lpips"].argmin()]))
+    assert coll_xy(ax.collections[3]) == pytest.approx((cl["perceptual"].min(), cl["ssim"][cl["perceptual"].argmin()]))
 
 
 def coll_xy(coll):

@@ -360,7 +360,7 @@ def test_import_32x_maps_every_key_and_sets_last_block(imported_32x):
     assert json.loads((out / "config.json").read_text())["model"]["last_block"] == "released"
     model = DeepSEE.load(out)
     gen = model.generator
-    assert gen.block_kinds == ["semantic"] + ["both"] * 5 + ["released_style"]
+    assert gen.block_kinds == ["semantic"] + ["both"] * 5 + ["authors_style"]
     assert sum(p.numel() for p in gen.parameters()) == 61_714_407
     assert gen.blocks[0].noise_in is None                           # the released 32x model has no noise
     assert torch.equal(gen.blocks[5].conv_0.weight_orig, g["up_list.2.conv_0.weight_orig"])

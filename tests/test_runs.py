@@ -49,9 +49,8 @@ def test_results_and_figures_carry_no_absolute_paths(tmp_path, monkeypatch):
     (other / "config.yaml").write_text("profile: smoke\n")
     hub = tmp_path / "torch" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
     assert str(hub.parent.parent) == torch.hub.get_dir()
-    P.record("note_perceptual_loss", f"segmenter substitute (from {seg}; the paper uses VGG-19)")
-    P.record("note_perceptual_metric", f"TexStatDist (LPIPS unavailable: expected file {hub.name} at {hub}; "
-                                       "fetch it)")
+    P.record(perceptual_losses=[f"segmenter substitute (from {seg}; the paper uses VGG-19)"],
+             perceptual_metric="TexStatDist", lpips_missing=f"expected file {hub.name} at {hub}; fetch it")
     df = pd.DataFrame({"method": ["ours (independent)", "ours (guided)", "bicubic"],
                        "weights": [f"trained: {seg.parent / 'sr-smoke-independent'}", f"trained: {other}", "n/a"],
                        "psnr": [20.0, 21.0, 19.0]})

@@ -53,22 +53,23 @@ def test_sample_items_is_seeded_distinct_and_checked():
 # ------------------------------------------------------------------------------------------ figure rows
 
 def test_walk_rows_middle_is_the_predicted_solution_and_the_walk_changes_the_image():
-    from deepsee.paper.rows import predicted_style, walk_rows, walk_steps
+    from deepsee.explore.walks import walk_offsets
+    from deepsee.paper.rows import predicted_style, walk_rows
     model, cfg = _model()
     items = _items(cfg, 2)
     rows = walk_rows(model, items, delta=0.15, steps=5)
-    assert walk_steps(0.15, 5) == pytest.approx([-0.3, -0.15, 0.0, 0.15, 0.3])
+    assert walk_offsets(0.15, 5).tolist() == pytest.approx([-0.3, -0.15, 0.0, 0.15, 0.3])
     for it, row in zip(items, rows):
         assert len(row["images"]) == 5 and row["label"] == it["name"]
         assert torch.allclose(row["images"][2], _plain(model, it, predicted_style(model, it)), atol=1e-4)
         assert (row["images"][-1] - row["images"][0]).abs().mean() > 1e-3
     with pytest.raises(ValueError, match="odd"):
-        walk_steps(0.1, 4)
+        walk_offsets(0.1, 4)
 
 
 def test_region_walk_changes_its_region_more_than_the_rest():
     from deepsee.paper.rows import full_face, region_walk_rows
-    from deepsee.metrics.style_usage import region_pixels
+    from deepsee.constants import region_pixels
     model, cfg = _model()
     items = _items(cfg, 3)
     face = full_face(items, ["hair", "skin"])
@@ -200,7 +201,7 @@ def test_setup_carries_the_data_root_in_the_configuration_not_the_environment(tm
     other = P.sub_config("smoke-32x")                              # another profile: same data root
     assert other.data.data_root == str(tmp_path / "d") and other.train.lambda_l1 != 2.5
     assert P.config().data.mask_dir == ""                          # no predicted masks recorded yet
-    P.state["pred_masks"] = str(tmp_path / "masks")
+    P.record(pred_masks=str(tmp_path / "masks"))
     assert P.config().data.mask_dir == str(tmp_path / "masks")
     assert P.config(masks="ground truth").data.mask_dir == ""
     with pytest.raises(ValueError, match="masks="):
@@ -217,3 +218,37 @@ def test_notebook_knobs_default_to_the_profile(tmp_path):
         P.knob(None, "eval.no_such")
     assert knob_overrides({"a.b": None, "c.d": 3, "e.f": [1, 2], "g.h": "x", "i.j": 0.5}) == \
         ["c.d=3", "e.f=[1, 2]", "g.h=x", "i.j=0.5"]
+
+
+def test_pipeline_state_is_typed_and_recorded_by_explicit_steps(tmp_path):
+    """state.json is a PipelineState: getters record nothing, the record steps name their fields, the 32x
+    job is marked as such, and titles and sidecars read typed fields."""
+    import json
+
+    from deepsee.pipeline import EXTREME, PipelineState, setup
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
+              data_root=str(tmp_path / "d"), interactive=False)
+    jobs = P.sr_jobs()
+    assert [j.key for j in jobs if j.extreme] == [EXTREME] and jobs[0].key == "independent"
+    assert all(j.cfg.model.variant == j.key for j in jobs if not j.extreme)
+    metric = P.perceptual_metric()
+    assert not P.state_path.exists()                                   # a getter writes nothing
+    runs = []
+    for j in jobs:
+        run = tmp_path / "runs" / f"sr-{j.key}"
+        run.mkdir(parents=True)
+        used = "none (no perceptual loss)" if j.extreme else "vgg19 (ImageNet, vgg.pth; Eq. 6 as in the paper)"
+        (run / "run_info.json").write_text(json.dumps({"perceptual_used": used}))
+        runs.append(run)
+    assert P.record_sr_runs(jobs, runs)[EXTREME] == str(runs[jobs.index(next(j for j in jobs if j.extreme))])
+    P.record_perceptual_metric(metric)
+    st = PipelineState.read(P.state_path)
+    assert st == P.state and set(st.sr_runs) == {j.key for j in jobs if not j.extreme} and st.extreme_run
+    assert st.perceptual_losses == ["vgg19 (ImageNet, vgg.pth; Eq. 6 as in the paper)"]
+    assert P.title().endswith("perceptual loss: vgg19")                # the paper's loss: no caveat
+    assert f"(from {st.extreme_lr_size}x{st.extreme_lr_size})" in P.title(32)
+    notes = P.provenance()
+    assert notes["note_perceptual_loss"] == st.perceptual_losses[0]
+    assert notes["note_perceptual_metric"].startswith(metric.name)
+    with pytest.raises(KeyError, match="run notebook 10 first"):
+        P.get("segmenter_run")

@@ -32,17 +32,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ..runs import atomic_path, metadata, write_json
+from ..runs import atomic_path, metadata, model_folder, write_json
 
 NOISE = "gaussian"
-
-
-def model_dir(path: str | Path) -> Path:
-    """A run folder holding ``model/`` or a model folder itself (``model.safetensors`` + ``config.json``)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"model {path} not found (a run folder with model/, or a model folder)")
-    return path / "model" if (path / "model").is_dir() else path
 
 
 def default_scale(model: str | Path) -> tuple[float, str]:
@@ -55,16 +47,6 @@ def default_scale(model: str | Path) -> tuple[float, str]:
         cfg = load_config(str(cfg_path))
         return float(cfg.eval.oracle_scale), f"eval.oracle_scale of {cfg_path.name} (profile {cfg.profile})"
     return 0.1, "default (no run config.yaml beside the model)"
-
-
-def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1).float() / 127.5 - 1
-
-
-def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
-    if rgb.shape[0] == size:
-        return rgb
-    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BICUBIC))
 
 
 def write_mask_png(path: Path, labels: torch.Tensor | np.ndarray) -> None:
@@ -108,25 +90,6 @@ def contact_sheet(top: list[tuple[str, np.ndarray]], samples: list[np.ndarray], 
     return sheet
 
 
-@torch.no_grad()
-def photo_item(path: str | Path, segmenter, hr_size: int, lr_size: int, *, device: str | torch.device = "cpu",
-               log: Callable[[str], None] | None = None) -> dict:
-    """A dataset-like item from one photo of a face, treated as a high-resolution image (as
-    ``deepsee explore --downsample``): ``hr`` (the photo, square, resized to ``hr_size``), ``lr`` (made
-    with the datasets' operator), ``mask`` (predicted by ``segmenter`` from the LR image), ``name``;
-    tensors unbatched, on the CPU, images in [-1, 1]. Photos go through :func:`load_photo` (EXIF,
-    grayscale, alpha, non-square handled and logged)."""
-    from ..data import lr_from_hr
-    from ..data.photos import load_photo, stderr_log
-    from ..seg import predict_masks
-    photo = load_photo(path, log=stderr_log if log is None else log)
-    hr = _to_tensor(_resize(photo.rgb, hr_size))[None]
-    lr = lr_from_hr(hr, lr_size, antialias=False)
-    with torch.inference_mode():
-        mask = predict_masks(segmenter, lr.to(device), hr_size)[0].cpu()
-    return {"hr": hr[0], "lr": lr[0], "mask": mask, "name": Path(path).stem, "notes": list(photo.notes)}
-
-
 def explore_images(model: str | Path, segmenter: str | Path, images: str | Path, out: str | Path, *,
                    samples: int = 16, seed: int = 0, scale: float | None = None, downsample: bool = False,
                    guide: str | Path | None = None, device: str | torch.device = "cpu", progress: bool = True,
@@ -137,7 +100,8 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     from tqdm.auto import tqdm
 
     from ..data import lr_from_hr
-    from ..data.photos import list_photos, load_photo, stderr_log
+    from ..data.common import to_tensor_image
+    from ..data.photos import list_photos, load_photo, resize_square, stderr_log
     from ..models.deepsee import DeepSEE
     from ..seg import load_segmenter, predict_masks
     from ..viz import colorize, to_uint8_image
@@ -152,7 +116,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
         raise ValueError(f"--scale must be non-negative, got {scale!r}")
     device = torch.device(device)
     files = list_photos(images)
-    net = DeepSEE.load(model_dir(model), map_location=device)
+    net = DeepSEE.load(model_folder(model), map_location=device)
     lr_size, hr_size = net.cfg.lr_size, net.cfg.hr_size
     seg = load_segmenter(segmenter, device=device)
     general: list[str] = []
@@ -173,12 +137,12 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
                        "so no samples are drawn")
 
     def lr_of(rgb: np.ndarray) -> torch.Tensor:                  # the dataset operator, HR size first
-        return lr_from_hr(_to_tensor(_resize(rgb, hr_size))[None], lr_size, antialias=False)
+        return lr_from_hr(to_tensor_image(resize_square(rgb, hr_size))[None], lr_size, antialias=False)
 
     guide_style = guide_panel = None
     if guide is not None:
         g = load_photo(guide, log=log)
-        ghr = _to_tensor(_resize(g.rgb, hr_size))[None].to(device)
+        ghr = to_tensor_image(resize_square(g.rgb, hr_size))[None].to(device)
         gmask = predict_masks(seg, lr_of(g.rgb).to(device), hr_size)
         guide_style = net.encode_style(ghr, gmask, "hr")         # [1, 19, d]
         guide_panel = to_uint8_image(ghr[0])
@@ -195,11 +159,11 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
         notes = list(photo.notes)
         hr_rgb = None
         if downsample:
-            hr_rgb = _resize(photo.rgb, hr_size)
+            hr_rgb = resize_square(photo.rgb, hr_size)
             if photo.rgb.shape[0] != hr_size:
                 notes.append(f"--downsample: resized from {photo.rgb.shape[0]} px to the model's HR size "
                              f"{hr_size} px (bicubic), then made LR ({lr_size} px) like the datasets")
-            lr = lr_from_hr(_to_tensor(hr_rgb)[None], lr_size, antialias=False)
+            lr = lr_from_hr(to_tensor_image(hr_rgb)[None], lr_size, antialias=False)
         else:
             side = photo.rgb.shape[0]
             if side != lr_size:
@@ -208,7 +172,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
                         "training data")
                 notes.append(note)
                 log(f"{path.name}: {note}")
-            lr = _to_tensor(_resize(photo.rgb, lr_size))[None]
+            lr = to_tensor_image(resize_square(photo.rgb, lr_size))[None]
         lr = lr.to(device)
         mask = predict_masks(seg, lr, hr_size)                    # [1, H, W]
         style = guide_style if guide is not None else (net.encode_style(lr, mask, "lr") if uses_style else None)
@@ -335,4 +299,4 @@ def register(subparsers) -> None:
     p.set_defaults(func=_main)
 
 
-__all__ = ["explore_images", "contact_sheet", "write_mask_png", "model_dir", "register"]
+__all__ = ["explore_images", "contact_sheet", "write_mask_png", "register"]

@@ -83,12 +83,6 @@ def _weights_fetch(args) -> int:
 PERCEPTUAL_CHOICES = ("auto", "lpips", "texture", "segfeat", "none")
 
 
-def _model_dir(path: Path) -> Path:
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    return path / "model" if (path / "model").is_dir() else path
-
-
 def _perceptual(kind: str, segmenter_dir: str | None, device):
     """(metric or None, why: a note when ``auto`` fell back or nothing was requested)."""
     from ..metrics import perceptual_metric
@@ -128,10 +122,10 @@ def _evaluate(args) -> int:
     ckpt = args.checkpoint
     if ckpt.lower() != "bicubic":
         from ..models.deepsee import DeepSEE
-        mdir = _model_dir(Path(ckpt))
+        from ..runs import model_folder
+        mdir = model_folder(ckpt)
         model = DeepSEE.load(mdir)
-    sources = tuple(getattr(model, "style_sources", ("lr",)))
-    source = args.style_source or ("guide" if sources and "lr" not in sources else "lr")
+    source = args.style_source or ("guide" if getattr(model, "test_time_source", None) == "hr" else "lr")
     dataset = build_dataset(cfg, args.split, train=False, guided=(model is not None and source == "guide"))
     kind = args.perceptual or ("auto" if cfg.eval.lpips else "none")
     perceptual, why = _perceptual(kind, args.segmenter, device)

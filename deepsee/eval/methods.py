@@ -21,7 +21,7 @@ def evaluate_methods(models: Mapping[str, object], test, guided_test=None, *, pe
                      weights: Mapping[str, str] | None = None, progress: bool = False) -> tuple[list[dict], dict]:
     """Rows ``{"method", "psnr", "ssim", "lpips", "fid", ...}`` for "Bicubic" and for each model
     (``{label: model}``, labelled ``ours (<label>)``), and their per-image DataFrames. A model whose
-    style comes from an HR image (``style_sources`` without ``"lr"``) is scored on ``guided_test``.
+    style comes from an HR image (``test_time_source == "hr"``) is scored on ``guided_test``.
     ``weights``: ``{label: where the weights come from}`` for the table's provenance column."""
     rows, per_image = [], {}
     df, summary = evaluate(None, test, device=device, max_images=max_images, perceptual=perceptual, fid=fid,
@@ -29,7 +29,7 @@ def evaluate_methods(models: Mapping[str, object], test, guided_test=None, *, pe
     rows.append({"method": "Bicubic", **summary})
     per_image["Bicubic"] = df
     for label, model in models.items():
-        source = "lr" if "lr" in model.style_sources or not model.style_sources else "guide"
+        source = "guide" if model.test_time_source == "hr" else "lr"   # DeepSEE.test_time_style's choice
         if source == "guide" and guided_test is None:
             raise ValueError(f"model {label!r} reads its style from another HR image: pass guided_test")
         ds = test if source == "lr" else guided_test

@@ -10,8 +10,8 @@ The figure rows are in :mod:`deepsee.paper`; ``deepsee explore`` (own images) is
 from .edits import (add_hair, close_eyes, close_mouth, grow, move, open_mouth, paste, relabel, remove,
                     shrink)
 from .engine import ExplorationEngine
-from .walks import region_offset, sample_styles, sample_styles_chunk, style_walk
+from .walks import region_offset, sample_styles, sample_styles_chunk, style_walk, walk_offsets
 
 __all__ = ["ExplorationEngine", "relabel", "grow", "shrink", "move", "paste", "remove", "close_eyes",
-           "open_mouth", "close_mouth", "add_hair", "style_walk", "sample_styles", "sample_styles_chunk",
-           "region_offset"]
+           "open_mouth", "close_mouth", "add_hair", "style_walk", "walk_offsets", "sample_styles",
+           "sample_styles_chunk", "region_offset"]

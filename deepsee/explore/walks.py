@@ -1,7 +1,7 @@
 """Walks, samples and per-region offsets in the style space (supplementary Sections 3.1, 3.3, 3.4).
 
 - :func:`style_walk`: Figs. 3 and 4 (the whole style matrix, delta = 0.15, five images, the middle
-  one unchanged) and Fig. 10 (only the rows of one region).
+  one unchanged) and Fig. 10 (only the rows of one region); its offsets are :func:`walk_offsets`.
 - :func:`sample_styles` / :func:`sample_styles_chunk`: Figs. 5-7 (1,000 solutions per image by
   adding scaled noise to the style matrix). Sample ``i`` depends only on ``(seed, i)``, so any
   chunking of the sequence reproduces the same samples.
@@ -17,7 +17,7 @@ import torch
 from ..constants import NUM_CLASSES
 from .edits import class_indices
 
-__all__ = ["style_walk", "sample_styles", "sample_styles_chunk", "region_offset", "sample_seed"]
+__all__ = ["style_walk", "walk_offsets", "sample_styles", "sample_styles_chunk", "region_offset", "sample_seed"]
 
 NOISES = ("gaussian", "uniform")
 _MASK64 = (1 << 64) - 1
@@ -49,19 +49,26 @@ def _row_mask(classes, like: torch.Tensor) -> torch.Tensor:
     return rows
 
 
-def style_walk(style, delta: float = 0.15, steps: int = 5, classes=None) -> torch.Tensor:
-    """A linear walk through the style space centred on ``style``: ``[steps, 19, d]``.
-
-    Image ``i`` adds ``(i - (steps - 1) / 2) * delta`` to the style (five steps: -2 delta .. +2 delta),
-    so the middle one is the input style. Only the rows of ``classes`` (ids or names, e.g. "hair",
-    "lips") change when given. Results are clamped to [-1, 1]. ``steps`` must be odd.
-    """
-    s, _ = _style(style)
+def walk_offsets(delta: float = 0.15, steps: int = 5, like: torch.Tensor | None = None) -> torch.Tensor:
+    """The offsets of a walk of ``steps`` points: point ``i`` adds ``(i - (steps - 1) / 2) * delta``
+    (five steps: -2 delta .. +2 delta), so the middle one is unchanged. ``[steps]``, of ``like``'s dtype
+    and device (float32 on the CPU without it). ``steps`` must be odd."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1 or steps % 2 == 0:
         raise ValueError(f"steps must be an odd positive integer (so that the middle image is the input), "
                          f"got {steps!r}")
-    delta = float(delta)
-    offsets = (torch.arange(steps, dtype=s.dtype, device=s.device) - (steps - 1) / 2) * delta  # [steps]
+    dtype, device = (like.dtype, like.device) if like is not None else (torch.float32, "cpu")
+    return (torch.arange(steps, dtype=dtype, device=device) - (steps - 1) / 2) * float(delta)
+
+
+def style_walk(style, delta: float = 0.15, steps: int = 5, classes=None) -> torch.Tensor:
+    """A linear walk through the style space centred on ``style``: ``[steps, 19, d]``.
+
+    Image ``i`` adds offset ``i`` of :func:`walk_offsets` to the style, so the middle one is the input
+    style. Only the rows of ``classes`` (ids or names, e.g. "hair", "lips") change when given. Results
+    are clamped to [-1, 1]. ``steps`` must be odd.
+    """
+    s, _ = _style(style)
+    offsets = walk_offsets(delta, steps, like=s)                                              # [steps]
     walk = s + offsets[:, None, None] * _row_mask(classes, s)[None]                           # [steps, 19, d]
     walk = walk.clamp(-1.0, 1.0)
     walk[(steps - 1) // 2] = s[0]   # exactly the input, even if it lay outside [-1, 1]

@@ -401,7 +401,7 @@ class Explorer:
 def explorer_for(model, item: dict, *, metric: Callable | None = None, metric_name: str = "",
                  other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer",
                  noise_scale: float = 0.1, device="cpu", **kwargs) -> Explorer:
-    """The explorer on one test item (or :func:`deepsee.apps.explore.photo_item`): it opens on the
+    """The explorer on one test item (or :func:`deepsee.data.photos.photo_item`): it opens on the
     style the LR encoder predicts and the item's (predicted) mask; ``other_mask`` is the mask that
     the "paste" edit takes regions from (another face)."""
     from ..paper.rows import engine_for, predicted_style

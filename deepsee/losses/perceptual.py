@@ -230,6 +230,12 @@ def describe_perceptual(loss: FeatureL1Loss | None, lambda_vgg: float = 10.0) ->
     return str(getattr(loss, "kind", type(loss).__name__))
 
 
+def perceptual_label(used: str) -> tuple[str, bool]:
+    """A recorded ``perceptual_used`` line (:func:`describe_perceptual`, "<name> (<details>)") as its name
+    and whether it is the paper's loss (VGG-19 with ImageNet weights)."""
+    return used.split(" (")[0], used.startswith("vgg19 (ImageNet")
+
+
 def pixel_l1(fake: torch.Tensor, real: torch.Tensor, onehot: torch.Tensor | None = None,
              max_weight: float = 0.0) -> torch.Tensor:
     """Optional pixel L1 (``lambda_l1``; not in the paper, default 0).

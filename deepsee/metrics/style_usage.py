@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..constants import REGIONS
+from ..constants import REGIONS, region_pixels
 
 #: Regions measured (the large ones the LR image constrains, and the small, uncertain ones).
 USAGE_REGIONS: tuple[str, ...] = ("hair", "skin", "cloth", "background", "lips", "eyes", "brows")
@@ -72,16 +72,6 @@ def high_pass(img: Tensor, sigma: float = HF_SIGMA) -> Tensor:
     low = F.pad(low, (0, 0, r, r), mode="reflect")
     low = F.conv2d(low, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
     return img - low
-
-
-def region_pixels(mask: Tensor, region: str) -> Tensor:
-    """Boolean ``[H, W]`` map of a named region (:data:`deepsee.constants.REGIONS`)."""
-    if region not in REGIONS:
-        raise ValueError(f"unknown region {region!r}; expected one of {sorted(REGIONS)}")
-    m = torch.zeros_like(mask, dtype=torch.bool)
-    for c in REGIONS[region]:
-        m |= mask == c
-    return m
 
 
 def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] = USAGE_REGIONS) -> dict:

@@ -2,13 +2,14 @@
 
 Public API: ``DeepSEE`` (encoders + generator of one variant, ``save`` / ``load``),
 ``build_discriminator``, ``to_onehot``. Internals by file, small to large: ``masks``, ``layers``,
-``encoders``, ``generator`` (branches -> NormBlock -> ResBlock -> Generator), ``discriminator``,
-``deepsee``; ``summary`` regenerates Tables 1-4; ``importer`` reads the released checkpoints.
+``encoders`` (Eqs. 1-2), ``generator`` (the paper's network: branches -> NormBlock -> ResBlock ->
+Generator), ``fast`` (its training speed-ups), ``discriminator``, ``deepsee``; ``summary`` regenerates
+Tables 1-4; ``importer`` reads the authors' released checkpoints.
 """
-from .deepsee import STYLE_SOURCES, DeepSEE
+from .deepsee import DeepSEE
 from .discriminator import MultiscaleDiscriminator, build_discriminator
 from .generator import Generator, NormBlock, ResBlock, build_generator
 from .masks import MaskPyramid, to_onehot
 
-__all__ = ["DeepSEE", "STYLE_SOURCES", "build_discriminator", "MultiscaleDiscriminator",
+__all__ = ["DeepSEE", "build_discriminator", "MultiscaleDiscriminator",
            "Generator", "NormBlock", "ResBlock", "build_generator", "MaskPyramid", "to_onehot"]

@@ -1,6 +1,7 @@
 """DeepSEE: style encoders + generator of one model variant, saved as ``model.safetensors`` + ``config.json``.
 
-Variants (main paper and its ablation study; supplement Section 2.2):
+Variants (main paper and its ablation study; supplement Section 2.2; their style sources, block kinds and
+noise deltas are ``deepsee.config.VARIANT_FACTS``):
     independent     LR and HR encoders + shared layer; training flips a fair coin for LR vs HR input and
                     another for style noise (delta 0.2); the LR encoder is used at test time.
     guided          HR encoder + shared layer on another image of the same person; noise every step (0.05).
@@ -15,15 +16,17 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Sequence
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..config import VARIANTS, ModelConfig, check_factor
+from ..config import VARIANT_FACTS, ModelConfig, validate_model
 from ..runs import atomic_path, write_json
 from .discriminator import build_discriminator
 from .encoders import SharedEncoder, StyleEncoder
+from .fast import MODEL_SPEEDUPS, parts
 from .generator import build_generator
 from .layers import StyleNoise
 from .masks import to_onehot
@@ -33,26 +36,15 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
-STYLE_SOURCES: dict[str, tuple[str, ...]] = {
-    "independent": ("lr", "hr"),
-    "guided": ("hr",),
-    "lr_style_only": ("lr",),
-    "hr_style_only": ("hr",),
-    "prior_only": (),
-    "semantics_only": (),
-}
 LR_STRIDES = (1, 1, 1)   # Table 1
 HR_STRIDES = (1, 2, 2)   # Table 2
 
 
 def check_model_config(cfg: ModelConfig) -> None:
+    """A ModelConfig the network can be built with (:func:`deepsee.config.validate_model`, the one check)."""
     if not isinstance(cfg, ModelConfig):
         raise TypeError(f"DeepSEE needs a ModelConfig (cfg.model), got {type(cfg).__name__}")
-    if cfg.variant not in VARIANTS:
-        raise ValueError(f"model.variant={cfg.variant!r}; expected one of {VARIANTS}")
-    check_factor(cfg.factor)
-    if len(cfg.enc_widths) != 4:
-        raise ValueError(f"model.enc_widths={cfg.enc_widths}; expected four widths")
+    validate_model(cfg)
 
 
 def model_config_from_dict(d: dict, where: str = "config") -> ModelConfig:
@@ -68,14 +60,18 @@ class DeepSEE(nn.Module):
 
     Attributes: ``cfg``, ``generator``, ``lr_encoder`` / ``hr_encoder`` (None when unused),
     ``shared_encoder`` and ``style_noise`` (None for variants without style).
+
+    ``speedups``: names of the generator's training speed-ups (``deepsee.models.fast.MODEL_SPEEDUPS``;
+    ``train.speedups``), the paper's modules when empty. Same numbers and state-dict keys either way.
     """
 
-    def __init__(self, cfg: ModelConfig, style_branch: str = "effective"):
+    def __init__(self, cfg: ModelConfig, style_branch: str = "effective", speedups: Sequence[str] = ()):
         super().__init__()
         check_model_config(cfg)
         self.cfg = dataclasses.replace(cfg, enc_widths=list(cfg.enc_widths))
-        sources = STYLE_SOURCES[cfg.variant]
-        self.generator = build_generator(cfg, style_branch)
+        sources = VARIANT_FACTS[cfg.variant].style_sources
+        self.generator = build_generator(cfg, style_branch, parts(speedups))
+        self.speedups = tuple(n for n in MODEL_SPEEDUPS if n in speedups)   # what the model was built with
         self.lr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=LR_STRIDES) if "lr" in sources else None
         self.hr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=HR_STRIDES) if "hr" in sources else None
         self.shared_encoder = (SharedEncoder(in_ch=cfg.enc_widths[3], style_dim=cfg.style_dim, pool=cfg.style_pool)
@@ -85,7 +81,13 @@ class DeepSEE(nn.Module):
     @property
     def style_sources(self) -> tuple[str, ...]:
         """The encoders this variant uses: ("lr", "hr"), ("hr",), ("lr",) or ()."""
-        return STYLE_SOURCES[self.cfg.variant]
+        return VARIANT_FACTS[self.cfg.variant].style_sources
+
+    @property
+    def test_time_source(self) -> str | None:
+        """The encoder :meth:`test_time_style` reads: "lr" when the variant has one, else "hr", else None."""
+        sources = self.style_sources
+        return ("lr" if "lr" in sources else "hr") if sources else None
 
     # -- styles ------------------------------------------------------------------------------------
     def encode_style(self, image: Tensor, mask: Tensor, source: str = "lr") -> Tensor:
@@ -110,17 +112,17 @@ class DeepSEE(nn.Module):
         lr_style_only); otherwise the HR encoder on another image of the same person (``guide_hr``,
         ``guide_mask``: guided, hr_style_only); None for the style-free variants. ``item``: one
         dataset item (unbatched tensors). Returns ``[1, N, d]`` or None."""
-        sources = self.style_sources
-        if not sources:
+        src = self.test_time_source
+        if src is None:
             return None
         dev = device if device is not None else next(self.parameters()).device
-        if "lr" in sources:
-            img, msk, src = item["lr"], item["mask"], "lr"
+        if src == "lr":
+            img, msk = item["lr"], item["mask"]
         else:
             if "guide_hr" not in item:
                 raise ValueError(f"variant {self.cfg.variant!r} takes its style from the HR encoder: the item "
                                  f"needs guide_hr/guide_mask (another image of the person; build_dataset(..., guided=True))")
-            img, msk, src = item["guide_hr"], item["guide_mask"], "hr"
+            img, msk = item["guide_hr"], item["guide_mask"]
         with torch.inference_mode():
             return self.encode_style(img[None].to(dev), msk[None].to(dev), source=src)
 
@@ -199,4 +201,4 @@ class DeepSEE(nn.Module):
         return model.to(map_location).eval()
 
 
-__all__ = ["DeepSEE", "build_discriminator", "STYLE_SOURCES"]
+__all__ = ["DeepSEE", "build_discriminator"]

@@ -17,14 +17,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..config import STYLE_POOLS
 from .layers import ConvNormAct
 
 
-STYLE_POOLS = ("released", "region")   # model.style_pool
-
-
-def regional_average_pool(features: Tensor, mask: Tensor, mode: str = "released") -> Tensor:
-    """Eq. 2: S[b, n, k] = sum_{x,y} F[b, k, x, y] * M[b, n, x, y] / (H_fm * W_fm)  (``mode="released"``).
+def regional_average_pool(features: Tensor, mask: Tensor, mode: str = "eq2") -> Tensor:
+    """Eq. 2: S[b, n, k] = sum_{x,y} F[b, k, x, y] * M[b, n, x, y] / (H_fm * W_fm)  (``mode="eq2"``).
 
     The mask is resized (nearest) to the feature map. The sum is divided by the *whole* map area, as
     the seed's Eq. 2 and the released code do (SEAN divides by the region's own area), so a region
@@ -33,14 +31,14 @@ def regional_average_pool(features: Tensor, mask: Tensor, mode: str = "released"
     ``mode="region"`` (the quick profile's ``model.style_pool``; not the paper's) is SEAN's average over
     the region itself, with the mask resized by area averaging so that regions smaller than a feature
     pixel keep their share: ``S[b, n, k] = sum F M_area / (sum M_area + eps)``. Every row then has the
-    range of the features whatever the region's size; under "released" the rows of small regions
+    range of the features whatever the region's size; under "eq2" the rows of small regions
     (lips, eyes: under 1 % of the image) are about 100x smaller than the rows of large ones, smaller
     than the training style noise, and often exactly 0 when the nearest resize drops the region.
 
     Args:
         features: ``[B, d, h, w]`` in [-1, 1] (after Tanh).
         mask:     one-hot / soft ``[B, N, H, W]`` (any size; resized to ``h x w``).
-        mode:     "released" (Eq. 2 as released) | "region" (see above).
+        mode:     "eq2" (the paper's Eq. 2, as released) | "region" (see above).
     Returns ``[B, N, d]``.
     """
     b, d, h, w = features.shape
@@ -85,7 +83,7 @@ class StyleEncoder(nn.Module):
 class SharedEncoder(nn.Module):
     """Table 3: conv w3->d + InstanceNorm + Tanh, then regional average pooling -> ``[B, N, d]``."""
 
-    def __init__(self, *, in_ch: int = 256, style_dim: int = 128, pool: str = "released"):
+    def __init__(self, *, in_ch: int = 256, style_dim: int = 128, pool: str = "eq2"):
         super().__init__()
         if pool not in STYLE_POOLS:
             raise ValueError(f"model.style_pool={pool!r}; expected one of {STYLE_POOLS}")

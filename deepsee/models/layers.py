@@ -86,13 +86,10 @@ class NoiseInjection(nn.Module):
     def __init__(self, *, channels: int):
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(channels))
-        self.fused = False   # training speed-up "fused_noise": one addcmul (same noise draw, same sum)
 
     def forward(self, x: Tensor) -> Tensor:                   # [B, C, H, W]
         if not self.training:
             return x
-        if self.fused:
-            return torch.addcmul(x, self.weight.view(1, -1, 1, 1), torch.randn_like(x))
         return x + self.weight.view(1, -1, 1, 1) * torch.randn_like(x)
 
 

@@ -26,7 +26,8 @@ def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], 
     lower and higher is better) and select the best of ``n``.
 
     Returns ``curves`` (DataFrame: image, metric, n, value = expected best of n), ``clouds`` (per item
-    the score arrays and the indices the best-of-n picks in the figures' draw), ``scores`` (per item,
+    the score arrays and the indices the best-of-n picks in the figures' draw, keyed as ``metrics``:
+    ``"perceptual"``, ``"ssim"``), ``scores`` (per item,
     the per-sample DataFrame), ``protocol`` (the sampling protocol) and the arguments (``noise``,
     ``scale``, ``seed``) that regenerate any sample (:func:`best_of_rows`). Image ``i`` uses ``seed + i``."""
     missing = set(SELECTION_MODES) - set(metrics)
@@ -48,8 +49,8 @@ def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], 
             label = getattr(metrics[key], "name", key) if key == "perceptual" else "SSIM"
             for n, v in zip(ns, r["expected"]):
                 curves.append({"image": it.get("name", str(i)), "metric": label, "n": n, "value": v})
-        clouds.append({"lpips": scores["perceptual"].to_numpy(), "ssim": scores["ssim"].to_numpy(),
-                       "best": {"lpips": best["perceptual"], "ssim": best["ssim"]}, "name": it.get("name", str(i))})
+        clouds.append({"perceptual": scores["perceptual"].to_numpy(), "ssim": scores["ssim"].to_numpy(),
+                       "best": best, "name": it.get("name", str(i))})
         all_scores.append(scores)
     return {"curves": pd.DataFrame(curves), "clouds": clouds, "scores": all_scores, "protocol": protocol,
             "noise": noise, "scale": scale, "seed": seed}
@@ -65,12 +66,11 @@ def best_of_rows(model, items: Sequence[dict], study: dict, *, metric: str = "pe
                  n_rows: int = 3, device="cpu") -> list[dict]:
     """Fig. 5: for the first ``n_rows`` items, the best of 10/100/1000 (every n > 1 of the study) by
     ``metric``, with its score. Rows: ``lr``, ``gt``, ``picks`` ({n: (image, score)})."""
-    key = "lpips" if metric == "perceptual" else metric
     rows = []
     for i, it in enumerate(items[:n_rows]):
         cloud, scores = study["clouds"][i], study["scores"][i]
         eng, style = engine_for(model, it, device), predicted_style(model, it, device).cpu()
         picks = {n: (_regenerate(eng, style, i, idx, study, device), float(scores[metric].iloc[idx]))
-                 for n, idx in cloud["best"][key].items() if n > 1}
+                 for n, idx in cloud["best"][metric].items() if n > 1}
         rows.append({"lr": it["lr"], "gt": it["hr"], "picks": picks})
     return rows

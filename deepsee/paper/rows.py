@@ -2,7 +2,8 @@
 
 Each function returns the rows that a :mod:`deepsee.viz` figure function draws (dicts of CPU tensors
 in ``[-1, 1]``), so a notebook reads ``fig = style_walk_figure(walk_rows(model, items, delta=0.15))``.
-Styles are predicted from the LR image (the test-time setting of Figs. 3-10), images rendered through
+Styles are the model's test-time style (:meth:`DeepSEE.test_time_style`: the LR encoder on the LR image,
+the setting of Figs. 3-10), images rendered through
 the :class:`~deepsee.explore.ExplorationEngine` (the model's own images, faster for many styles).
 """
 from __future__ import annotations
@@ -11,32 +12,25 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..constants import REGIONS
-from ..metrics.style_usage import region_pixels
+from ..constants import REGIONS, region_pixels
 from ..explore.engine import ExplorationEngine
 from ..explore.walks import style_walk
 
 
 def predicted_style(model, item: dict, device="cpu") -> Tensor:
-    """The style matrix ``[N, d]`` the LR style encoder predicts from ``item``'s LR image and mask."""
-    with torch.inference_mode():
-        return model.encode_style(item["lr"][None].to(device), item["mask"][None].to(device), source="lr")[0]
+    """The style matrix ``[N, d]`` the model uses at test time for ``item`` (:meth:`DeepSEE.test_time_style`:
+    the LR encoder on its LR image and mask when the model has one)."""
+    style = model.test_time_style(item, device)
+    if style is None:
+        raise ValueError(f"the {model.cfg.variant} model has no style")
+    return style[0]
 
 
 def engine_for(model, item: dict, device="cpu") -> ExplorationEngine:
     """An exploration engine for ``item``'s (LR image, mask)."""
     return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
-
-
-def walk_steps(delta: float, steps: int = 5) -> list[float]:
-    """The offsets of a walk of ``steps`` points with the middle one unchanged: ``k * delta`` for
-    ``k = -(steps // 2) .. steps // 2`` (Fig. 3: -2d, -d, 0, d, 2d)."""
-    if steps < 1 or steps % 2 == 0:
-        raise ValueError(f"steps={steps}: a walk has an odd number of points (the middle one unchanged)")
-    return [k * delta for k in range(-(steps // 2), steps // 2 + 1)]
 
 
 def walk_rows(model, items: Sequence[dict], *, delta: float = 0.15, steps: int = 5, classes=None,
@@ -116,28 +110,6 @@ def method_outputs(models: dict, item: dict, device="cpu", bicubic: bool = False
         with torch.inference_mode():
             out[label] = m(lr, mask, style)[0].cpu()
     return out
-
-
-def folder_item(path: str | Path, segmenter, *, hr_size: int, lr_size: int, seg_lr_size: int,
-                seg_out_size: int, device="cpu") -> dict:
-    """Fig. 17: an image file as a test item: resized to ``hr_size``, made LR (``lr_size``) with the
-    datasets' bicubic operator; its mask predicted by ``segmenter`` from the image at the
-    segmenter's own LR size (``seg_lr_size`` -> ``seg_out_size``), resized to ``hr_size``."""
-    import numpy as np
-    from PIL import Image
-
-    from ..data import lr_from_hr
-    from ..seg import predict_masks
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file")
-    im = Image.open(path).convert("RGB").resize((hr_size, hr_size), Image.BICUBIC)
-    hr = torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 127.5 - 1
-    lr = lr_from_hr(hr[None], lr_size)
-    seg_in = lr_from_hr(hr[None], seg_lr_size)
-    mask = predict_masks(segmenter, seg_in.to(device), out_size=seg_out_size)[0].cpu()
-    mask = F.interpolate(mask[None, None].float(), size=(hr_size, hr_size), mode="nearest")[0, 0].long()
-    return {"hr": hr, "lr": lr[0], "mask": mask, "name": path.name}
 
 
 def image_files(folder: str | Path, n: int) -> list[Path]:

@@ -32,6 +32,7 @@ from .data import EpochSampler, make_loader
 from .distributed import DistInfo, barrier, broadcast_object, init_distributed, shutdown
 from .samples import fixed_batch, grid_image, render_outputs, save_png
 from .schedule import Plan, refit_plan, steps_plan
+from .step import Speedups
 from .trainer import SRTrainer
 
 CHECK_EVERY = 10          # steps between budget checks (re-plan / hard stop), same on every rank
@@ -145,7 +146,8 @@ class _Run:
         self.train_set, self.sample_set = self._datasets()
         plan = steps_plan(cfg.train, len(self.train_set), self.info.world_size)
         self.epoch_plan = plan
-        model, disc = DeepSEE(cfg.model), build_discriminator(cfg.model)
+        model = DeepSEE(cfg.model, speedups=Speedups.parse(cfg.train.speedups).model_side())
+        disc = build_discriminator(cfg.model)
         if cfg.train.grad_checkpoint:
             _enable_grad_checkpointing(model)
         self.trainer = SRTrainer(model, disc, cfg, plan, self.info, perceptual)

@@ -17,23 +17,14 @@ released code; ``train.d_fake=regenerate``) or on the G step's fake, detached (`
 forward pass cheaper).
 
 Speed-ups (``train.speedups``, all on by default; each can be switched off alone). None changes the
-computation, only the order of its sums (tests/test_train_step_speed.py: the same losses and gradients
-as the plain step within 1e-5):
-- ``fused_modulation``: each NormBlock computes ``[scale - 1 | shift]`` as one conv output, the blend
-  weights folded into the conv weights, and ``out = addcmul(shift, x_hat, 1 + scale')``, instead of
-  four ``[B, C, h, w]`` maps blended elementwise (forward and backward). On the "effective" style branch
-  the semantic conv (hidden -> 2C) and the style conv (N-channel mask, per-sample effective weights) of a
-  "both" block are one convolution of ``[hidden | mask]``, on the "direct" branch of ``[hidden | styled
-  map]``: no ``[B, 2C, h, w]`` partial output and no add. At batch 1 only: over a batch it would be a
-  grouped conv, measured 15 % slower at the quick widths (batch 2) and no faster at the paper's.
-- ``direct_effective_backward``: with ``style_branch="direct"`` (the released computation) the style
-  conv's gradient goes through the effective weights (a conv of the N-channel mask) instead of the
-  d-channel styled map; the forward is unchanged. No effect on the "effective" branch.
+computation, only the order of its sums (tests/test_step_equivalence.py: the same losses and gradients
+as the plain step within 1e-5). Three are the generator's, chosen when the model is built
+(``DeepSEE(cfg.model, speedups=Speedups.model_side())``; ``deepsee/models/fast.py`` describes them):
+``fused_modulation``, ``direct_effective_backward``, ``fused_noise``. Two are the step's:
 - ``mask_once``: the one-hot mask (dense NCHW) and its resized pyramid are made once per step and
   shared by the G step, the regenerated fake, the style encoder and the discriminator.
 - ``fused_adam``: ``torch.optim.Adam(fused=True)`` (one kernel over all parameters) where the device
   supports it, else ``foreach=True``.
-- ``fused_noise``: the ResBlock noise injections as one ``addcmul`` (same noise draws).
 """
 from __future__ import annotations
 
@@ -45,6 +36,7 @@ import torch
 import torch.nn as nn
 
 from ..losses import feature_matching, hinge_d_terms, hinge_g, pixel_l1
+from ..models.fast import MODEL_SPEEDUPS
 from ..models.masks import to_onehot
 
 
@@ -90,19 +82,13 @@ class Speedups:
         on = self.names()
         return "all" if len(on) == len(SPEEDUPS) else ("none" if not on else ",".join(on))
 
+    def model_side(self) -> tuple[str, ...]:
+        """The generator's speed-ups that are on (``DeepSEE(cfg.model, speedups=...)``)."""
+        return tuple(n for n in self.names() if n in MODEL_SPEEDUPS)
 
-def apply_model_speedups(model: nn.Module, speedups: Speedups) -> None:
-    """Set the generator-side switches (NormBlock.fused, StyleBranch.effective_backward,
-    NoiseInjection.fused) on every submodule of ``model``; the model's own default is all off."""
-    from ..models.generator import NormBlock, StyleBranch
-    from ..models.layers import NoiseInjection
-    for m in model.modules():
-        if isinstance(m, NormBlock):
-            m.fused = speedups.fused_modulation
-        elif isinstance(m, StyleBranch):
-            m.effective_backward = speedups.direct_effective_backward
-        elif isinstance(m, NoiseInjection):
-            m.fused = speedups.fused_noise
+    def with_model_side(self, names) -> "Speedups":
+        """These step speed-ups with the generator's replaced by ``names``."""
+        return Speedups(**{n: (n in names) if n in MODEL_SPEEDUPS else getattr(self, n) for n in SPEEDUPS})
 
 
 class StyleChoice(NamedTuple):

@@ -17,8 +17,8 @@ from .checkpoint import (capture_rng, optimizer_from_flat, optimizer_to_flat, re
 from .distributed import DistInfo, convert_sync_batchnorm, gather_objects, unwrap, wrap_ddp
 from .schedule import (Plan, PlanMultiplier, l1_weight, adam_impl, build_optimizers, build_schedulers, current_lrs,
                        set_adam_impl)
-from .step import (Generate, Speedups, apply_model_speedups, choose_style, discriminator_losses, draw_coins,
-                   frozen, generator_losses, style_inputs, style_reconstruction_grad)
+from .step import (Generate, Speedups, choose_style, discriminator_losses, draw_coins, frozen, generator_losses,
+                   style_inputs, style_reconstruction_grad)
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 D_FAKE_MODES = ("regenerate", "detach")
@@ -29,14 +29,16 @@ class SRTrainer:
     """Owns everything that changes during training.
 
     Args:
-        model:         ``DeepSEE`` (generator + style encoders).
+        model:         ``DeepSEE`` (generator + style encoders), built with its speed-ups
+                       (``DeepSEE(cfg.model, speedups=Speedups.model_side())``).
         discriminator: the multi-scale discriminator (``build_discriminator``).
         cfg:           the resolved ``Config``.
         plan:          the learning-rate schedule in steps.
         info:          this process's place in the run (``init_distributed``).
         perceptual:    perceptual loss module or ``None``.
         speedups:      the training-step speed-ups (``step.Speedups`` or its string form); default
-                       ``cfg.train.speedups`` (all on). They change no numerics (``step.py``).
+                       ``cfg.train.speedups`` (all on) for the step's own, the model's as it was built
+                       for the generator's (given: they must be the model's). No numerics change (``step.py``).
     """
 
     def __init__(self, model: nn.Module, discriminator: nn.Module, cfg, plan: Plan,
@@ -48,9 +50,14 @@ class SRTrainer:
             raise ValueError(f"train.amp={cfg.train.amp!r}; expected none, bf16 or fp16")
         if cfg.train.d_fake not in D_FAKE_MODES:
             raise ValueError(f"train.d_fake={cfg.train.d_fake!r}; expected one of {D_FAKE_MODES}")
-        self.speedups = Speedups.parse(speedups if speedups is not None else getattr(cfg.train, "speedups", "all"))
+        requested = Speedups.parse(speedups if speedups is not None else cfg.train.speedups)
+        built = model.speedups
+        if speedups is not None and set(requested.model_side()) != set(built):
+            raise ValueError(f"speedups={requested.describe()!r} asks for the generator speed-ups "
+                             f"{list(requested.model_side())}, the model was built with {list(built)}: build it "
+                             f"with DeepSEE(cfg.model, speedups={requested.model_side()})")
+        self.speedups = requested.with_model_side(built)
         self.model = convert_sync_batchnorm(model, self.info).to(dev).train()
-        apply_model_speedups(self.model, self.speedups)
         self.disc = discriminator.to(dev).train()
         self.perceptual = perceptual.to(dev) if perceptual is not None else None
         # Unused parameters each step: the encoder the coin did not pick, the style-noise weights

@@ -13,7 +13,7 @@ import textwrap
 
 import numpy as np
 
-from ..constants import REGIONS
+from ..constants import region_pixels
 from .palette import colorize
 from .panels import (GREEN, MINUS, ORANGE, YELLOW, _as_list, as_mask, as_rgb, badge,
                      classes_of, col_title, finish, frame, image_grid, inset,
@@ -180,7 +180,7 @@ def region_walk_figure(rows, title: str = "", diff_gain: float = 0.0, headers=No
 
     Args:
         rows: dicts ``region=`` (name, row label), ``mask=``, ``images=[...]``, optional
-            ``highlight=`` (bool ``[H, W]``; default: the classes of ``REGIONS[region]``).
+            ``highlight=`` (bool ``[H, W]``; default: ``region_pixels(mask, region)``).
         diff_gain: > 0 adds a last column, the change between the first and the last variant
             (:func:`change_map`, amplified ``diff_gain`` times): where the edit acts.
         headers: column titles of the variants (default "variant 1", ...).
@@ -193,9 +193,7 @@ def region_walk_figure(rows, title: str = "", diff_gain: float = 0.0, headers=No
         m = as_mask(r["mask"])
         keep = r.get("highlight")
         if keep is None:
-            if r["region"] not in REGIONS:
-                raise ValueError(f"unknown region {r['region']!r}; pass highlight= or use one of {sorted(REGIONS)}")
-            keep = np.isin(m, REGIONS[r["region"]])
+            keep = region_pixels(m, r["region"])
         keep = np.asarray(keep.detach().cpu() if hasattr(keep, "detach") else keep, dtype=bool)
         if keep.shape != m.shape:
             raise ValueError(f"highlight shape {keep.shape} differs from mask shape {m.shape}")

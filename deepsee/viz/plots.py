@@ -31,22 +31,23 @@ def _style_axes(ax) -> None:
 
 # --------------------------------------------------------------------------- Figs. 6/7
 
-def oracle_cloud_figure(clouds, by: str = "lpips", perceptual_name: str = "LPIPS", n_cols: int = 4,
+def oracle_cloud_figure(clouds, by: str = "perceptual", perceptual_name: str = "LPIPS", n_cols: int = 4,
                         title: str = ""):
     """Figs. 6/7: one scatter per test image of all K sampled solutions (x: perceptual distance,
     lower is better; y: SSIM), with the best of 1 / 10 / 100 / 1,000 random solutions marked by crosses.
 
     Args:
-        clouds: dicts ``lpips=[K]``, ``ssim=[K]``, ``best={"lpips": {n: index}, "ssim": {n: index}}``
+        clouds: dicts ``perceptual=[K]`` (the perceptual distance: LPIPS or its substitute), ``ssim=[K]``,
+            ``best={"perceptual": {n: index}, "ssim": {n: index}}``
             (index into the K samples of the best of n, selected by that metric; the dict returned by
             :func:`deepsee.metrics.explorative.best_of_n` is accepted too, its ``indices`` are used),
             ``name=``.
-        by: which selection to mark, "lpips" (Fig. 6) or "ssim" (Fig. 7).
+        by: which selection to mark, "perceptual" (Fig. 6) or "ssim" (Fig. 7).
         perceptual_name: name of the perceptual metric on the x axis (it may be a substitute).
         n_cols: panels per row (12 images -> 3 x 4).
     """
-    if by not in ("lpips", "ssim"):
-        raise ValueError(f"by must be 'lpips' or 'ssim', got {by!r}")
+    if by not in ("perceptual", "ssim"):
+        raise ValueError(f"by must be 'perceptual' or 'ssim', got {by!r}")
     clouds = list(clouds)
     if not clouds:
         raise ValueError("oracle_cloud_figure: no clouds to draw")
@@ -63,13 +64,13 @@ def oracle_cloud_figure(clouds, by: str = "lpips", perceptual_name: str = "LPIPS
     if len(ns) > len(BEST_COLOURS):
         raise ValueError(f"at most {len(BEST_COLOURS)} best-of-n selections, got {ns}")
     sizes = np.linspace(90, 30, len(ns)) if len(ns) > 1 else [60]  # later crosses drawn smaller, on top
-    selector = perceptual_name if by == "lpips" else "SSIM"
+    selector = perceptual_name if by == "perceptual" else "SSIM"
     for k, cl in enumerate(clouds):
         ax = axes.flat[k]
-        x = np.asarray(cl["lpips"], dtype=float).ravel()
+        x = np.asarray(cl["perceptual"], dtype=float).ravel()
         y = np.asarray(cl["ssim"], dtype=float).ravel()
         if x.shape != y.shape or x.size == 0:
-            raise ValueError(f"cloud {k}: lpips and ssim need the same non-zero length, got {x.size}, {y.size}")
+            raise ValueError(f"cloud {k}: perceptual and ssim need the same non-zero length, got {x.size}, {y.size}")
         sel = selection(cl)
         if sorted(sel) != ns:
             raise ValueError(f"cloud {k}: best-of-n selections {sorted(sel)} differ from {ns}")
@@ -91,7 +92,7 @@ def oracle_cloud_figure(clouds, by: str = "lpips", perceptual_name: str = "LPIPS
             ax.set_ylabel("SSIM \u2191", fontsize=FONT, labelpad=1)
     for ax in axes.flat[len(clouds):]:
         ax.remove()
-    K = np.asarray(clouds[0]["lpips"]).size
+    K = np.asarray(clouds[0]["perceptual"]).size
     handles = [Line2D([], [], ls="", marker="o", ms=4, color="0.55", alpha=0.6, label=f"{K:,} samples")]
     handles += [Line2D([], [], ls="", marker="x", ms=7, mew=1.6, color=BEST_COLOURS[j],
                        label=f"best of {n:,}") for j, n in enumerate(ns)]

@@ -1,7 +1,7 @@
-"""The training-step speed-ups (``train.speedups``, deepsee/train/step.py) change no numerics: the
-optimised step computes the same losses, the same G and D gradients and the same updated weights as
-the plain step (every speed-up off) from the same weights and the same batch, for both style-branch
-variants. Tiny widths (smoke profile), CPU, seeded.
+"""The training-step speed-ups (``train.speedups``, deepsee/train/step.py, deepsee/models/fast.py) change no
+numerics: the optimised step computes the same losses, the same G and D gradients and the same updated
+weights as the plain step (every speed-up off, the paper's modules) from the same weights and the same
+batch, for both style-branch variants. Tiny widths (smoke profile), CPU, seeded.
 
 Criterion, per tensor: ``||fast - plain|| <= 1e-5 ||plain||`` (norm-wise relative). Run in float64 the
 two differ only by rounding (~1e-12), so any real difference shows; in float32 (the training dtype)
@@ -71,7 +71,8 @@ def _perceptual(dtype=torch.float32):
 
 
 def _pair(cfg, branch, fast="all", dtype=torch.float32):
-    """Two trainers with identical weights (randomised so every term matters): plain and optimised."""
+    """Two trainers with identical weights (randomised so every term matters): plain and optimised, the
+    optimised model built with its generator speed-ups (``DeepSEE(..., speedups=...)``)."""
     torch.manual_seed(0)
     model, disc = DeepSEE(cfg.model, style_branch=branch), build_discriminator(cfg.model)
     with torch.no_grad():   # noise weights, blend logits, style-noise weights away from their init
@@ -80,10 +81,12 @@ def _pair(cfg, branch, fast="all", dtype=torch.float32):
                 m.weight.uniform_(0.05, 0.2)
         if model.style_noise is not None:
             model.style_noise.weight.uniform_(-1, 1)
-    model, disc = model.to(dtype), disc.to(dtype)
-    plain = SRTrainer(copy.deepcopy(model), copy.deepcopy(disc), cfg, Plan(16, 16, 32),
+    fast_model = DeepSEE(cfg.model, style_branch=branch, speedups=Speedups.parse(fast).model_side())
+    fast_model.load_state_dict(model.state_dict())   # the same keys: the speed-ups own no other tensors
+    model, fast_model, disc = model.to(dtype), fast_model.to(dtype), disc.to(dtype)
+    plain = SRTrainer(model, copy.deepcopy(disc), cfg, Plan(16, 16, 32),
                       perceptual=_perceptual(dtype), speedups="none")
-    opt = SRTrainer(model, disc, cfg, Plan(16, 16, 32), perceptual=_perceptual(dtype), speedups=fast)
+    opt = SRTrainer(fast_model, disc, cfg, Plan(16, 16, 32), perceptual=_perceptual(dtype), speedups=fast)
     return plain, opt
 
 
@@ -198,9 +201,11 @@ def test_guided_variant_and_resume_across_settings(tmp_path, monkeypatch):
     assert not _compare(ref, got), _compare(ref, got)[:8]
     tensors, meta = plain.collect_state()
     torch.manual_seed(5)
-    resumed = SRTrainer(DeepSEE(cfg.model).double(), build_discriminator(cfg.model).double(), cfg,
-                        Plan(16, 16, 32), perceptual=_perceptual(torch.float64))
+    resumed = SRTrainer(DeepSEE(cfg.model, speedups=Speedups().model_side()).double(),
+                        build_discriminator(cfg.model).double(), cfg, Plan(16, 16, 32),
+                        perceptual=_perceptual(torch.float64))
     resumed.load_state(tensors, meta, restore_random=False)
+    assert resumed.speedups == Speedups()
     assert all(g["fused"] for o in (resumed.opt_g, resumed.opt_d) for g in o.param_groups)
     ref, got = _step(plain, batch, seed=9), _step(resumed, batch, seed=9)
     assert not _compare(ref, got), _compare(ref, got)[:8]
@@ -215,3 +220,7 @@ def test_speedups_spec():
     assert load_config("paper").train.speedups == "all"
     with pytest.raises(ValueError, match="unknown speed-up"):
         Speedups.parse("all,turbo")
+    assert Speedups.parse("all,-fused_noise").model_side() == ("fused_modulation", "direct_effective_backward")
+    cfg = _cfg()
+    with pytest.raises(ValueError, match="was built with"):   # the generator's are chosen when it is built
+        SRTrainer(DeepSEE(cfg.model), build_discriminator(cfg.model), cfg, Plan(16, 16, 32), speedups="all")
