@@ -333,9 +333,11 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
     restore_state(runs, log=log)
     seg = folders["segmenter"]
     masks = seg / "pred_masks"
-    seg_done = (seg / "state.json").is_file() and json.loads((seg / "state.json").read_text()).get("finished")
-    if not seg_done and not seg.exists() and _shipped_final("segmenter"):
-        # a fresh clone: the segmenter's training is over and shipped (verified); predict with it
+    started = (seg / "state.json").is_file()
+    seg_done = started and json.loads((seg / "state.json").read_text()).get("finished")
+    if not started and _shipped_final("segmenter"):
+        # a fresh clone (or one that already predicted its masks with the shipped model into
+        # seg-drn/pred_masks): the segmenter's training is over and shipped (verified); predict with it
         seg = verify_model("segmenter")
         seg_done, export_seg = True, False
         log(f"segmenter: the shipped final model {_repo_rel(seg)} (verified)")
@@ -343,7 +345,7 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
         export_seg = True
     if not seg_done:
         log(f"segmenter: training in {_repo_rel(seg)}")
-        train_segmenter(showcase_config(run_root=runs), run_dir=seg, resume=(seg / "state.json").is_file())
+        train_segmenter(showcase_config(run_root=runs), run_dir=seg, resume=started)
     if not (masks / "predicted_masks.json").is_file():
         predict_dataset_masks(showcase_config(run_root=runs), seg, masks)
     cfgs = [showcase_config(v, masks, runs) for v in variants]

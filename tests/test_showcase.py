@@ -169,3 +169,31 @@ def test_showcase_goal_set_adds_diversity_and_colour_regions():
     assert emergence_row(show)["diversity_l1"] == pytest.approx(0.025)
     with pytest.raises(ValueError, match="eval.usage_goals='paper'"):
         load_config("smoke", ["eval.usage_goals=paper"])
+
+
+def test_train_on_a_fresh_clone_predicts_with_the_shipped_segmenter_and_never_retrains_it(
+        trained, shipping, monkeypatch):
+    """``deepsee showcase train`` on a clone that ships the final segmenter: the masks come from the shipped
+    model, also when a first call already wrote ``seg-drn/pred_masks`` (or was stopped while writing it)."""
+    import deepsee.seg
+    import deepsee.train.jobs
+    seg = showcase.export_run(trained["seg"], "segmenter")
+    calls = []
+
+    def predict(cfg, seg_dir, out):
+        calls.append(("predict", seg_dir))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "0.png").write_bytes(b"")
+        if len([c for c in calls if c[0] == "predict"]) > 1:
+            (out / "predicted_masks.json").write_text("{}")
+
+    monkeypatch.setattr(deepsee.seg, "predict_dataset_masks", predict)
+    monkeypatch.setattr(deepsee.seg, "train_segmenter", lambda *a, **k: calls.append(("train_seg",)))
+    monkeypatch.setattr(deepsee.train.jobs, "train_many", lambda cfgs, segs, **k: calls.append(("sr", segs)))
+    monkeypatch.setattr(showcase, "STATE_DIR", shipping / "no-state")
+    runs = shipping / "runs"
+    for _ in range(3):  # 1st: masks half written (stopped); 2nd: finished; 3rd: masks there
+        showcase.train(runs, export=False, log=lambda *_: None)
+    assert ("train_seg",) not in calls
+    assert [c[1] for c in calls if c[0] == "predict"] == [seg, seg]
+    assert [c[1] for c in calls if c[0] == "sr"] == [[str(seg)] * 2] * 3
