@@ -139,25 +139,28 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
     extra["table_rows"] = eng.table_rows()
     del eng, eng_imgs, ref_imgs
 
-    # (c) one generator training step (forward + backward, batch 1): effective vs direct style branch
-    model.train()
-    target = torch.rand(1, 3, cfg.hr_size, cfg.hr_size, device=device) * 2 - 1
-    style1 = base.clone()
-    step = {"direct": [], "effective": []}
-    for rep in range(train_reps + 1):   # interleaved, first round = warm-up; the best of each
-        for mode in ("direct", "effective"):
-            gen.style_branch = mode
+    # (c) one generator training step (forward + backward, batch 1): effective vs direct style branch;
+    # ``--train-reps 0`` skips it (the inference rows only)
+    step = {}
+    if train_reps > 0:
+        model.train()
+        target = torch.rand(1, 3, cfg.hr_size, cfg.hr_size, device=device) * 2 - 1
+        style1 = base.clone()
+        step = {"direct": [], "effective": []}
+        for rep in range(train_reps + 1):   # interleaved, first round = warm-up; the best of each
+            for mode in ("direct", "effective"):
+                gen.style_branch = mode
 
-            def one():
-                gen.zero_grad(set_to_none=True)
-                (model(lr, mask, style1) - target).abs().mean().backward()
+                def one():
+                    gen.zero_grad(set_to_none=True)
+                    (model(lr, mask, style1) - target).abs().mean().backward()
 
-            t = timed(one, device)
-            if rep:
-                step[mode] += t
-    step = {mode: min(ts) for mode, ts in step.items()}
-    gen.style_branch = "effective"
-    model.eval()
+                t = timed(one, device)
+                if rep:
+                    step[mode] += t
+        step = {mode: min(ts) for mode, ts in step.items()}
+        gen.style_branch = "effective"
+        model.eval()
     extra["load_after"] = load()
 
     per_ref, per_eng = min(ref_t), min(eng_t)
@@ -180,11 +183,14 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
         row("engine: setup per (LR, mask), once", t_setup, setup_fl / 1e9),
         row("conv peak: 512->512 3x3 channels-last (best)", float("nan"), float("nan"), gflops=peak,
             fraction_of_peak=1.0),
-        row("train step G fwd+bwd batch 1: direct styled map", step["direct"], float("nan"),
-            speedup_vs_reference=1.0),
-        row("train step G fwd+bwd batch 1: effective weights", step["effective"], float("nan"),
-            speedup_vs_reference=step["direct"] / step["effective"]),
     ]
+    if step:
+        rows += [
+            row("train step G fwd+bwd batch 1: direct styled map", step["direct"], float("nan"),
+                speedup_vs_reference=1.0),
+            row("train step G fwd+bwd batch 1: effective weights", step["effective"], float("nan"),
+                speedup_vs_reference=step["direct"] / step["effective"]),
+        ]
     return rows, extra
 
 
@@ -216,15 +222,17 @@ def main(argv=None) -> int:
         r, extra = bench_device(device, args.samples, args.train_reps, shapes, reps, mam, args.profile)
         rows += r
         extras[dev] = extra
-        ref, eng, _, peak, tdir, teff = r
+        ref, eng, _, peak = r[:4]
         print(f"[{dev}] reference {ref['seconds']:.3f} s/sample ({ref['gflop']:.0f} GFLOP, "
               f"{ref['gflops']:.0f} GFLOP/s); "
               f"engine {eng['seconds']:.3f} s/sample ({eng['gflop']:.0f} GFLOP, {eng['gflops']:.0f} GFLOP/s = "
               f"{100 * eng['fraction_of_peak']:.0f}% of the {peak['gflops']:.0f} GFLOP/s conv peak); "
               f"speed-up {eng['speedup_vs_reference']:.2f}x; max |diff| {eng['max_abs_diff_vs_reference']:.1e}")
-        print(f"[{dev}] training step: direct {tdir['seconds']:.2f} s, effective {teff['seconds']:.2f} s "
-              f"({teff['speedup_vs_reference']:.2f}x); load average before/after "
-              f"{extra['load_before']}/{extra['load_after']}", flush=True)
+        if len(r) > 4:
+            tdir, teff = r[4:]
+            print(f"[{dev}] training step: direct {tdir['seconds']:.2f} s, effective {teff['seconds']:.2f} s "
+                  f"({teff['speedup_vs_reference']:.2f}x)")
+        print(f"[{dev}] load average before/after {extra['load_before']}/{extra['load_after']}", flush=True)
     df = pd.DataFrame(rows)
     write_table(df, args.out, profile=args.profile, seed=0, benchmark="exploration", devices=devices,
                 statistics="reference and engine: K samples timed in interleaved groups of 4 (the same styles); "

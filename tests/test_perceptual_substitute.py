@@ -150,3 +150,17 @@ def test_texture_training_loss_is_the_distance_and_differentiable():
     blurred = torch.nn.functional.avg_pool2d(img, 5, 1, 2)
     shifted = torch.roll(img, 1, dims=-1)
     assert float(loss(blurred, img)) > float(loss(shifted, img))
+
+
+def test_texture_pairwise_and_an_expanded_reference_equal_the_plain_call():
+    torch.manual_seed(3)
+    x = torch.rand(6, 3, 64, 64) * 2 - 1
+    first, second = torch.triu_indices(6, 6, 1)
+    tex = TextureDistance()
+    assert torch.allclose(tex.pairwise(x, first, second), tex(x[first], x[second]), atol=1e-7)
+    ref = x[0]
+    expanded = tex(x, ref[None].expand_as(x))
+    assert torch.allclose(expanded, tex(x, ref[None].expand_as(x).contiguous()), atol=1e-6)
+    assert expanded[0] < 1e-6 < expanded[1:].min()
+    with pytest.raises(ValueError, match="at least 16x16"):
+        tex.pairwise(x[..., :8, :8], first, second)

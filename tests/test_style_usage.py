@@ -115,3 +115,28 @@ def test_summary_goals_from_known_tables():
 def test_models_without_both_encoders_are_refused():
     with pytest.raises(ValueError, match="LR and an HR style encoder"):
         style_usage(_model("guided"), _items(1), _l1, progress=False)
+
+
+def test_style_usage_item_by_item_equals_the_four_parts_run_apart():
+    """style_usage builds each item's engine once for all parts; its tables are those of the four
+    functions called on their own (select item j keeps the sample stream seed + j)."""
+    from deepsee.metrics.style_usage import diversity_rows, selection_rows
+    from deepsee.metrics.texture import TextureDistance
+    model, items = _model(), _items(3)
+    tex = TextureDistance()
+    select = [items[2], items[0]]
+    parts = style_usage(model, items, tex, select_items=select, k=4, scale=0.3, select_n=5, seed=7,
+                        progress=False)
+    apart = {"information": information_rows(model, items, tex),
+             "region_control": region_control_rows(model, items, delta=0.3),
+             "diversity": diversity_rows(model, select, 4, 0.3, "gaussian", tex, 7),
+             "selection": selection_rows(model, select, tex, 5, 0.3, "gaussian", 7)}
+    for name, df in apart.items():
+        pd.testing.assert_frame_equal(parts[name], df, rtol=1e-5, check_dtype=False)
+    assert list(parts["diversity"].image) == ["img2", "img0"]
+
+
+def test_region_control_walks_every_present_region_and_the_whole_style():
+    rc = region_control_rows(_model(), _items(1), delta=0.3)
+    assert list(rc.region) == ["global", "hair", "skin", "cloth", "background", "lips", "eyes"]   # no brows
+    assert (rc.inside > 0).all()

@@ -91,9 +91,23 @@ def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] = USAGE_REGIO
     return out
 
 
-def _engine(model, item, device):
+def _engine(model, item, device, engines: dict | None = None):
+    """The exploration engine of ``item`` (its once-per-input cache); with ``engines`` (a dict that
+    :func:`style_usage` keeps for one model) each item's engine is built once for all four parts."""
     from ..explore import ExplorationEngine
-    return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
+    if engines is not None and id(item) in engines and engines[id(item)][0] is item:
+        return engines[id(item)][1]
+    eng = ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
+    if engines is not None:
+        engines[id(item)] = (item, eng)
+    return eng
+
+
+def pairwise_perceptual(perceptual: Callable, x: Tensor, first: Tensor, second: Tensor) -> Tensor:
+    """``perceptual(x[first], x[second])``; through the metric's ``pairwise`` when it has one
+    (TexStatDist: each image analysed once instead of once per pair)."""
+    pairwise = getattr(perceptual, "pairwise", None)
+    return pairwise(x, first, second) if pairwise is not None else perceptual(x[first], x[second])
 
 
 def _encode(model, item, source: str, device) -> Tensor:
@@ -111,7 +125,8 @@ def check_explorable(model) -> None:
 
 @torch.no_grad()
 def information_rows(model, items: Sequence[dict], perceptual: Callable | None = None,
-                     device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS) -> pd.DataFrame:
+                     device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS,
+                     engines: dict | None = None) -> pd.DataFrame:
     """Oracle style (HR encoder on the ground truth) against LR style, per image and region.
 
     One row per (image, style source, region); region ``"all"`` holds psnr, ssim and perceptual, the
@@ -122,7 +137,7 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
     check_explorable(model)
     rows = []
     for it in items:
-        eng = _engine(model, it, device)
+        eng = _engine(model, it, device, engines)
         styles = torch.stack([_encode(model, it, "lr", device), _encode(model, it, "hr", device)])
         out = eng.generate(styles, progress=False).cpu().float()                # [2, 3, H, W]
         gt = it["hr"][None].float().expand_as(out)
@@ -143,31 +158,34 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
 @torch.no_grad()
 def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps: int = 2,
                         device: str | torch.device = "cpu",
-                        regions: Sequence[str] = USAGE_REGIONS, global_delta: float = 0.15) -> pd.DataFrame:
+                        regions: Sequence[str] = USAGE_REGIONS, global_delta: float = 0.15,
+                        engines: dict | None = None) -> pd.DataFrame:
     """Walk one region's rows by ``+-steps * delta`` (and all rows by ``+-steps * global_delta``).
 
     Per (image, region): ``inside`` and ``outside`` = mean |output - output at the LR style| over the
     region's pixels / the other pixels, averaged over the two ends of the walk, in [0, 1] units;
-    region ``"global"``: the whole image under the all-rows walk (``inside`` = whole image).
+    region ``"global"``: the whole image under the all-rows walk (``inside`` = whole image). The LR
+    style and both ends of every walk go through the engine in one call.
     """
     from ..explore.walks import style_walk
     rows = []
+    n = 2 * steps + 1
     for it in items:
-        eng = _engine(model, it, device)
+        eng = _engine(model, it, device, engines)
         style = _encode(model, it, "lr", device)
-        n = 2 * steps + 1
-        walk = style_walk(style, delta=global_delta, steps=n)[[0, steps, n - 1]]
-        out = eng.generate(walk, progress=False).cpu().float() / 2               # [0, 1] units
-        change = (out[[0, 2]] - out[1]).abs().mean(1).mean(0)                    # [H, W]
-        rows.append({"image": it["name"], "region": "global", "delta": global_delta, "steps": steps,
-                     "inside": float(change.mean()), "outside": float("nan"), "pixels": int(change.numel())})
-        for r in regions:
-            m = region_pixels(it["mask"], r)
-            if int(m.sum()) < MIN_PIXELS:
+        present = [r for r in regions if int(region_pixels(it["mask"], r).sum()) >= MIN_PIXELS]
+        ends = [style_walk(style, delta=global_delta, steps=n)[[0, n - 1]]]
+        ends += [style_walk(style, delta=delta, steps=n, classes=list(REGIONS[r]))[[0, n - 1]] for r in present]
+        out = eng.generate(torch.cat([style[None]] + ends), progress=False).cpu().float() / 2   # [0, 1] units
+        base, ends = out[0], out[1:].view(len(ends), 2, *out.shape[1:])
+        for r, pair in zip(["global"] + present, ends):
+            change = (pair - base).abs().mean(1).mean(0)                                      # [H, W]
+            if r == "global":
+                rows.append({"image": it["name"], "region": "global", "delta": global_delta, "steps": steps,
+                             "inside": float(change.mean()), "outside": float("nan"),
+                             "pixels": int(change.numel())})
                 continue
-            walk = style_walk(style, delta=delta, steps=n, classes=list(REGIONS[r]))[[0, steps, n - 1]]
-            out = eng.generate(walk, progress=False).cpu().float() / 2
-            change = (out[[0, 2]] - out[1]).abs().mean(1).mean(0)
+            m = region_pixels(it["mask"], r)
             rows.append({"image": it["name"], "region": r, "delta": delta, "steps": steps,
                          "inside": float(change[m].mean()), "outside": float(change[~m].mean()),
                          "pixels": int(m.sum())})
@@ -177,20 +195,21 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
 @torch.no_grad()
 def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1, noise: str = "gaussian",
                    perceptual: Callable | None = None, seed: int = 0,
-                   device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS) -> pd.DataFrame:
+                   device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS,
+                   engines: dict | None = None) -> pd.DataFrame:
     """K samples around the LR style per image: mean pairwise L1 ([0, 1] units) overall and per region,
     and the mean pairwise perceptual distance. Image ``i`` uses the sample stream ``seed + i``."""
     from ..explore.walks import sample_styles
     rows = []
     for i, it in enumerate(items):
-        eng = _engine(model, it, device)
+        eng = _engine(model, it, device, engines)
         styles = sample_styles(_encode(model, it, "lr", device), k, noise=noise, scale=scale, seed=seed + i)
         out = eng.generate(styles, progress=False).cpu().float()
         a, b = torch.triu_indices(k, k, 1)
         diff = (out[a] - out[b]).abs().mean(1) / 2                                # [pairs, H, W]
         row = {"image": it["name"], "K": k, "scale": scale, "l1_all": float(diff.mean())}
         if perceptual is not None:
-            row["perceptual_all"] = float(perceptual(out[a], out[b]).mean())
+            row["perceptual_all"] = float(pairwise_perceptual(perceptual, out, a, b).mean())
         for r in regions:
             m = region_pixels(it["mask"], r)
             if int(m.sum()) >= MIN_PIXELS:
@@ -201,13 +220,14 @@ def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1
 
 @torch.no_grad()
 def selection_rows(model, items: Sequence[dict], perceptual: Callable, n: int = 100, scale: float = 0.1,
-                   noise: str = "gaussian", seed: int = 0, device: str | torch.device = "cpu") -> pd.DataFrame:
+                   noise: str = "gaussian", seed: int = 0, device: str | torch.device = "cpu",
+                   engines: dict | None = None) -> pd.DataFrame:
     """Best-of-n selection by the perceptual distance to the ground truth (the oracle protocol of
     Figs. 5-7 with K = n samples): expected best of 1 and of n per image."""
     from .explorative import best_of_n, oracle_selection
     rows = []
     for i, it in enumerate(items):
-        eng = _engine(model, it, device)
+        eng = _engine(model, it, device, engines)
         style = _encode(model, it, "lr", device)
         scores, _ = oracle_selection(lambda s: eng.generate(s.to(device), progress=False).cpu(), style.cpu(),
                                      it["hr"], K=n, noise=noise, scale=scale, seed=seed + i, chunk=50,
@@ -233,16 +253,28 @@ def style_usage(model, items: Sequence[dict], perceptual: Callable | None, *, se
     check_explorable(model)
     model = model.to(device).eval()
     select_items = list(items if select_items is None else select_items)
-    parts = {}
-    steps = [("information", lambda: information_rows(model, items, perceptual, device)),
-             ("region_control", lambda: region_control_rows(model, items, region_delta, walk_steps, device,
-                                                            global_delta=global_delta)),
-             ("diversity", lambda: diversity_rows(model, select_items, k, scale, noise, perceptual, seed, device))]
-    if perceptual is not None:
-        steps.append(("selection", lambda: selection_rows(model, select_items, perceptual, select_n, scale,
-                                                          noise, seed, device)))
-    for name, fn in tqdm(steps, desc="style usage", disable=not progress):
-        parts[name] = fn()
+    # item by item, so that each item's engine (its once-per-input cache, ~90 MB at quick width) is built
+    # once for all four parts and freed before the next; select item j keeps the sample stream seed + j
+    index = {id(it): i for i, it in enumerate(items)}
+    chosen = {id(it): j for j, it in enumerate(select_items)}
+    order = list(items) + [it for it in select_items if id(it) not in index]
+    found: dict[str, list] = {"information": [], "region_control": [], "diversity": [], "selection": []}
+    for it in tqdm(order, desc="style usage (images)", disable=not progress):
+        engines = {}
+        if id(it) in index:
+            i = index[id(it)]
+            found["information"].append((i, information_rows(model, [it], perceptual, device, engines=engines)))
+            found["region_control"].append((i, region_control_rows(model, [it], region_delta, walk_steps, device,
+                                                                   global_delta=global_delta, engines=engines)))
+        if id(it) in chosen:
+            j = chosen[id(it)]
+            found["diversity"].append((j, diversity_rows(model, [it], k, scale, noise, perceptual, seed + j, device,
+                                                         engines=engines)))
+            if perceptual is not None:
+                found["selection"].append((j, selection_rows(model, [it], perceptual, select_n, scale, noise,
+                                                             seed + j, device, engines=engines)))
+    parts = {name: pd.concat([df for _, df in sorted(got, key=lambda x: x[0])], ignore_index=True)
+             for name, got in found.items() if got}
     parts["summary"] = summarize_style_usage(parts, perceptual_name=getattr(perceptual, "name", "perceptual"),
                                              goals=goals)
     return parts

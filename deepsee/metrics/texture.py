@@ -159,13 +159,17 @@ class TextureDistance:
         return amps, g
 
     def _distance(self, a: Tensor, b: Tensor, eps: float = 0.0) -> Tensor:
-        """The formula (module docstring) per image, ``[B]``, on the inputs' device."""
+        """The formula (module docstring) per image, ``[B]``, on the inputs' device. A ``b`` of batch 1
+        is one reference for every image of ``a``: its statistics are taken once."""
         levels = self.levels_for(*a.shape[-2:])
-        sa, la = self._stats(a, levels, eps)
-        sb, lb = self._stats(b, levels, eps)
+        return self._compare(self._stats(a, levels, eps), self._stats(b, levels, eps), levels)
+
+    def _compare(self, sa: tuple[list[Tensor], Tensor], sb: tuple[list[Tensor], Tensor], levels: int) -> Tensor:
+        """The distance between statistics of :meth:`_stats` (``sb`` broadcasts over ``sa``'s batch)."""
+        (ma_all, la), (mb_all, lb) = sa, sb
         c = self.threshold ** 2
-        tex = torch.zeros(a.shape[0], device=a.device)
-        for ma, mb in zip(sa, sb):
+        tex = torch.zeros(max(la.shape[0], lb.shape[0]), device=la.device)
+        for ma, mb in zip(ma_all, mb_all):
             t = 1 - (2 * ma * mb + c) / (ma * ma + mb * mb + c)
             tex = tex + t.mean((2, 3)).sum(1)
         tex = tex / (5 * levels)
@@ -178,13 +182,29 @@ class TextureDistance:
         batch mean, a scalar."""
         return self._distance(fake.float(), real.float(), eps=1e-8).mean()
 
+    def _prepare(self, x: Tensor) -> Tensor:
+        x = x.to(self.device).float()
+        return quantize(x) if self.quantize else x
+
     @torch.no_grad()
     def __call__(self, a: Tensor, b: Tensor) -> Tensor:
         a, b = _check_pair(a, b)
         if min(a.shape[-2:]) < 16:
             raise ValueError(f"TexStatDist needs images of at least 16x16, got {tuple(a.shape)} and "
                              f"{tuple(b.shape)}")
-        a, b = a.to(self.device).float(), b.to(self.device).float()
-        if self.quantize:
-            a, b = quantize(a), quantize(b)
-        return self._distance(a, b).cpu()
+        if b.shape[0] > 1 and b.stride(0) == 0:   # one reference expanded over the batch (best-of-n)
+            b = b[:1]
+        return self._distance(self._prepare(a), self._prepare(b)).cpu()
+
+    @torch.no_grad()
+    def pairwise(self, x: Tensor, first: Tensor, second: Tensor) -> Tensor:
+        """``self(x[first], x[second])`` (``[P]``, on the CPU) with each image's statistics taken once:
+        the pairwise distances of ``K`` samples cost ``K`` analyses instead of ``2 P``."""
+        x, _ = _check_pair(x, x)
+        if min(x.shape[-2:]) < 16:
+            raise ValueError(f"TexStatDist needs images of at least 16x16, got {tuple(x.shape)}")
+        levels = self.levels_for(*x.shape[-2:])
+        amps, low = self._stats(self._prepare(x), levels)
+        first, second = torch.as_tensor(first, device=low.device), torch.as_tensor(second, device=low.device)
+        pick = lambda idx: ([m[idx] for m in amps], low[idx])   # noqa: E731
+        return self._compare(pick(first), pick(second), levels).cpu()
