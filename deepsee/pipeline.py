@@ -197,12 +197,39 @@ class Pipeline:
         from .metrics import LPIPS_NAME
         self.record(perceptual_metric=metric.name, lpips_missing="" if metric.name == LPIPS_NAME else lpips_missing())
 
+    def budget(self, factor: int | None = None) -> str:
+        """The training budget of the SR models the figures come from (the 8x main model's, or the 32x
+        model's when ``factor`` is given), from its ``run_info.json``: ``"10,000 SR steps at batch 2
+        (interim, of 20,000)"``; ``""`` before notebook 20 or without the record."""
+        st = self.state
+        run = (st.extreme_run if factor is not None else
+               st.sr_runs.get("independent") or next(iter(st.sr_runs.values()), ""))
+        info = Path(run) / "run_info.json" if run else None
+        if info is None or not info.is_file():
+            return ""
+        d = json.loads(info.read_text())
+        if not d.get("steps_done"):
+            return ""
+        t = f"{int(d['steps_done']):,} SR steps"
+        batch = d.get("batch_size")
+        if not batch and (Path(run) / "config.yaml").is_file():
+            batch = load_config(str(Path(run) / "config.yaml")).train.batch_size
+        if batch:
+            t += f" at batch {batch}"
+        if d.get("status") == "interim" and d.get("planned_steps"):
+            t += f" (interim, of {int(d['planned_steps']):,})"
+        return t
+
     def title(self, factor: int | None = None, extra: str = "") -> str:
-        """A figure title with the conditions: dataset, factor and LR size, profile, perceptual loss."""
+        """A figure title with the conditions: dataset, factor and LR size, profile and the SR models'
+        training budget, perceptual loss."""
         c, st = self.cfg, self.state
         f = factor or c.model.factor
         lr = c.model.lr_size if factor is None else (st.extreme_lr_size or c.model.lr_size)
         t = f"{self.dataset}, {f}x (from {lr}x{lr}), {self.profile} profile"
+        budget = self.budget(factor if factor is not None and st.extreme_run else None)
+        if budget:
+            t += f", models: {budget}"
         if st.perceptual_loss:  # short form in the title; the full description (weights, source run) is in the sidecar
             t += f"; perceptual loss: {st.perceptual_loss}" + ("" if st.paper_perceptual_loss else
                                                                 " (not the paper's VGG-19)")

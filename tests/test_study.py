@@ -247,6 +247,12 @@ def test_pipeline_state_is_typed_and_recorded_by_explicit_steps(tmp_path):
     assert st.perceptual_losses == ["vgg19 (ImageNet, vgg.pth; Eq. 6 as in the paper)"]
     assert P.title().endswith("perceptual loss: vgg19")                # the paper's loss: no caveat
     assert f"(from {st.extreme_lr_size}x{st.extreme_lr_size})" in P.title(32)
+    assert "models:" not in P.title()                                  # no steps recorded: no budget
+    (runs[0] / "run_info.json").write_text(json.dumps({"perceptual_used": "vgg19", "steps_done": 1234,
+                                                       "status": "interim", "planned_steps": 20000}))
+    jobs[0].cfg.save(runs[0] / "config.yaml")
+    assert P.budget() == f"1,234 SR steps at batch {jobs[0].cfg.train.batch_size} (interim, of 20,000)"
+    assert f"profile, models: {P.budget()}; perceptual loss" in P.title()
     notes = P.provenance()
     assert notes["note_perceptual_loss"] == st.perceptual_losses[0]
     assert notes["note_perceptual_metric"].startswith(metric.name)
