@@ -280,26 +280,38 @@ def showcase_config(variant: str | None = None, masks: str | Path | None = None,
 
 
 def restore_state(runs: Path | None = None, state: Path | None = None, log=print) -> list[str]:
-    """Copy a committed unfinished training (``pretrained/training-state/<run>``) into the runs folder
-    where none is there yet, so that ``train`` continues it. Returns the runs restored."""
-    state, restored = state or STATE_DIR, []
-    for name, folder in run_folders(runs).items():
-        src = state / folder.name
-        if src.is_dir() and not folder.exists():
+    """Copy every committed unfinished training (``pretrained/training-state/<run>``: the showcase SR runs
+    and any recipe candidate saved beside them) into the runs folder where none is there yet, so that
+    ``train`` (or ``deepsee train-sr --resume``) continues it. Returns the runs restored."""
+    state, runs, restored = state or STATE_DIR, runs or RUNS_DIR, []
+    for src in sorted(p for p in state.glob("*") if p.is_dir()) if state.is_dir() else []:
+        folder = runs / src.name
+        if not folder.exists():
             shutil.copytree(src, folder)
-            restored.append(name)
-            log(f"restored {name} from {_repo_rel(src)} (continues from its checkpoint)")
+            restored.append(src.name)
+            log(f"restored {src.name} from {_repo_rel(src)} (continues from its checkpoint)")
     return restored
+
+
+def state_folders(runs: Path | None = None) -> dict[str, Path]:
+    """The unfinished SR trainings whose resumable state :func:`save_state` keeps: the showcase runs and
+    the recipe candidates beside them (any other ``sr-*`` folder of ``runs`` with a checkpoint)."""
+    from .train.checkpoint import has_checkpoint
+    runs = runs or RUNS_DIR
+    out = {name: f for name, f in run_folders(runs).items() if name != "segmenter"}
+    known = {f.name for f in out.values()}
+    for f in sorted(runs.glob("sr-*")) if runs.is_dir() else []:
+        if f.is_dir() and f.name not in known:
+            out[f.name] = f
+    return {name: f for name, f in out.items() if has_checkpoint(f)}
 
 
 def save_state(runs: Path | None = None, state: Path | None = None, log=print) -> Path:
     """Copy the unfinished runs' resumable state (config, log, last checkpoint, snapshots; no sample grids)
-    to ``pretrained/training-state``, to commit and continue on another machine or session."""
-    from .train.checkpoint import has_checkpoint
+    to ``pretrained/training-state``, to commit and continue on another machine or session: the
+    showcase runs and the recipe candidates beside them (:func:`state_folders`)."""
     state = state or STATE_DIR
-    for name, folder in run_folders(runs).items():
-        if name == "segmenter" or not has_checkpoint(folder):
-            continue
+    for name, folder in state_folders(runs).items():
         dest = state / folder.name
         if dest.exists():
             shutil.rmtree(dest)

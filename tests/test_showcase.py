@@ -197,3 +197,32 @@ def test_train_on_a_fresh_clone_predicts_with_the_shipped_segmenter_and_never_re
     assert ("train_seg",) not in calls
     assert [c[1] for c in calls if c[0] == "predict"] == [seg, seg]
     assert [c[1] for c in calls if c[0] == "sr"] == [[str(seg)] * 2] * 3
+
+
+def test_save_and_restore_state_keep_the_showcase_runs_and_recipe_candidates(tmp_path):
+    """``save-state`` keeps each unfinished SR run's config, log, latest checkpoint and snapshots (not its
+    sample grids or older checkpoints), recipe candidates (other ``sr-*`` folders) included; a fresh
+    clone's ``train`` restores them all, and never over a run that is already there."""
+    runs, state = tmp_path / "runs", tmp_path / "state"
+    for name in ("sr-independent", "sr-independent-l1decay", "sr-guided"):
+        run = runs / name
+        (run / "samples").mkdir(parents=True)
+        (run / "samples" / "step_1.png").write_bytes(b"png")
+        for f in ("config.yaml", "stats.jsonl", "run_info.json"):
+            (run / f).write_text(name)
+        if name != "sr-guided":                      # the guided run has no checkpoint yet: nothing to save
+            (run / "ckpt-00000500.safetensors").write_bytes(b"old")
+            (run / "ckpt-00001000.safetensors").write_bytes(b"new")
+            (run / "checkpoint.json").write_text('{"file": "ckpt-00001000.safetensors"}')
+    (runs / "sr-independent" / "snapshots" / "step_00000500").mkdir(parents=True)
+    showcase.save_state(runs, state, log=lambda *_: None)
+    assert sorted(p.name for p in state.iterdir()) == ["sr-independent", "sr-independent-l1decay"]
+    assert sorted(p.name for p in (state / "sr-independent-l1decay").iterdir()) == [
+        "checkpoint.json", "ckpt-00001000.safetensors", "config.yaml", "run_info.json", "stats.jsonl"]
+    assert (state / "sr-independent" / "snapshots" / "step_00000500").is_dir()
+    fresh = tmp_path / "fresh"
+    (fresh / "sr-independent").mkdir(parents=True)   # a run already there is left as it is
+    assert showcase.restore_state(fresh, state, log=lambda *_: None) == ["sr-independent-l1decay"]
+    assert (fresh / "sr-independent-l1decay" / "ckpt-00001000.safetensors").read_bytes() == b"new"
+    assert not list((fresh / "sr-independent").iterdir())
+    assert showcase.restore_state(tmp_path / "none", tmp_path / "no-state") == []
