@@ -202,7 +202,7 @@ class Pipeline:
         model's when ``factor`` is given), from its ``run_info.json``: ``"10,000 SR steps at batch 2
         (interim, of 20,000)"``; ``""`` before notebook 20 or without the record."""
         st = self.state
-        run = (st.extreme_run if factor is not None else
+        run = (st.extreme_run if factor is not None and st.extreme_run else
                st.sr_runs.get("independent") or next(iter(st.sr_runs.values()), ""))
         info = Path(run) / "run_info.json" if run else None
         if info is None or not info.is_file():
@@ -227,7 +227,7 @@ class Pipeline:
         f = factor or c.model.factor
         lr = c.model.lr_size if factor is None else (st.extreme_lr_size or c.model.lr_size)
         t = f"{self.dataset}, {f}x (from {lr}x{lr}), {self.profile} profile"
-        budget = self.budget(factor if factor is not None and st.extreme_run else None)
+        budget = self.budget(factor)
         if budget:
             t += f", models: {budget}"
         if st.perceptual_loss:  # short form in the title; the full description (weights, source run) is in the sidecar

@@ -92,14 +92,15 @@ def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] = USAGE_REGIO
 
 
 def _engine(model, item, device, engines: dict | None = None):
-    """The exploration engine of ``item`` (its once-per-input cache); with ``engines`` (a dict that
-    :func:`style_usage` keeps for one model) each item's engine is built once for all four parts."""
+    """The exploration engine of ``item`` (its once-per-input cache). ``engines``: a cache by
+    ``id(item)`` that the caller keeps while its items live (:func:`style_usage`: one per face, shared
+    by the four parts)."""
     from ..explore import ExplorationEngine
-    if engines is not None and id(item) in engines and engines[id(item)][0] is item:
-        return engines[id(item)][1]
+    if engines is not None and id(item) in engines:
+        return engines[id(item)]
     eng = ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
     if engines is not None:
-        engines[id(item)] = (item, eng)
+        engines[id(item)] = eng
     return eng
 
 
@@ -173,22 +174,18 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
     for it in items:
         eng = _engine(model, it, device, engines)
         style = _encode(model, it, "lr", device)
-        present = [r for r in regions if int(region_pixels(it["mask"], r).sum()) >= MIN_PIXELS]
+        masks = {r: region_pixels(it["mask"], r) for r in regions}
+        present = [r for r in regions if int(masks[r].sum()) >= MIN_PIXELS]
         ends = [style_walk(style, delta=global_delta, steps=n)[[0, n - 1]]]
         ends += [style_walk(style, delta=delta, steps=n, classes=list(REGIONS[r]))[[0, n - 1]] for r in present]
         out = eng.generate(torch.cat([style[None]] + ends), progress=False).cpu().float() / 2   # [0, 1] units
-        base, ends = out[0], out[1:].view(len(ends), 2, *out.shape[1:])
-        for r, pair in zip(["global"] + present, ends):
-            change = (pair - base).abs().mean(1).mean(0)                                      # [H, W]
-            if r == "global":
-                rows.append({"image": it["name"], "region": "global", "delta": global_delta, "steps": steps,
-                             "inside": float(change.mean()), "outside": float("nan"),
-                             "pixels": int(change.numel())})
-                continue
-            m = region_pixels(it["mask"], r)
+        change = (out[1:].view(len(ends), 2, *out.shape[1:]) - out[0]).abs().mean(2).mean(1)   # [walks, H, W]
+        rows.append({"image": it["name"], "region": "global", "delta": global_delta, "steps": steps,
+                     "inside": float(change[0].mean()), "outside": float("nan"), "pixels": int(change[0].numel())})
+        for r, c in zip(present, change[1:]):
+            m = masks[r]
             rows.append({"image": it["name"], "region": r, "delta": delta, "steps": steps,
-                         "inside": float(change[m].mean()), "outside": float(change[~m].mean()),
-                         "pixels": int(m.sum())})
+                         "inside": float(c[m].mean()), "outside": float(c[~m].mean()), "pixels": int(m.sum())})
     return pd.DataFrame(rows)
 
 

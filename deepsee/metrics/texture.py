@@ -182,16 +182,20 @@ class TextureDistance:
         batch mean, a scalar."""
         return self._distance(fake.float(), real.float(), eps=1e-8).mean()
 
+    def _checked(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        a, b = _check_pair(a, b)
+        if min(a.shape[-2:]) < 16:
+            raise ValueError(f"TexStatDist needs images of at least 16x16, got {tuple(a.shape)} and "
+                             f"{tuple(b.shape)}")
+        return a, b
+
     def _prepare(self, x: Tensor) -> Tensor:
         x = x.to(self.device).float()
         return quantize(x) if self.quantize else x
 
     @torch.no_grad()
     def __call__(self, a: Tensor, b: Tensor) -> Tensor:
-        a, b = _check_pair(a, b)
-        if min(a.shape[-2:]) < 16:
-            raise ValueError(f"TexStatDist needs images of at least 16x16, got {tuple(a.shape)} and "
-                             f"{tuple(b.shape)}")
+        a, b = self._checked(a, b)
         if b.shape[0] > 1 and b.stride(0) == 0:   # one reference expanded over the batch (best-of-n)
             b = b[:1]
         return self._distance(self._prepare(a), self._prepare(b)).cpu()
@@ -200,9 +204,7 @@ class TextureDistance:
     def pairwise(self, x: Tensor, first: Tensor, second: Tensor) -> Tensor:
         """``self(x[first], x[second])`` (``[P]``, on the CPU) with each image's statistics taken once:
         the pairwise distances of ``K`` samples cost ``K`` analyses instead of ``2 P``."""
-        x, _ = _check_pair(x, x)
-        if min(x.shape[-2:]) < 16:
-            raise ValueError(f"TexStatDist needs images of at least 16x16, got {tuple(x.shape)}")
+        x, _ = self._checked(x, x)
         levels = self.levels_for(*x.shape[-2:])
         amps, low = self._stats(self._prepare(x), levels)
         first, second = torch.as_tensor(first, device=low.device), torch.as_tensor(second, device=low.device)
