@@ -28,6 +28,26 @@ def _by(notebook: str, default: Any = ""):
     return field(default=default, metadata={"by": notebook})
 
 
+def run_budget(run, unit: str = "steps") -> str:
+    """A run's training budget from its ``run_info.json``: ``"9,600 segmenter steps at batch 4"``, with
+    ``" (interim, of 20,000)"`` for an unfinished one; ``""`` without the record."""
+    info = Path(run) / "run_info.json" if run else None
+    if info is None or not info.is_file():
+        return ""
+    d = json.loads(info.read_text())
+    if not d.get("steps_done"):
+        return ""
+    t = f"{int(d['steps_done']):,} {unit}"
+    batch = d.get("batch_size")
+    if not batch and (Path(run) / "config.yaml").is_file():
+        batch = load_config(str(Path(run) / "config.yaml")).train.batch_size
+    if batch:
+        t += f" at batch {batch}"
+    if d.get("status") == "interim" and d.get("planned_steps"):
+        t += f" (interim, of {int(d['planned_steps']):,})"
+    return t
+
+
 @dataclass
 class PipelineState:
     """What the notebooks record for the later ones, written as JSON (``runs/pipeline-<profile>/state.json``)."""
@@ -204,26 +224,17 @@ class Pipeline:
         st = self.state
         run = (st.extreme_run if factor is not None and st.extreme_run else
                st.sr_runs.get("independent") or next(iter(st.sr_runs.values()), ""))
-        info = Path(run) / "run_info.json" if run else None
-        if info is None or not info.is_file():
-            return ""
-        d = json.loads(info.read_text())
-        if not d.get("steps_done"):
-            return ""
-        t = f"{int(d['steps_done']):,} SR steps"
-        batch = d.get("batch_size")
-        if not batch and (Path(run) / "config.yaml").is_file():
-            batch = load_config(str(Path(run) / "config.yaml")).train.batch_size
-        if batch:
-            t += f" at batch {batch}"
-        if d.get("status") == "interim" and d.get("planned_steps"):
-            t += f" (interim, of {int(d['planned_steps']):,})"
-        return t
+        return run_budget(run, "SR steps")
 
-    def title(self, factor: int | None = None, extra: str = "") -> str:
+    def title(self, factor: int | None = None, extra: str = "", segmenter: str | Path | None = None) -> str:
         """A figure title with the conditions: dataset, factor and LR size, profile and the SR models'
-        training budget, perceptual loss."""
+        training budget, perceptual loss. A segmenter figure passes its run (``segmenter=``): the title
+        then gives the LR size and the segmenter's budget instead."""
         c, st = self.cfg, self.state
+        if segmenter is not None:
+            t = f"{self.dataset}, segmenter on {c.model.lr_size}x{c.model.lr_size} inputs, {self.profile} profile"
+            budget = run_budget(segmenter, "segmenter steps")
+            return t + (f", {budget}" if budget else "") + (f"; {extra}" if extra else "")
         f = factor or c.model.factor
         lr = c.model.lr_size if factor is None else (st.extreme_lr_size or c.model.lr_size)
         t = f"{self.dataset}, {f}x (from {lr}x{lr}), {self.profile} profile"

@@ -86,7 +86,7 @@ for backbone in [] if runs else P.cfg.pipeline.seg_backbones:
     rows.append(evaluate_segmenter(cfg, runs[backbone], split="test"))
 
 # %%
-P.save_figure(training_curves_figure(runs, keys=["loss"], title=P.title(factor=0, extra="segmenter training loss")),
+P.save_figure(training_curves_figure(runs, keys=["loss"], title=P.title(extra="training loss", segmenter=runs.get("drn") or next(iter(runs.values())))),
               "seg_training_loss", factor=0);
 
 # %% [markdown]

@@ -47,7 +47,7 @@ fig16_px = [3, 5]       # Fig. 16: open a closed mouth by these many pixels
 image_seed = 42         # draw of the faces (added to seed)
 
 # %%
-from deepsee.data import sample_items
+from deepsee.data import pick_item, sample_items
 from deepsee.explore import edits
 from deepsee.paper.rows import edit_row
 from deepsee.pipeline import setup
@@ -57,8 +57,11 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
           interactive=interactive, overrides=overrides)
 model, test, factor = P.extreme_or_main()
 items = sample_items(test, 3 * P.cfg.pipeline.figure_images, seed + image_seed)
-a, b, c = items[0], items[1 % len(items)], items[2 % len(items)]
-print(P, f"\n{factor}x model, {len(items)} faces")
+# each row takes the first drawn face its edit applies to (glasses to remove, a mouth to close, ...)
+a = pick_item(items, showing=["glasses", "eyes"])
+b = pick_item(items, showing="lips", avoid=[a], fallback=1)
+c = pick_item(items, avoid=[a, b], fallback=2)
+print(P, f"\n{factor}x model, {len(items)} faces drawn")
 
 # %% [markdown]
 # ## Fig. 8: continuous manipulations
@@ -86,8 +89,12 @@ fig9_edits = [("mouth -> lips", lambda m: edits.relabel(m, "mouth", "u_lip")),
               ("brows -> skin", lambda m: edits.remove(m, ["l_brow", "r_brow"], "skin")),
               ("hair -> skin", lambda m: edits.relabel(m, "hair", "skin")),
               ("remove glasses", lambda m: edits.remove(m, "eye_g"))]
+needs = ["mouth", "brows", "hair", "glasses"]     # what each edit needs on the face
+fig9_items = []
+for need in needs:
+    fig9_items.append(pick_item(items, showing=need, avoid=fig9_items, fallback=len(fig9_items)))
 rows = [edit_row(model, it, [it["mask"], fn(it["mask"])], ["original", cap], device=P.device)
-        for it, (cap, fn) in zip(items, fig9_edits)]
+        for it, (cap, fn) in zip(fig9_items, fig9_edits)]
 P.save_figure(manipulation_figure(rows, title=P.title(factor, "edits inconsistent with the LR input are visible")),
               "fig09_manipulations", factor=factor);
 
@@ -95,7 +102,7 @@ P.save_figure(manipulation_figure(rows, title=P.title(factor, "edits inconsisten
 # ## Fig. 16: opening a closed mouth
 
 # %%
-it = items[-1]
+it = pick_item(items[::-1], showing="lips", absent="mouth")     # a face whose mouth is closed
 rows = [edit_row(model, it, [it["mask"]] + [edits.open_mouth(it["mask"], px) for px in fig16_px],
                  ["default solution"] + [f"open mouth ({px} px)" for px in fig16_px], device=P.device)]
 P.save_figure(manipulation_figure(rows, title=P.title(factor, "mask edited to open the mouth")), "fig16_open_mouth", factor=factor);

@@ -50,6 +50,28 @@ def test_sample_items_is_seeded_distinct_and_checked():
         sample_items(ds, 0)
 
 
+def test_pick_item_takes_the_first_face_the_edit_applies_to():
+    from deepsee.constants import CLASS_INDEX
+    from deepsee.data import pick_item
+
+    def face(name, *classes):
+        m = torch.zeros(8, 8, dtype=torch.long)
+        for k, c in enumerate(classes):
+            m[k, :] = CLASS_INDEX[c]           # 8 px per class
+        return {"name": name, "mask": m}
+    items = [face("plain", "skin"), face("mouth", "skin", "mouth", "u_lip"), face("glasses", "skin", "eye_g"),
+             face("closed", "u_lip", "l_lip")]
+    assert pick_item(items, showing="glasses", min_pixels=8)["name"] == "glasses"
+    assert pick_item(items, showing="glasses", min_pixels=9)["name"] == "plain"      # none: the fallback
+    assert pick_item(items, showing="lips", absent="mouth", min_pixels=8)["name"] == "closed"
+    assert pick_item(items, showing="skin", avoid=items[:2], min_pixels=8)["name"] == "glasses"
+    assert pick_item(items, absent="skin", fallback=2)["name"] == "closed"
+    with pytest.raises(ValueError, match="'lipz'"):
+        pick_item(items, showing="lipz")
+    with pytest.raises(ValueError, match="no items"):
+        pick_item([], showing="lips")
+
+
 # ------------------------------------------------------------------------------------------ figure rows
 
 def test_walk_rows_middle_is_the_predicted_solution_and_the_walk_changes_the_image():
@@ -253,6 +275,11 @@ def test_pipeline_state_is_typed_and_recorded_by_explicit_steps(tmp_path):
     jobs[0].cfg.save(runs[0] / "config.yaml")
     assert P.budget() == f"1,234 SR steps at batch {jobs[0].cfg.train.batch_size} (interim, of 20,000)"
     assert f"profile, models: {P.budget()}; perceptual loss" in P.title()
+    seg = tmp_path / "seg"
+    seg.mkdir()
+    (seg / "run_info.json").write_text(json.dumps({"steps_done": 9600, "batch_size": 4, "status": "final"}))
+    t = P.title(extra="training loss", segmenter=seg)              # a segmenter figure: its own budget
+    assert t.endswith("profile, 9,600 segmenter steps at batch 4; training loss") and "SR steps" not in t
     notes = P.provenance()
     assert notes["note_perceptual_loss"] == st.perceptual_losses[0]
     assert notes["note_perceptual_metric"].startswith(metric.name)

@@ -5,6 +5,6 @@
 """
 from .build import DATASETS, build_dataset, check_dataset, class_frequencies  # noqa: F401
 from .common import DataError, FaceDataset, Record, lr_from_hr  # noqa: F401
-from .sampling import choose_item, sample_items, spread_items  # noqa: F401
+from .sampling import choose_item, pick_item, sample_items, spread_items  # noqa: F401
 from .synthfaces import ensure_synthfaces, generate_synthfaces, sample_grid  # noqa: F401
 from .synthfaces_draw import render_face  # noqa: F401

@@ -29,3 +29,31 @@ def choose_item(dataset, index: int = -1, seed: int = 0) -> dict:
     if index >= len(dataset):
         raise ValueError(f"image_index={index}: the split has {len(dataset)} images (0..{len(dataset) - 1})")
     return dataset[int(index)] if index >= 0 else sample_items(dataset, 1, seed)[0]
+
+
+def pick_item(items, showing=(), absent=(), min_pixels: int = 16, avoid=(), fallback: int = 0) -> dict:
+    """The first of ``items`` whose mask shows every class or region in ``showing`` (at least
+    ``min_pixels`` pixels each) and none of ``absent``, skipping the items in ``avoid`` (compared by
+    identity). A figure row that edits the glasses thus gets a face that wears some. With no such item,
+    ``items[fallback]``: the figure still renders, and the edit may do nothing there."""
+    from deepsee.constants import CLASS_INDEX, REGIONS, region_pixels
+
+    def pixels(mask, name):
+        if name in REGIONS:
+            return int(region_pixels(mask, name).sum())
+        if name not in CLASS_INDEX:
+            raise ValueError(f"unknown class or region {name!r}; expected one of "
+                             f"{sorted(set(CLASS_INDEX) | set(REGIONS))}")
+        return int((mask == CLASS_INDEX[name]).sum())
+
+    showing, absent = ([x] if isinstance(x, str) else list(x) for x in (showing, absent))
+    if not items:
+        raise ValueError("no items to pick from")
+    skip = {id(x) for x in avoid}
+    for it in items:
+        if id(it) in skip:
+            continue
+        m = it["mask"]
+        if all(pixels(m, s) >= min_pixels for s in showing) and not any(pixels(m, a) for a in absent):
+            return it
+    return items[fallback % len(items)]
