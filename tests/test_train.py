@@ -565,3 +565,32 @@ def test_parallel_training_runs_give_the_weights_of_one_after_the_other(tmp_path
     bad = [smoke(tmp_path / "bad", *base, "data.dataset=folder", f"data.root={tmp_path / 'missing'}")] * 2
     with pytest.raises(RuntimeError, match="smoke/independent"):
         train_many(bad, workers=2, threads=1, progress=False)
+
+
+def test_branch_without_a_new_schedule_is_a_resume_and_a_longer_one_warm_restarts(tmp_path, tiny_data, capsys):
+    from deepsee.cli import main
+    from deepsee.train.loop import branch_run
+    common = ["train.batch_size=4", "train.save_every=1", "train.sample_every=0", "train.schedule_steps=5"]
+    whole = train_sr(smoke(tmp_path, "train.max_steps=0", *common), run_dir=tmp_path / "whole", progress=False)
+    part = train_sr(smoke(tmp_path, "train.max_steps=2", *common), run_dir=tmp_path / "part", progress=False)
+    before = read_checkpoint(part)[0]
+    # the same schedule: a branch is the resume of its source, bit for bit, and leaves the source alone
+    same = branch_run(part, tmp_path / "same", ["train.max_steps=0"])
+    same = train_sr(load_config(str(same / "config.yaml")), run_dir=same, resume=True, progress=False)
+    ta, tb = read_checkpoint(whole)[0], read_checkpoint(same)[0]
+    assert [k for k in ta if not torch.equal(ta[k], tb[k])] == []
+    assert all(torch.equal(before[k], v) for k, v in read_checkpoint(part)[0].items())
+    # a finished run (rate 0 at step 5) trained on with a longer schedule, through the CLI
+    assert main(["train-sr", "--branch", str(whole), "--run-dir", str(tmp_path / "longer"),
+                 "--set", "train.schedule_steps=8", "--no-progress"]) == 0
+    info = json.loads((tmp_path / "longer" / "run_info.json").read_text())
+    assert info["steps_done"] == 8 and info["plan"]["total_steps"] == 8
+    assert info["branched_from"]["step"] == 5 and info["branched_from"]["overrides"] == ["train.schedule_steps=8"]
+    steps = [json.loads(x)["step"] for x in (tmp_path / "longer" / "stats.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 9))
+    tl = read_checkpoint(tmp_path / "longer")[0]
+    assert any(not torch.equal(ta[k], tl[k]) for k in ta if k.startswith("G."))   # the rate is up again
+    with pytest.raises(ValueError, match="branch step 5"):
+        branch_run(whole, tmp_path / "short", ["train.schedule_steps=5"])
+    assert main(["train-sr", "--branch", str(whole), "--no-progress"]) == 1      # no --run-dir: refused
+    assert "--run-dir" in capsys.readouterr().err

@@ -157,16 +157,32 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
 
 
 @torch.no_grad()
+def edge_band(mask: Tensor, width: int) -> Tensor:
+    """The pixels outside ``mask`` (bool ``[H, W]``) within ``width`` pixels of it (Chebyshev distance):
+    the band a low-resolution layer cannot tell apart from the region (``width`` = the SR factor: one LR
+    pixel)."""
+    if width <= 0:
+        return torch.zeros_like(mask)
+    grown = F.max_pool2d(mask[None, None].float(), 2 * width + 1, stride=1, padding=width)[0, 0] > 0
+    return grown & ~mask
+
+
 def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps: int = 2,
                         device: str | torch.device = "cpu",
                         regions: Sequence[str] = USAGE_REGIONS, global_delta: float = 0.15,
-                        engines: dict | None = None) -> pd.DataFrame:
+                        engines: dict | None = None, band: int | None = None) -> pd.DataFrame:
     """Walk one region's rows by ``+-steps * delta`` (and all rows by ``+-steps * global_delta``).
 
     Per (image, region): ``inside`` and ``outside`` = mean |output - output at the LR style| over the
     region's pixels / the other pixels, averaged over the two ends of the walk, in [0, 1] units;
     region ``"global"``: the whole image under the all-rows walk (``inside`` = whole image). The LR
     style and both ends of every walk go through the engine in one call.
+
+    ``outside_far``: the mean change outside the region beyond its :func:`edge_band` of ``band`` HR
+    pixels (default: the model's SR factor, one LR pixel), and ``band_change`` the mean change in that
+    band. The generator's first blocks read the mask at the LR size (nearest resizing, as the authors'
+    code), so a walk moves the one-LR-pixel band around its region too; ``outside_far`` separates that
+    resolution limit from a change elsewhere in the face.
     """
     from ..explore.walks import style_walk
     rows = []
@@ -175,6 +191,7 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
         eng = _engine(model, it, device, engines)
         style = _encode(model, it, "lr", device)
         masks = {r: region_pixels(it["mask"], r) for r in regions}
+        width = int(band if band is not None else getattr(getattr(model, "cfg", None), "factor", 0) or 0)
         present = [r for r in regions if int(masks[r].sum()) >= MIN_PIXELS]
         ends = [style_walk(style, delta=global_delta, steps=n)[[0, n - 1]]]
         ends += [style_walk(style, delta=delta, steps=n, classes=list(REGIONS[r]))[[0, n - 1]] for r in present]
@@ -184,8 +201,12 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
                      "inside": float(change[0].mean()), "outside": float("nan"), "pixels": int(change[0].numel())})
         for r, c in zip(present, change[1:]):
             m = masks[r]
+            near = edge_band(m, width)
+            far = ~(m | near)
             rows.append({"image": it["name"], "region": r, "delta": delta, "steps": steps,
-                         "inside": float(c[m].mean()), "outside": float(c[~m].mean()), "pixels": int(m.sum())})
+                         "inside": float(c[m].mean()), "outside": float(c[~m].mean()), "pixels": int(m.sum()),
+                         "band": width, "band_change": float(c[near].mean()) if near.any() else float("nan"),
+                         "outside_far": float(c[far].mean()) if far.any() else float("nan")})
     return pd.DataFrame(rows)
 
 
@@ -337,6 +358,14 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
             ratio = ins / outs if outs > 0 else float("inf")
             rows.append(_row("region control", "inside / outside", r, ratio, f">= {g['inside_outside_ratio']:g}",
                              ratio >= g["inside_outside_ratio"], "ratio"))
+            if "outside_far" in rc and np.isfinite(rc[rc.region == r].outside_far).any():
+                sub = rc[rc.region == r]
+                width = int(sub.band.iloc[0])
+                far = float(np.nanmean(sub.outside_far))
+                rows.append(_row("region control", f"{walk}: change in the {width}-px band around the region "
+                                 "(one LR pixel)", r, float(np.nanmean(sub.band_change)), unit="[0, 1]"))
+                rows.append(_row("region control", f"inside / outside beyond the {width}-px band "
+                                 "(diagnostic)", r, ins / far if far > 0 else float("inf"), unit="ratio"))
     div = parts.get("diversity")
     if div is not None and len(div):
         k = int(div.K.iloc[0])

@@ -3,6 +3,7 @@
     deepsee train-sr --config quick
     deepsee train-sr --config paper --set model.variant=guided
     deepsee train-sr --resume runs/sr-quick-independent            # config from the run folder
+    deepsee train-sr --branch runs/sr-quick-independent --run-dir runs/sr-longer --set train.schedule_steps=1600
     torchrun --nproc_per_node 4 -m deepsee.cli train-sr --config paper
 """
 from __future__ import annotations
@@ -18,6 +19,10 @@ def register(subparsers) -> None:
     add_config_args(p)
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue RUN_DIR from its latest checkpoint (its config.yaml plus any --set)")
+    p.add_argument("--branch", metavar="RUN_DIR",
+                   help="start --run-dir from RUN_DIR's latest checkpoint (weights, optimiser, data order) under "
+                        "RUN_DIR's config.yaml plus any --set, with the schedule planned anew: e.g. train a "
+                        "finished run on with a longer train.schedule_steps")
     p.add_argument("--segmenter", metavar="RUN_DIR",
                    help="train-seg run folder, for train.perceptual=segmenter")
     p.add_argument("--run-dir", metavar="DIR", help="run folder (default runs/sr-<profile>-<variant>)")
@@ -29,8 +34,14 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..config import load_config
     from .loop import train_sr
+    if args.branch:
+        from .loop import branch_run
+        if args.resume or not args.run_dir:
+            raise ValueError("--branch RUN_DIR needs --run-dir DIR (the new run folder) and no --resume")
+        dest = branch_run(args.branch, args.run_dir, args.overrides)
+        args.resume, args.overrides = str(dest), []
     if args.resume:
-        if args.run_dir and Path(args.run_dir) != Path(args.resume):
+        if args.run_dir and Path(args.run_dir) != Path(args.resume) and not args.branch:
             raise ValueError("--resume RUN_DIR and --run-dir DIR name different folders; give one")
         saved = Path(args.resume) / "config.yaml"
         if not saved.is_file():

@@ -154,10 +154,12 @@ class _Run:
         self.perceptual_used = describe_perceptual(perceptual, cfg.train.lambda_vgg)
         self.elapsed_before = 0.0
         self.resumed_from = []
+        self.branched_from = None
         if resume_state is not None:
             tensors, meta = resume_state
             self.elapsed_before = float(meta.get("elapsed_s", 0.0))
             self.resumed_from = list(meta.get("resumed_from", [])) + [int(meta["step"])]
+            self.branched_from = meta.get("branched_from")
             self.trainer.load_state(tensors, meta)       # last: sets the random states
         # A resumed run keeps the schedule it was planned with.
         self.may_replan = cfg.train.max_minutes > 0 and resume_state is None
@@ -215,7 +217,8 @@ class _Run:
                 "steps_done": self.trainer.step, "world_size": self.info.world_size,
                 "device": str(self.info.device), "amp": cfg.train.amp,
                 "grad_checkpoint": cfg.train.grad_checkpoint, "train_items": len(self.train_set),
-                "resumed_from": self.resumed_from, "segments": getattr(self, "segments", []),
+                "resumed_from": self.resumed_from, "branched_from": self.branched_from,
+                "segments": getattr(self, "segments", []),
                 "sync_batchnorm": self.info.distributed and self.info.device.type == "cuda"}
         info.update(extra)
         info["metadata"] = metadata(cfg.profile, cfg.seed)
@@ -236,6 +239,7 @@ class _Run:
             return
         tensors, meta = state
         meta.update(config=self.cfg.to_dict(), elapsed_s=elapsed, resumed_from=self.resumed_from,
+                    branched_from=self.branched_from,
                     segmenter_dir=str(self.segmenter_dir) if self.segmenter_dir else None,
                     epoch=self.trainer.step // self.trainer.plan.steps_per_epoch)
         write_checkpoint(self.run_dir, self.trainer.step, tensors, meta)
@@ -381,3 +385,50 @@ def _enable_grad_checkpointing(model) -> None:
         raise NotImplementedError("train.grad_checkpoint=true: this DeepSEE generator has no "
                                   "set_grad_checkpoint switch")
     generator.set_grad_checkpoint(True)
+
+
+def branch_run(src: str | Path, dest: str | Path, overrides: list[str] | None = None) -> Path:
+    """Start run ``dest`` from the latest checkpoint of SR run ``src`` under ``src``'s configuration plus
+    ``overrides`` (``["train.schedule_steps=28000", ...]``), for :func:`train_sr` ``(resume=True)``.
+
+    Everything of the checkpoint carries over (weights, optimiser moments, RNG and data-order states,
+    step count); only the schedule is planned anew from the new configuration, so the learning rate
+    follows the new plan from the branch step on (a longer ``train.schedule_steps`` continues a
+    finished run with a warm restart; ``train.lambda_l1_final`` and the like act from there). The
+    training log and the snapshots up to the branch step are copied; ``run_info.json`` and every later
+    checkpoint record ``branched_from`` (run, step, overrides). Returns ``dest``."""
+    import json
+    import shutil
+
+    from ..config import load_config
+    src, dest = Path(src), Path(dest)
+    if not (src / "config.yaml").is_file():
+        raise FileNotFoundError(f"cannot branch {src}: {src / 'config.yaml'} not found (not an SR run folder)")
+    if has_checkpoint(dest):
+        raise FileExistsError(f"{dest} already holds a training checkpoint; resume it (--resume {dest}) "
+                              "or choose another folder")
+    tensors, meta = read_checkpoint(src)
+    step = int(meta["step"])
+    cfg = load_config(str(src / "config.yaml"), list(overrides or []))
+    old = Plan.from_dict(meta["plan"])
+    spe = old.steps_per_epoch
+    plan = steps_plan(cfg.train, spe * cfg.train.batch_size * int(meta.get("world_size", 1) or 1),
+                      int(meta.get("world_size", 1) or 1))
+    if plan.total_steps <= step:
+        raise ValueError(f"the new schedule ends at step {plan.total_steps:,}, not after the branch step "
+                         f"{step:,} of {src}; set train.schedule_steps (or the epochs) beyond it")
+    dest.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(dest / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    if (src / "stats.jsonl").is_file():
+        shutil.copy2(src / "stats.jsonl", dest / "stats.jsonl")
+        _trim_stats(dest / "stats.jsonl", step)
+    for snap in sorted((src / "snapshots").glob("step_*")) if (src / "snapshots").is_dir() else []:
+        if int(snap.name.split("_")[1]) <= step and not (dest / "snapshots" / snap.name).exists():
+            shutil.copytree(snap, dest / "snapshots" / snap.name)
+    meta = dict(meta, plan=Plan(spe, plan.const_steps, plan.total_steps, plan.source).to_dict(),
+                config=cfg.to_dict(),
+                branched_from={"run": str(src), "step": step, "overrides": list(overrides or []),
+                               "plan_before": old.to_dict()})
+    write_checkpoint(dest, step, tensors, meta)
+    write_json(dest / "branch.json", meta["branched_from"])
+    return dest
