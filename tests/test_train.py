@@ -588,6 +588,7 @@ def test_branch_without_a_new_schedule_is_a_resume_and_a_longer_one_warm_restart
     assert info["branched_from"]["step"] == 5 and info["branched_from"]["overrides"] == ["train.schedule_steps=8"]
     steps = [json.loads(x)["step"] for x in (tmp_path / "longer" / "stats.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 9))
+    assert (tmp_path / "longer" / "snapshots" / "step_00000005" / "model.safetensors").is_file()   # the source's final
     tl = read_checkpoint(tmp_path / "longer")[0]
     assert any(not torch.equal(ta[k], tl[k]) for k in ta if k.startswith("G."))   # the rate is up again
     with pytest.raises(ValueError, match="branch step 5"):

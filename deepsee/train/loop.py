@@ -395,7 +395,8 @@ def branch_run(src: str | Path, dest: str | Path, overrides: list[str] | None = 
     step count); only the schedule is planned anew from the new configuration, so the learning rate
     follows the new plan from the branch step on (a longer ``train.schedule_steps`` continues a
     finished run with a warm restart; ``train.lambda_l1_final`` and the like act from there). The
-    training log and the snapshots up to the branch step are copied; ``run_info.json`` and every later
+    training log and the snapshots up to the branch step are copied (a finished source's final model
+    becomes the snapshot of the branch step); ``run_info.json`` and every later
     checkpoint record ``branched_from`` (run, step, overrides). Returns ``dest``."""
     import json
     import shutil
@@ -425,6 +426,11 @@ def branch_run(src: str | Path, dest: str | Path, overrides: list[str] | None = 
     for snap in sorted((src / "snapshots").glob("step_*")) if (src / "snapshots").is_dir() else []:
         if int(snap.name.split("_")[1]) <= step and not (dest / "snapshots" / snap.name).exists():
             shutil.copytree(snap, dest / "snapshots" / snap.name)
+    final = src / "model"     # a finished source: its final model is the branch step's snapshot
+    info = json.loads((src / "run_info.json").read_text()) if (src / "run_info.json").is_file() else {}
+    snap = dest / "snapshots" / f"step_{step:08d}"
+    if (final / "model.safetensors").is_file() and int(info.get("steps_done", -1)) == step and not snap.exists():
+        shutil.copytree(final, snap)
     meta = dict(meta, plan=Plan(spe, plan.const_steps, plan.total_steps, plan.source).to_dict(),
                 config=cfg.to_dict(),
                 branched_from={"run": str(src), "step": step, "overrides": list(overrides or []),
