@@ -167,3 +167,7 @@ def test_region_walk_splits_the_outside_into_the_edge_band_and_beyond():
     diag = s[s.measure.str.startswith("inside / outside beyond")]
     assert len(diag) == len(loc) and (diag.goal == "").all()     # a diagnostic beside the goal, not a goal
     assert len(s[s.measure == "inside / outside"]) == len(loc)
+    from deepsee.metrics.style_usage import emergence_row
+    row = emergence_row(s)
+    assert row["min_inside_outside_beyond_band"] == pytest.approx(diag.value.min())
+    assert row["min_inside_outside"] == pytest.approx(s[s.measure == "inside / outside"].value.min())

@@ -416,6 +416,8 @@ def emergence_row(summary: pd.DataFrame) -> dict[str, float]:
         out[name] = float(hit.value.iloc[0]) if len(hit) else float("nan")
     ratio = summary[(summary.group == "region control") & (summary.measure == "inside / outside")]
     out["min_inside_outside"] = float(ratio.value.min()) if len(ratio) else float("nan")
+    far = summary[(summary.group == "region control") & summary.measure.str.startswith("inside / outside beyond")]
+    out["min_inside_outside_beyond_band"] = float(far.value.min()) if len(far) else float("nan")
     return out
 
 
