@@ -44,7 +44,7 @@ def recipe(run: Path) -> dict:
     skip = {"data.mask_dir", "data.data_root", "run_root", "train.max_steps", "model.variant"}
     out = {}
     for sec, vals in cfg.items():
-        if isinstance(vals, dict):
+        if isinstance(vals, dict) and sec not in ("eval", "pipeline"):   # what the training does, not its evaluation
             for k, v in vals.items():
                 if base[sec].get(k) != v and f"{sec}.{k}" not in skip:
                     out[f"{sec}.{k}"] = v
