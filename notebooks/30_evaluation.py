@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -37,6 +37,9 @@
 # **Style usage** (does the model use its style space?, README "Style usage"): the oracle style (HR
 # encoder on the ground truth) against the LR encoder's style; ±2δ walks per region and over all rows;
 # diversity; best-of-$n$ selection gain. Each row states its goal and whether this run meets it.
+# Beside each region's inside/outside ratio, a diagnostic splits the outside change into the band of one
+# LR pixel ($f$ HR pixels) around the region and the rest: the generator's first blocks read the mask at
+# the LR size, so a walk also moves that band, which the LR input cannot tell apart from the region.
 
 # %% tags=["parameters"]
 # Infrastructure (papermill sets these; the defaults run the quick profile by hand in JupyterLab)
