@@ -14,8 +14,8 @@ FILES: dict[str, dict[str, str]] = {
     'independent': {
         'config.yaml': '66122c6b53475364f0d5ad68705b26ad6e7f0f314c8cd35da79d1ea510566bf5',
         'model/config.json': 'f0c721e0eecef4f668ac0ddd505add3c3deea2207e5e3ceda64d7222286bdd21',
-        'model/model.safetensors': '2067c373a914d171f3ba9e44dc2c0e68c3feba8fdc2692bb00593b914fb3eb39',
-        'run_info.json': 'b12fa3cf9f4ad0a995b23549641e1157ea839941037cd9ca7081adbd4a338767',
+        'model/model.safetensors': 'd1a5baafd796e8b7f5a4bfc8ef966bac4a2abbf3c95a01089a89133a2c106f5e',
+        'run_info.json': '16bc2a4bf2f805c383f28a2c10918380dbb9a68da8f30efe0056835494f6fd00',
         'snapshots/step_00000500/config.json': 'f0c721e0eecef4f668ac0ddd505add3c3deea2207e5e3ceda64d7222286bdd21',
         'snapshots/step_00000500/model.safetensors': '32d8781fc66253831b98d837693d759d755efb82daaa4846ae592f9f7b4111ff',
         'snapshots/step_00001000/config.json': 'f0c721e0eecef4f668ac0ddd505add3c3deea2207e5e3ceda64d7222286bdd21',
@@ -28,7 +28,11 @@ FILES: dict[str, dict[str, str]] = {
         'snapshots/step_00005000/model.safetensors': '3d26aa6855afabff14c8805fe16f7d5c82739e26968aea92ded02571fa923a32',
         'snapshots/step_00008000/config.json': 'f0c721e0eecef4f668ac0ddd505add3c3deea2207e5e3ceda64d7222286bdd21',
         'snapshots/step_00008000/model.safetensors': '6dfdd2f41061815d9939234ed7524b8d75b6e5f2ff300bb5bff93698fd985d42',
-        'stats.jsonl': '0b2a775baa4f1bf9dd928a139ba59cf6b93420f730382372cd3994ce72f16d6e',
+        'snapshots/step_00012000/config.json': 'f0c721e0eecef4f668ac0ddd505add3c3deea2207e5e3ceda64d7222286bdd21',
+        'snapshots/step_00012000/model.safetensors': '2067c373a914d171f3ba9e44dc2c0e68c3feba8fdc2692bb00593b914fb3eb39',
+        'snapshots/step_00016000/config.json': 'f0c721e0eecef4f668ac0ddd505add3c3deea2207e5e3ceda64d7222286bdd21',
+        'snapshots/step_00016000/model.safetensors': 'dd6e47f1219f77f80d7b721f075c1c67d5ac9cbca62b9117de597c3930185ef9',
+        'stats.jsonl': 'c0b7c772de81a8f430829de81c7e880470b218ed488087d3e89ffae4b8a73e71',
     },
     'segmenter': {
         'class_weights.json': '67441c4a8baa6e71747508baf6f7f5028758554864138505dd6bd4acb196979b',
