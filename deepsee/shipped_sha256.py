@@ -7,9 +7,9 @@ FILES: dict[str, dict[str, str]] = {
     'guided': {
         'config.yaml': '94749c59cce8dd5f4da47de1a208c0b9920689c110bb01d929a23c46aeed04b5',
         'model/config.json': '9effc1351116d359cff9efe87a099cac14b41497bd0f25183086538ff1651554',
-        'model/model.safetensors': '1603057e5a4be4a747fa0dc37dd3c75571770b7abef45fe2366cfcef1db0105f',
-        'run_info.json': 'de129bf710c1a7b3334825173de3072670ae756bfe5cf21b11f62825f74a1d4f',
-        'stats.jsonl': '41c4b014db5145b4d13d967fbc39b07d789c7d90083736ad976e936f6d6821a6',
+        'model/model.safetensors': '52f762b683e69c99e7477723d10508f2be8b15c453caba543995bd5719015ae6',
+        'run_info.json': '514490f4f4585e2b05c1a377b6ce3324d46a7c0132db933398f8b83f94950925',
+        'stats.jsonl': 'fb24a320bb255a9f77e2f7e4c1d3751e9e14752475e275e85a612289b6e29bc8',
     },
     'independent': {
         'config.yaml': '66122c6b53475364f0d5ad68705b26ad6e7f0f314c8cd35da79d1ea510566bf5',
