@@ -186,6 +186,8 @@ class EvalConfig:
                                        # deepsee.metrics.style_usage.GOAL_SETS)
     emergence_images: int = 40         # emergence figure: test images per snapshot (information, region control)
     emergence_select_images: int = 8   #   and for diversity and selection (the style-usage protocol, smaller)
+    emergence_steps: list[int] = field(default_factory=list)   # snapshot steps measured (the final model always);
+                                       # empty: every snapshot
     holdout_seed: int = -1             # >= 0: also score the independent model on SynthFaces drawn with this seed
     holdout_images: int = 200          #   (faces it was neither trained nor tuned on): this many test faces
 

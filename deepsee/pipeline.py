@@ -181,11 +181,21 @@ class Pipeline:
         from .models import DeepSEE
         return DeepSEE.load(model_folder(run)).to(self.device).eval()
 
-    def snapshots(self, variant: str = "independent") -> list[tuple[int, Path]]:
+    def snapshots(self, variant: str = "independent", steps=None) -> list[tuple[int, Path]]:
         """``[(step, model folder)]`` of the run of ``variant``: its ``snapshots/step_<n>``
-        (``train.snapshot_steps``) and its final model, by step."""
+        (``train.snapshot_steps``) and its final model, by step. ``steps``: only these snapshots and the
+        final model (None or empty: all); a step the run has no snapshot of is an error naming those it has."""
         from .train.loop import run_snapshots
-        return run_snapshots(Path(self.sr_run(variant)))
+        snaps = run_snapshots(Path(self.sr_run(variant)))
+        if not steps:
+            return snaps
+        have = [s for s, _ in snaps]
+        missing = sorted(set(int(s) for s in steps) - set(have))
+        if missing:
+            raise ValueError(f"eval.emergence_steps: no snapshot of the {variant} model at step(s) "
+                             f"{', '.join(map(str, missing))}; it has {', '.join(map(str, have))}")
+        keep = set(int(s) for s in steps) | {have[-1]}
+        return [(s, p) for s, p in snaps if s in keep]
 
     def knob(self, value, key: str):
         """A notebook parameter that defaults to the profile: ``value`` unless it is None, else the

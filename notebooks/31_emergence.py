@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -46,6 +46,7 @@ overrides = []          # configuration overrides for every step, as `deepsee re
 # Science (None: the profile's value)
 n_images = None         # test faces per snapshot (eval.emergence_images)
 n_select = None         # of them, for diversity and selection (eval.emergence_select_images)
+steps = None            # snapshot steps to measure, the final model always (eval.emergence_steps; [] = all)
 noise_scale = None      # sigma of the samples (eval.oracle_scale)
 
 # %%
@@ -60,7 +61,8 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
 ev = P.cfg.eval
 n_images, n_select = P.knob(n_images, "eval.emergence_images"), P.knob(n_select, "eval.emergence_select_images")
 noise_scale = P.knob(noise_scale, "eval.oracle_scale")
-snaps = P.snapshots("independent")
+steps = P.knob(steps, "eval.emergence_steps")
+snaps = P.snapshots("independent", steps)
 print(P, "\nsnapshots at steps:", ", ".join(str(s) for s, _ in snaps))
 
 # %% [markdown]

@@ -285,3 +285,25 @@ def test_pipeline_state_is_typed_and_recorded_by_explicit_steps(tmp_path):
     assert notes["note_perceptual_metric"].startswith(metric.name)
     with pytest.raises(KeyError, match="run notebook 10 first"):
         P.get("segmenter_run")
+
+
+def test_emergence_steps_choose_snapshots_and_keep_the_final_model(tmp_path):
+    import json
+
+    from deepsee.pipeline import setup
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
+              data_root=str(tmp_path / "d"), interactive=False)
+    run = tmp_path / "runs" / "sr-independent"
+    for step in (100, 200, 400):
+        (run / "snapshots" / f"step_{step:08d}").mkdir(parents=True)
+        (run / "snapshots" / f"step_{step:08d}" / "model.safetensors").write_bytes(b"")
+    (run / "model").mkdir()
+    (run / "run_info.json").write_text(json.dumps({"steps_done": 800}))
+    P.state.sr_runs["independent"] = str(run)
+    assert [s for s, _ in P.snapshots("independent")] == [100, 200, 400, 800]
+    assert [s for s, _ in P.snapshots("independent", [])] == [100, 200, 400, 800]
+    assert [s for s, _ in P.snapshots("independent", [400, 100])] == [100, 400, 800]
+    with pytest.raises(ValueError, match=r"step\(s\) 300; it has 100, 200, 400, 800"):
+        P.snapshots("independent", [300])
+    from deepsee.config import load_config
+    assert load_config("showcase").eval.emergence_steps == [500, 2000, 5000, 8000, 12000, 16000]
