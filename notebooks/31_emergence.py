@@ -46,7 +46,7 @@ overrides = []          # configuration overrides for every step, as `deepsee re
 # Science (None: the profile's value)
 n_images = None         # test faces per snapshot (eval.emergence_images)
 n_select = None         # of them, for diversity and selection (eval.emergence_select_images)
-steps = None            # snapshot steps to measure, the final model always (eval.emergence_steps; [] = all)
+steps = None            # snapshot steps to measure, the final model always (eval.emergence_steps; empty: all)
 noise_scale = None      # sigma of the samples (eval.oracle_scale)
 
 # %%
