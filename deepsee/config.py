@@ -136,6 +136,12 @@ class TrainConfig:
     lambda_l1: float = 0.0             # pixel L1 (not in the paper; quick/showcase profiles, stated in outputs)
     lambda_l1_final: float = -1.0      # >= 0: the L1 weight decays linearly from lambda_l1 to this during the
                                        # schedule's decay phase, with the learning rate (< 0: constant)
+    lambda_local: float = 0.0          # > 0: region locality |G(x, M, S_walk) - G(x, M, sg(S))| outside the walked
+                                       # class, S_walk = sg(S) with one class's rows moved by +-local_delta (the
+                                       # class of a random pixel)
+                                       # (not in the paper; showcase extension, stated in outputs)
+    local_delta: float = 0.6           # the locality walk's step: the region walk of Fig. 10 / notebook 30 (2 x 0.3)
+    local_every: int = 1               # the locality term on every k-th step (it costs a generator pass on 2B)
     perceptual: str = "vgg19"          # vgg19 | segmenter (documented CPU substitute) | none
     save_every: int = 5000             # checkpoint every N steps (and at the end)
     snapshot_steps: list[int] = field(default_factory=list)  # also save the model (DeepSEE.save) at these
@@ -389,6 +395,12 @@ def validate(cfg: Config) -> Config:
         raise ValueError(f"train.snapshot_steps={t.snapshot_steps}; expected positive step numbers")
     if t.lambda_l1 < 0:
         raise ValueError(f"train.lambda_l1={t.lambda_l1}; expected >= 0")
+    if t.lambda_local < 0:
+        raise ValueError(f"train.lambda_local={t.lambda_local}; expected >= 0")
+    if t.local_every < 1:
+        raise ValueError(f"train.local_every={t.local_every}; expected a step interval >= 1")
+    if not 0.0 < t.local_delta <= 2.0:
+        raise ValueError(f"train.local_delta={t.local_delta}; expected a walk step in (0, 2] (styles lie in [-1, 1])")
     if t.lambda_style_distill < 0:
         raise ValueError(f"train.lambda_style_distill={t.lambda_style_distill}; expected >= 0")
     if not 0.0 <= t.hr_style_share <= 1.0:

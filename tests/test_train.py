@@ -24,6 +24,7 @@ from deepsee.train.data import EpochSampler, SeededItems, item_seed
 from deepsee.train.samples import fixed_batch, grid_image
 from deepsee.train.schedule import (PlanMultiplier, budget_plan, build_optimizers, build_schedulers, epoch_plan,
                                     refit_plan)
+from deepsee.models.masks import to_onehot
 from deepsee.train.step import choose_style
 
 
@@ -225,6 +226,55 @@ def test_bf16_autocast_step_is_finite(tmp_path):
         trainer_for(smoke(tmp_path, "train.amp=int8"))
 
 
+def test_locality_walk_moves_one_present_class_and_masks_it_out():
+    from deepsee.train.step import locality_walk
+    labels = torch.zeros(3, 8, 8, dtype=torch.long)
+    labels[0, :4], labels[1, :, :2], labels[2] = 5, 7, 2          # sample 2: one class only
+    onehot = to_onehot(labels, 10)
+    draws = [locality_walk(onehot, 0.6, torch.Generator().manual_seed(s)) for s in range(20)]
+    for walk, outside in draws:
+        assert walk.shape == (3, 10) and outside.shape == (3, 1, 8, 8)
+        for b in range(3):
+            (cls,) = walk[b].nonzero().flatten().tolist()
+            assert abs(float(walk[b, cls])) == pytest.approx(0.6)
+            assert onehot[b, cls].any()                            # a class present in that mask
+            assert torch.equal(outside[b, 0], 1 - onehot[b, cls])  # outside = every other pixel
+    assert {int(w[0].nonzero()) for w, _ in draws} == {0, 5}       # both present classes get drawn
+    assert {int(w[2].nonzero()) for w, _ in draws} == {2}
+    assert {float(w[1].sum().sign()) for w, _ in draws} == {-1.0, 1.0}
+    a, b = locality_walk(onehot, 0.6, torch.Generator().manual_seed(3)), draws[3]
+    assert torch.equal(a[0], b[0])                                 # seeded
+
+
+def test_locality_term_lowers_what_a_region_walk_moves_outside(tmp_path):
+    # Two runs from the same weights on the same batch, with and without the term (on a fixed walk):
+    # with it, the walk moves the pixels outside its class less; without it, no g_local is logged.
+    from deepsee.train.step import locality_loss, locality_walk
+    common = ["model.variant=lr_style_only", "train.lambda_feat=0", "train.lambda_vgg=0", "train.perceptual=none",
+              "train.lr_g=0.001", "train.lambda_l1=1"]
+    batch = batch_for(smoke(tmp_path, *common))
+    onehot = to_onehot(batch["mask"], smoke(tmp_path).model.num_classes)
+    walk, outside = locality_walk(onehot, 0.6, torch.Generator().manual_seed(0))
+    moved = {}
+    for weight in (0, 100):
+        t = trainer_for(smoke(tmp_path, *common, f"train.lambda_local={weight}"))
+        t._local_generator = lambda: torch.Generator().manual_seed(0)   # always the measured walk
+        for _ in range(8):
+            losses = t.train_step(batch)
+            assert ("g_local" in losses) == (weight > 0)
+        t.model.eval()
+        with torch.no_grad():
+            s = t.model.encode_style(batch["lr"], batch["mask"], source="lr")
+            out = t.model(batch["lr"], batch["mask"], s)
+            walked = t.model(batch["lr"], batch["mask"], (s + walk[..., None]).clamp(-1, 1))
+        moved[weight] = float(locality_loss(walked, out, outside))
+    assert moved[100] < 0.5 * moved[0]
+    with pytest.raises(ValueError, match="train.lambda_local"):
+        smoke(tmp_path, "train.lambda_local=-1")
+    with pytest.raises(ValueError, match="train.local_delta"):
+        smoke(tmp_path, "train.local_delta=0")
+
+
 # ------------------------------------------------------------------------------------ data order
 def test_sampler_shards_resumes_and_is_seeded():
     full = EpochSampler(10, seed=3)
@@ -340,11 +390,12 @@ def _all_tensors(run):
     return tensors, meta
 
 
-@pytest.mark.parametrize("variant,batch", [("independent", 2), ("guided", 4)])
-def test_resume_is_bit_for_bit(tmp_path, tiny_data, monkeypatch, variant, batch):
+@pytest.mark.parametrize("variant,batch,extra", [("independent", 2, ()), ("guided", 4, ()),
+                                                 ("independent", 2, ("train.lambda_local=5",))])
+def test_resume_is_bit_for_bit(tmp_path, tiny_data, monkeypatch, variant, batch, extra):
     # 12 items, batch 4: 3 steps per epoch, so 2 + 3 crosses an epoch boundary after the resume.
     monkeypatch.setitem(TinyFaces.SIZES, "train", 12)
-    common = [f"model.variant={variant}", f"train.batch_size={batch}", "train.save_every=1"]
+    common = [f"model.variant={variant}", f"train.batch_size={batch}", "train.save_every=1", *extra]
     whole = train_sr(smoke(tmp_path, "train.max_steps=5", *common), run_dir=tmp_path / "whole", progress=False)
     part = train_sr(smoke(tmp_path, "train.max_steps=2", *common), run_dir=tmp_path / "part", progress=False)
     part = train_sr(smoke(tmp_path, "train.max_steps=5", *common), run_dir=part, resume=True, progress=False)

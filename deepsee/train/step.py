@@ -37,7 +37,7 @@ import torch.nn as nn
 
 from ..losses import feature_matching, hinge_d_terms, hinge_g, pixel_l1
 from ..models.fast import MODEL_SPEEDUPS
-from ..models.masks import to_onehot
+from ..models.masks import MaskPyramid, to_onehot
 
 
 SPEEDUPS = ("fused_modulation", "direct_effective_backward", "mask_once", "fused_adam", "fused_noise")
@@ -132,12 +132,17 @@ class Generate(nn.Module):
         self.model = model
 
     def forward(self, lr, mask, style_image=None, style_mask=None, source: str | None = None,
-                noise: bool = False, extras: bool = False, distill_hr: torch.Tensor | None = None):
+                noise: bool = False, extras: bool = False, distill_hr: torch.Tensor | None = None,
+                walk: torch.Tensor | None = None):
         """-> the output, or with ``extras`` ``(output, style, distill)``: the style it was made with
         (noise included; ``None`` without a style) and, given ``distill_hr`` (the ground-truth HR image,
         independent variant), the style-distillation distance (:func:`style_distance` of the LR
-        encoder's style to the HR encoder's, the latter without gradient; else ``None``). Inside
-        ``forward`` so that DistributedDataParallel sees every parameter it uses."""
+        encoder's style to the HR encoder's, the latter without gradient; else ``None``). Given ``walk``
+        (``[B, N]``, the locality term's style offsets, :func:`locality_walk`), ``extras`` has a fourth
+        and fifth item: the outputs made with ``sg(style)`` and ``clamp(sg(style) + walk, -1, 1)``, in one
+        batch of 2B so that both see the same batch-normalisation statistics (a walk must not count the
+        shift of the training batch's statistics, which evaluation does not have). Inside ``forward`` so that
+        DistributedDataParallel sees every parameter it uses."""
         style = distill = None
         if source is not None:
             style = self.model.encode_style(style_image, style_mask, source=source)  # [B, N, d]
@@ -152,7 +157,38 @@ class Generate(nn.Module):
             if noise:
                 style = self.model.add_style_noise(style)
         out = self.model(lr, mask, style)  # [B, 3, H, W] in [-1, 1]
+        if walk is not None:   # [sg(S); walked S] in one batch: the same normalisation statistics for both
+            full = mask.full if isinstance(mask, MaskPyramid) else to_onehot(mask, self.model.cfg.num_classes)
+            base = style.detach()
+            pair = self.model(torch.cat([lr, lr]), torch.cat([full, full]),
+                              torch.cat([base, (base + walk[..., None]).clamp(-1.0, 1.0)]))
+            return (out, style, distill, *pair.chunk(2))
         return (out, style, distill) if extras else out
+
+
+def locality_walk(onehot: torch.Tensor, delta: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The locality term's walk: per sample, the class of a pixel drawn uniformly (so a class is drawn in
+    proportion to its area: the large regions, whose borders are longest, most often) and a sign, drawn
+    from ``generator``. -> ``(walk [B, N], outside [B, 1, H, W])``: the style offsets (``+-delta``
+    on that class's row, 0 elsewhere; broadcast over the style's d columns) and the pixels outside that
+    class. Same walk as the region walks of ``deepsee.metrics.style_usage`` (one class, not a group)."""
+    b, n = onehot.shape[:2]
+    area = onehot.detach().flatten(2).sum(-1).float().cpu().clamp_min(0)       # [B, N]
+    area = area + (area.sum(1, keepdim=True) == 0).float()                        # an empty mask: any class
+    cls = torch.multinomial(area, 1, generator=generator).squeeze(1)              # [B]
+    sign = torch.randint(0, 2, (b,), generator=generator).float() * 2 - 1
+    walk = torch.zeros(b, n)
+    walk[torch.arange(b), cls] = sign * delta
+    inside = onehot[torch.arange(b, device=onehot.device), cls.to(onehot.device)]   # [B, H, W]
+    return walk.to(onehot), (1.0 - inside.float())[:, None]
+
+
+def locality_loss(walked: torch.Tensor, out: torch.Tensor, outside: torch.Tensor) -> torch.Tensor:
+    """``mean |walked - out|`` over the pixels outside the walked class (and the 3 channels): how much a
+    region's style moves the rest of the image (the denominator of the inside/outside ratio of the
+    region walks; not in the paper)."""
+    diff = (walked - out).abs() * outside
+    return diff.sum() / (outside.sum() * out.shape[1]).clamp_min(1.0)
 
 
 def style_distance(style: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, num_classes: int) -> torch.Tensor:

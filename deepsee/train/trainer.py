@@ -18,11 +18,12 @@ from .distributed import DistInfo, convert_sync_batchnorm, gather_objects, unwra
 from .schedule import (Plan, PlanMultiplier, l1_weight, adam_impl, build_optimizers, build_schedulers, current_lrs,
                        set_adam_impl)
 from .step import (Generate, Speedups, choose_style, discriminator_losses, draw_coins, frozen, generator_losses,
-                   style_inputs, style_reconstruction_grad)
+                   locality_loss, locality_walk, style_inputs, style_reconstruction_grad)
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 D_FAKE_MODES = ("regenerate", "detach")
 COIN_SEED_OFFSET = 104729  # the coin generator's seed is cfg.seed + this (same on every rank)
+LOCAL_SEED_OFFSET = 1299709  # the locality walk of step t: generator seeded cfg.seed + this + 7919 t (+ rank)
 
 
 class SRTrainer:
@@ -75,6 +76,11 @@ class SRTrainer:
         self.guided = cfg.model.variant == "guided"
         self.step = 0
 
+    def _local_generator(self) -> torch.Generator:
+        """The locality walk's draws for this step: a function of (seed, step, rank) only, so a resumed or
+        branched run draws what an uninterrupted one would, with no state in the checkpoint."""
+        return torch.Generator().manual_seed(self.cfg.seed + LOCAL_SEED_OFFSET + 7919 * self.step + self.info.rank)
+
     @property
     def plan(self) -> Plan:
         return self.multiplier.plan
@@ -124,14 +130,21 @@ class SRTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         rec_weight = self.cfg.train.lambda_style_rec if choice.source == "hr" else 0.0
         distill_weight = self.cfg.train.lambda_style_distill if len(self.sources) > 1 and choice.source else 0.0
+        walk = outside = None
+        if (self.cfg.train.lambda_local > 0 and choice.source is not None
+                and self.step % self.cfg.train.local_every == 0):
+            walk, outside = locality_walk(onehot, self.cfg.train.local_delta, self._local_generator())
         with frozen(self.disc), self.autocast():
-            fake, style, distill = self.gen(lr, mask, simg, smask, choice.source, choice.noise, extras=True,
-                                            distill_hr=hr if distill_weight > 0 else None)
+            fake, style, distill, *walked = self.gen(lr, mask, simg, smask, choice.source, choice.noise, extras=True,
+                                                     distill_hr=hr if distill_weight > 0 else None, walk=walk)
             loss_g, parts = generator_losses(self.disc, fake, hr, onehot, self.perceptual, self.cfg.train,
                                             l1_weight(self.cfg.train, self.plan, self.step))
             if distill_weight > 0:   # the LR encoder regressed onto the HR encoder's style (independent)
                 parts["g_style_distill"] = distill
                 loss_g = loss_g + distill_weight * distill
+            if walked:   # region locality: a walk on one class's rows must not move the other pixels
+                parts["g_local"] = locality_loss(walked[1], walked[0], outside)
+                loss_g = loss_g + self.cfg.train.lambda_local * parts["g_local"]
             if rec_weight > 0:   # the HR-style steps only: the output must carry the style it was given
                 surrogate, parts["g_style_rec"] = style_reconstruction_grad(unwrap(self.gen).model, fake,
                                                                             onehot, style, rec_weight)
