@@ -208,6 +208,10 @@ class PipelineConfig:
     extreme_steps: int = 0             # train.schedule_steps for the 32x model (0 = its profile's)
     seg_backbones: list[str] = field(default_factory=lambda: ["drn", "resnet101", "xception65"])
     extra_backbone_steps: int = 0      # seg.max_steps for the non-DRN backbones (0 = seg section's)
+    restarts: list = field(default_factory=list)  # warm restarts of the main SR runs after their schedule, in
+                                       # order: {steps: N, snapshots: [...], set: ["train.key=value", ...]}; each
+                                       # branches the previous stage's final checkpoint into <run>-<N/1000>k and
+                                       # trains it on to step N (deepsee.train.jobs.train_restarts)
     pretrained: str = ""               # "showcase": notebooks 10 and 20 take the models shipped in pretrained/showcase
                                        # (checksums verified) instead of training them; `deepsee reproduce --retrain`
                                        # trains them again
@@ -384,6 +388,30 @@ def validate_model(m: ModelConfig) -> ModelConfig:
     return m
 
 
+def restart_stages(restarts, after: int = 0) -> list[tuple[int, list[int], list[str]]]:
+    """``pipeline.restarts`` checked -> ``[(steps, snapshot steps, overrides)]``: each stage ends later than
+    the one before (and than ``after``, the first schedule's steps, when known); a ``ValueError`` names
+    the entry otherwise."""
+    out, last = [], int(after or 0)
+    for i, stage in enumerate(restarts or []):
+        where = f"pipeline.restarts[{i}]"
+        if not isinstance(stage, dict) or "steps" not in stage:
+            raise ValueError(f"{where}={stage!r}; expected {{steps: N, snapshots: [...], set: [...]}}")
+        unknown = set(stage) - {"steps", "snapshots", "set"}
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; expected steps, snapshots, set")
+        steps, snaps, sets = stage["steps"], list(stage.get("snapshots") or []), list(stage.get("set") or [])
+        if not isinstance(steps, int) or steps <= last:
+            raise ValueError(f"{where}.steps={steps!r}; expected a step total after {last:,} (the stage before)")
+        if any(not isinstance(n, int) or not last < n < steps for n in snaps):
+            raise ValueError(f"{where}.snapshots={snaps!r}; expected steps between {last:,} and {steps:,}")
+        if any(not isinstance(o, str) or "=" not in o for o in sets):
+            raise ValueError(f"{where}.set={sets!r}; expected overrides like 'train.lambda_local=20'")
+        out.append((steps, snaps, sets))
+        last = steps
+    return out
+
+
 def validate(cfg: Config) -> Config:
     """The one validation of a whole configuration, which :func:`load_config` and :func:`config_from_dict`
     apply: a ``ValueError`` naming the key for a value out of its range (types and key names are checked
@@ -409,6 +437,7 @@ def validate(cfg: Config) -> Config:
     from .metrics.style_usage import GOAL_SETS
     if cfg.eval.usage_goals not in GOAL_SETS:
         raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(GOAL_SETS)}")
+    restart_stages(cfg.pipeline.restarts, cfg.pipeline.main_steps or t.schedule_steps)
     if cfg.pipeline.pretrained not in ("", "showcase"):
         raise ValueError(f"pipeline.pretrained={cfg.pipeline.pretrained!r}; expected '' (train) or 'showcase'")
     return cfg

@@ -326,6 +326,12 @@ class Pipeline:
             trained = train_many([j.cfg for j in todo], [j.segmenter for j in todo], workers=pc.train_workers,
                                  threads=pc.train_threads)
             runs.update({j.key: str(r) for j, r in zip(todo, trained)})
+            main = [j for j in todo if j.key in ("independent", "guided")]
+            if pc.restarts and main:   # the main models' warm restarts (pipeline.restarts)
+                from .train.jobs import train_restarts
+                finals = train_restarts([runs[j.key] for j in main], pc.restarts, [j.segmenter for j in main],
+                                        workers=pc.train_workers, threads=pc.train_threads)
+                runs.update({j.key: str(r) for j, r in zip(main, finals)})
         return self.record_sr_runs(jobs, [runs[j.key] for j in jobs])
 
     def record_sr_runs(self, jobs: list[SRJob], runs: list) -> dict[str, str]:

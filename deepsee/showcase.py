@@ -260,8 +260,31 @@ SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshot
 
 
 def run_folders(runs: Path | None = None) -> dict[str, Path]:
+    """The first stage's training folders (the segmenter's and the SR runs' first schedule)."""
     runs = runs or RUNS_DIR
     return {"segmenter": runs / "seg-drn", **{v: runs / f"sr-{v}" for v in SR_NAMES}}
+
+
+def final_folders(runs: Path | None = None) -> dict[str, Path]:
+    """The folders the shipped models come from: the SR runs' last warm-restart stage
+    (``pipeline.restarts``: ``sr-independent-40k``), else their first."""
+    from .config import restart_stages
+    from .train.jobs import stage_folder
+    folders = run_folders(runs)
+    stages = restart_stages(showcase_config().pipeline.restarts)
+    if stages:
+        folders.update({v: stage_folder(folders[v], stages[-1][0]) for v in SR_NAMES})
+    return folders
+
+
+def export_snapshots(name: str) -> list[int] | None:
+    """The snapshot steps shipped with model ``name`` (the emergence figure): the first schedule's and
+    every restart stage's (independent only)."""
+    if not SNAPSHOT_EXPORT.get(name):
+        return None
+    from .config import restart_stages
+    cfg = showcase_config(name)
+    return sorted(set(cfg.train.snapshot_steps).union(*[set(s) for _, s, _ in restart_stages(cfg.pipeline.restarts)]))
 
 
 def showcase_config(variant: str | None = None, masks: str | Path | None = None, run_root: Path | None = None):
@@ -335,12 +358,13 @@ def keep_ckpt(folder: Path) -> str:
 def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, workers: int = 2, threads: int = 1,
           export: bool = True, log=print) -> dict[str, Path]:
     """Train the showcase models from scratch or continue them: the segmenter (``seg.max_steps``), its
-    predicted masks, then the SR models side by side (``workers`` processes x ``threads``), each resumed
+    predicted masks, then the SR models side by side (``workers`` processes x ``threads``) and their warm
+    restarts (``pipeline.restarts``, :func:`deepsee.train.jobs.train_restarts`), each resumed
     from its checkpoint when one is there (also from ``pretrained/training-state``); finally export them
     to ``pretrained/showcase`` (:func:`export_run`). The same command continues a run that a session's
     end or a reboot stopped."""
     from .seg import predict_dataset_masks, train_segmenter
-    from .train.jobs import train_many
+    from .train.jobs import train_many, train_restarts
     folders = run_folders(runs)
     restore_state(runs, log=log)
     seg = folders["segmenter"]
@@ -363,12 +387,14 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
     cfgs = [showcase_config(v, masks, runs) for v in variants]
     train_many(cfgs, [str(seg)] * len(cfgs), workers=workers, threads=threads,
                run_dirs=[folders[v] for v in variants])
+    finals = train_restarts([folders[v] for v in variants], cfgs[0].pipeline.restarts if cfgs else [],
+                            [str(seg)] * len(cfgs), workers=workers, threads=threads)
+    folders.update(dict(zip(variants, finals)))
     if export:
         if export_seg:
             export_run(seg, "segmenter")
         for v in variants:
-            export_run(folders[v], v, snapshot_steps=showcase_config(v).train.snapshot_steps
-                       if SNAPSHOT_EXPORT.get(v) else None)
+            export_run(folders[v], v, snapshot_steps=export_snapshots(v))
         log(f"exported to {_repo_rel(SHOWCASE_DIR)} ({total_size_mb():.1f} MB)")
     return folders
 
@@ -379,9 +405,9 @@ def _cmd(args) -> int:
         train(runs, variants=tuple(args.variants), workers=args.workers, threads=args.threads,
               export=not args.no_export)
     elif args.showcase_command == "export":
-        folders = run_folders(runs)
+        folders = final_folders(runs)
         for name in args.names:
-            steps = showcase_config(name).train.snapshot_steps if SNAPSHOT_EXPORT.get(name) else None
+            steps = export_snapshots(name)
             print(export_run(folders[name], name, snapshot_steps=steps, note=args.note,
                              interim=args.interim and name != "segmenter"))
         print(f"pretrained/showcase: {total_size_mb():.1f} MB (limit {SIZE_LIMIT_MB:g} MB)")
@@ -391,7 +417,9 @@ def _cmd(args) -> int:
         for row in status_rows():
             print(f"{row['name']:<22} {'verified' if row['ok'] else ('BAD' if row['present'] else 'not shipped'):<12} "
                   f"{row['path']}")
-        for name, folder in run_folders(runs).items():
+        shown = {**run_folders(runs), **{f"{v} (last stage)": f for v, f in final_folders(runs).items()
+                                         if v in SR_NAMES and f != run_folders(runs)[v]}}
+        for name, folder in shown.items():
             info = folder / "run_info.json"
             if info.is_file():
                 i = json.loads(info.read_text())

@@ -190,6 +190,11 @@ def test_train_on_a_fresh_clone_predicts_with_the_shipped_segmenter_and_never_re
     monkeypatch.setattr(deepsee.seg, "predict_dataset_masks", predict)
     monkeypatch.setattr(deepsee.seg, "train_segmenter", lambda *a, **k: calls.append(("train_seg",)))
     monkeypatch.setattr(deepsee.train.jobs, "train_many", lambda cfgs, segs, **k: calls.append(("sr", segs)))
+
+    def restarts(runs_, stages, segs, **k):
+        calls.append(("restarts", [p.name for p in runs_], stages))
+        return runs_
+    monkeypatch.setattr(deepsee.train.jobs, "train_restarts", restarts)
     monkeypatch.setattr(showcase, "STATE_DIR", shipping / "no-state")
     runs = shipping / "runs"
     for _ in range(3):  # 1st: masks half written (stopped); 2nd: finished; 3rd: masks there
@@ -197,6 +202,8 @@ def test_train_on_a_fresh_clone_predicts_with_the_shipped_segmenter_and_never_re
     assert ("train_seg",) not in calls
     assert [c[1] for c in calls if c[0] == "predict"] == [seg, seg]
     assert [c[1] for c in calls if c[0] == "sr"] == [[str(seg)] * 2] * 3
+    stages = load_config("showcase").pipeline.restarts   # the profile's warm restarts follow every time
+    assert [c[1:] for c in calls if c[0] == "restarts"] == [(["sr-independent", "sr-guided"], stages)] * 3
 
 
 def test_save_and_restore_state_keep_the_showcase_runs_and_recipe_candidates(tmp_path):

@@ -646,3 +646,34 @@ def test_branch_without_a_new_schedule_is_a_resume_and_a_longer_one_warm_restart
         branch_run(whole, tmp_path / "short", ["train.schedule_steps=5"])
     assert main(["train-sr", "--branch", str(whole), "--no-progress"]) == 1      # no --run-dir: refused
     assert "--run-dir" in capsys.readouterr().err
+
+
+def test_warm_restart_stages_continue_a_finished_run_and_resume(tmp_path, tiny_data):
+    from deepsee.config import restart_stages
+    from deepsee.train.jobs import stage_folder, train_restarts
+    common = ["train.batch_size=4", "train.save_every=1", "train.sample_every=0", "train.schedule_steps=4",
+              "train.snapshot_steps=[2]", "train.max_steps=0"]
+    base = train_sr(smoke(tmp_path, *common), run_dir=tmp_path / "sr-independent", progress=False)
+    stages = [{"steps": 6, "snapshots": [5]}, {"steps": 8, "set": ["train.lambda_local=5"]}]
+    final = train_restarts([base], stages, workers=1, threads=1, progress=False)[0]
+    assert final == stage_folder(base, 8) == tmp_path / "sr-independent-8"
+    info = json.loads((final / "run_info.json").read_text())
+    assert info["steps_done"] == 8 and info["branched_from"]["step"] == 6
+    assert "train.lambda_local=5" in info["branched_from"]["overrides"]
+    assert load_config(str(final / "config.yaml")).train.lambda_local == 5
+    assert load_config(str(stage_folder(base, 6) / "config.yaml")).train.lambda_local == 0
+    snaps = sorted(p.name for p in (final / "snapshots").iterdir())
+    assert snaps == ["step_00000002", "step_00000004", "step_00000005", "step_00000006"]   # + each stage's end
+    logged = [json.loads(x) for x in (final / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged] == list(range(1, 9)) and "g_local" in logged[-1]
+    before = read_checkpoint(final)[0]
+    # run again: every stage is there and finished, nothing trains or changes
+    assert train_restarts([base], stages, workers=1, threads=1, progress=False)[0] == final
+    assert all(torch.equal(before[k], v) for k, v in read_checkpoint(final)[0].items())
+    for bad, match in [([{"steps": 3}], "after 4"), ([{"steps": 6}, {"steps": 6}], r"restarts\[1\]"),
+                       ([{"steps": 6, "snapshots": [7]}], "snapshots"), ([{"steps": 6, "lr": 1}], "unknown"),
+                       ([{"steps": 6, "set": ["lambda"]}], "set")]:
+        with pytest.raises(ValueError, match=match):
+            restart_stages(bad, 4)
+    with pytest.raises(ValueError, match="pipeline.restarts"):
+        smoke(tmp_path, "pipeline.restarts=[{steps: 0}]")

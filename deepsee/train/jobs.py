@@ -99,3 +99,38 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
             bar.update(1)
     bar.close()
     return runs  # type: ignore[return-value]
+
+
+def stage_folder(run: str | Path, steps: int) -> Path:
+    """The folder of a warm-restart stage of ``run``: ``<run>-<steps/1000>k`` beside it (sr-independent-30k)."""
+    run = Path(run)
+    tag = f"{steps // 1000}k" if steps % 1000 == 0 else str(steps)
+    return run.parent / f"{run.name}-{tag}"
+
+
+def train_restarts(runs: Sequence[str | Path], restarts, segmenter_dirs: Sequence[str | None] | None = None, *,
+                   workers: int = 2, threads: int = 1, progress: bool = True) -> list[Path]:
+    """The warm restarts of ``pipeline.restarts`` after finished runs: for each stage in order, every run is
+    branched (:func:`deepsee.train.loop.branch_run`) from its previous stage's final checkpoint into
+    :func:`stage_folder` with ``train.schedule_steps`` = the stage's steps (a new decay phase from the rate
+    the longer schedule has there), the stage's ``set`` overrides and, for runs that keep snapshots, the
+    stage's snapshot steps; then all are trained on side by side (:func:`train_many`). A stage folder that
+    already holds a checkpoint is resumed, so an interrupted stage continues. Returns the last stage's
+    folders (the runs themselves when there are no restarts)."""
+    from ..config import load_config, restart_stages
+    from .checkpoint import has_checkpoint
+    from .loop import branch_run
+    base = [Path(r) for r in runs]
+    segs = list(segmenter_dirs) if segmenter_dirs is not None else [None] * len(base)
+    current = list(base)
+    for steps, snaps, sets in restart_stages(restarts):
+        dests, cfgs = [stage_folder(r, steps) for r in base], []
+        for src, dest in zip(current, dests):
+            if not has_checkpoint(dest):
+                own = load_config(str(src / "config.yaml")).train.snapshot_steps
+                extra = [f"train.snapshot_steps={sorted(set(own) | set(snaps))}"] if own else []
+                branch_run(src, dest, [f"train.schedule_steps={steps}", "train.max_steps=0", *extra, *sets])
+            cfgs.append(load_config(str(dest / "config.yaml")))
+        train_many(cfgs, segs, workers=workers, threads=threads, progress=progress, run_dirs=dests)
+        current = dests
+    return current
