@@ -59,8 +59,9 @@ def main(argv=None) -> int:
     ap.add_argument("--select-images", type=int, default=16)
     ap.add_argument("--append", action="store_true", help="add the rows to an existing --out table")
     ap.add_argument("--out", default=str(REPO_ROOT / "results" / "showcase_recipe_comparison_synthfaces_8x.csv"))
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     cfg = load_config("showcase")
     cfg.data.data_root = str(REPO_ROOT / "data")
     items = spread_items(build_dataset(cfg, "test"), args.images)
@@ -78,7 +79,9 @@ def main(argv=None) -> int:
                                   k=ev.usage_samples, scale=ev.oracle_scale, noise=ev.oracle_noise,
                                   select_n=ev.usage_select_n, seed=0, progress=False,
                                   goals=SHOWCASE_GOALS)["summary"]
+            ratio = summary[(summary.group == "region control") & (summary.measure == "inside / outside")]
             row = {"candidate": name, "step": step, **emergence_row(summary),
+                   **{f"inside_outside_{r}": float(v) for r, v in zip(ratio.region, ratio.value)},
                    "recipe": "; ".join(f"{k}={v}" for k, v in recipes[name].items()) or "the showcase profile"}
             rows.append(row)
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)

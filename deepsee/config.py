@@ -142,6 +142,9 @@ class TrainConfig:
                                        # (not in the paper; showcase extension, stated in outputs)
     local_delta: float = 0.6           # the locality walk's step: the region walk of Fig. 10 / notebook 30 (2 x 0.3)
     local_every: int = 1               # the locality term on every k-th step (it costs a generator pass on 2B)
+    local_ratio: float = 0.0           # > 0: a hinge, only the outside change above 1/local_ratio of the inside
+                                       # change is penalised (and the inside change rewarded up to it); 0: all of it
+    local_from: int = 0                # the locality term from this step on (a stage's later part)
     perceptual: str = "vgg19"          # vgg19 | segmenter (documented CPU substitute) | none
     save_every: int = 5000             # checkpoint every N steps (and at the end)
     snapshot_steps: list[int] = field(default_factory=list)  # also save the model (DeepSEE.save) at these
@@ -425,6 +428,8 @@ def validate(cfg: Config) -> Config:
         raise ValueError(f"train.lambda_l1={t.lambda_l1}; expected >= 0")
     if t.lambda_local < 0:
         raise ValueError(f"train.lambda_local={t.lambda_local}; expected >= 0")
+    if t.local_ratio < 0 or t.local_from < 0:
+        raise ValueError(f"train.local_ratio={t.local_ratio}, train.local_from={t.local_from}; expected >= 0")
     if t.local_every < 1:
         raise ValueError(f"train.local_every={t.local_every}; expected a step interval >= 1")
     if not 0.0 < t.local_delta <= 2.0:

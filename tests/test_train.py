@@ -246,6 +246,31 @@ def test_locality_walk_moves_one_present_class_and_masks_it_out():
     assert torch.equal(a[0], b[0])                                 # seeded
 
 
+def test_locality_hinge_penalises_only_walks_below_the_ratio():
+    from deepsee.train.step import locality_loss
+    out = torch.zeros(2, 3, 4, 4)
+    outside = torch.ones(2, 1, 4, 4)
+    outside[:, :, :2] = 0                                      # the walked class: the top half
+    walked = out.clone()
+    walked[:, :, :2] = 0.5                                     # inside change 0.5 in both samples
+    walked[0, :, 2:] = 0.01                                    # sample 0: ratio 50, sample 1: ratio 5
+    walked[1, :, 2:] = 0.1
+    assert float(locality_loss(walked, out, outside)) == pytest.approx((0.01 + 0.1) / 2)   # all outside change
+    assert float(locality_loss(walked, out, outside, ratio=10)) == pytest.approx((0.1 - 0.05) / 2)   # sample 1 only
+    assert float(locality_loss(walked, out, outside, ratio=4)) == 0.0                     # both local enough
+    w = walked.clone().requires_grad_()
+    locality_loss(w, out, outside, ratio=10).backward()
+    assert (w.grad[1, :, :2] < 0).all() and (w.grad[1, :, 2:] > 0).all()   # more inside, less outside change
+    assert (w.grad[0] == 0).all()
+
+
+def test_locality_term_starts_at_local_from(tmp_path):
+    cfg = smoke(tmp_path, "train.lambda_local=1", "train.local_from=2", "model.variant=lr_style_only")
+    t = trainer_for(cfg)
+    batch = batch_for(cfg)
+    assert ["g_local" in t.train_step(batch) for _ in range(3)] == [False, False, True]
+
+
 def test_locality_term_lowers_what_a_region_walk_moves_outside(tmp_path):
     # Two runs from the same weights on the same batch, with and without the term (on a fixed walk):
     # with it, the walk moves the pixels outside its class less; without it, no g_local is logged.

@@ -183,12 +183,19 @@ def locality_walk(onehot: torch.Tensor, delta: float, generator: torch.Generator
     return walk.to(onehot), (1.0 - inside.float())[:, None]
 
 
-def locality_loss(walked: torch.Tensor, out: torch.Tensor, outside: torch.Tensor) -> torch.Tensor:
-    """``mean |walked - out|`` over the pixels outside the walked class (and the 3 channels): how much a
-    region's style moves the rest of the image (the denominator of the inside/outside ratio of the
-    region walks; not in the paper)."""
-    diff = (walked - out).abs() * outside
-    return diff.sum() / (outside.sum() * out.shape[1]).clamp_min(1.0)
+def locality_loss(walked: torch.Tensor, out: torch.Tensor, outside: torch.Tensor, ratio: float = 0.0) -> torch.Tensor:
+    """How much a region's style moves the rest of the image (not in the paper). ``ratio = 0``: ``mean |walked
+    - out|`` over the pixels outside the walked class (and the 3 channels), the denominator of the
+    inside/outside ratio of the region walks. ``ratio > 0``: per sample, ``relu(outside change - inside
+    change / ratio)``, averaged: only a walk whose inside/outside ratio is below ``ratio`` is penalised, so
+    the term asks for locality without asking the style to matter less."""
+    diff = (walked - out).abs().mean(1, keepdim=True)                              # [B, 1, H, W]
+    if ratio <= 0:
+        return (diff * outside).sum() / outside.sum().clamp_min(1.0)
+    inside = 1.0 - outside
+    out_mean = (diff * outside).flatten(1).sum(1) / outside.flatten(1).sum(1).clamp_min(1.0)
+    in_mean = (diff * inside).flatten(1).sum(1) / inside.flatten(1).sum(1).clamp_min(1.0)
+    return torch.relu(out_mean - in_mean / ratio).mean()
 
 
 def style_distance(style: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, num_classes: int) -> torch.Tensor:

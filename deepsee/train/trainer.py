@@ -131,8 +131,9 @@ class SRTrainer:
         rec_weight = self.cfg.train.lambda_style_rec if choice.source == "hr" else 0.0
         distill_weight = self.cfg.train.lambda_style_distill if len(self.sources) > 1 and choice.source else 0.0
         walk = outside = None
-        if (self.cfg.train.lambda_local > 0 and choice.source is not None
-                and self.step % self.cfg.train.local_every == 0):
+        t = self.cfg.train
+        if (t.lambda_local > 0 and choice.source is not None and self.step >= t.local_from
+                and self.step % t.local_every == 0):
             walk, outside = locality_walk(onehot, self.cfg.train.local_delta, self._local_generator())
         with frozen(self.disc), self.autocast():
             fake, style, distill, *walked = self.gen(lr, mask, simg, smask, choice.source, choice.noise, extras=True,
@@ -143,7 +144,7 @@ class SRTrainer:
                 parts["g_style_distill"] = distill
                 loss_g = loss_g + distill_weight * distill
             if walked:   # region locality: a walk on one class's rows must not move the other pixels
-                parts["g_local"] = locality_loss(walked[1], walked[0], outside)
+                parts["g_local"] = locality_loss(walked[1], walked[0], outside, t.local_ratio)
                 loss_g = loss_g + self.cfg.train.lambda_local * parts["g_local"]
             if rec_weight > 0:   # the HR-style steps only: the output must carry the style it was given
                 surrogate, parts["g_style_rec"] = style_reconstruction_grad(unwrap(self.gen).model, fake,
