@@ -169,6 +169,7 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
 
     ``interim=True`` (SR runs) ships an unfinished run's latest checkpoint as its model, with the snapshots
     reached so far; ``run_info.json`` then says ``status: interim`` and how far the schedule got."""
+    from .config import load_config
     run = Path(run_dir)
     _check_name(name)
     dest = (root or SHOWCASE_DIR) / name
@@ -183,8 +184,7 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
         if not (dest / "model.safetensors").is_file():
             raise FileNotFoundError(f"{run} has no model.safetensors: is the segmenter run finished?")
         state = json.loads((run / "state.json").read_text())
-        steps, batch = int(state["step"]), None
-        from .config import load_config
+        steps = int(state["step"])
         batch = load_config(str(run / "config.yaml")).seg.batch_size
         wall = float(state.get("elapsed_s", 0.0))
         kind, extra = "segmenter", {}
@@ -200,11 +200,17 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
         if not (dest / "model" / "model.safetensors").is_file():
             raise FileNotFoundError(f"{run} has no model/model.safetensors: is the SR run finished? "
                                     "(interim=True ships its latest checkpoint)")
-        from .config import load_config
         batch = load_config(str(run / "config.yaml")).train.batch_size
         kind = "sr"
         extra = {k: info.get(k) for k in ("variant", "perceptual_used", "lambda_l1", "plan", "resumed_from",
                                           "segments", "world_size", "device", "amp", "train_items")}
+        extra.update({k: info[k] for k in ("branched_from",) if k in info})
+        t = load_config(str(run / "config.yaml")).train
+        if t.lambda_local > 0:   # a recipe term not in the paper: stated with the model
+            extra["locality"] = {"lambda_local": t.lambda_local, "local_ratio": t.local_ratio,
+                                 "local_every": t.local_every, "local_from": t.local_from,
+                                 "local_delta": t.local_delta,
+                                 "note": "region-locality term, not in the paper (docs/DEVELOPING.md)"}
         for step in snapshot_steps or []:
             src = run / "snapshots" / f"step_{step:08d}"
             if not (src / "model.safetensors").is_file():
@@ -278,13 +284,15 @@ def final_folders(runs: Path | None = None) -> dict[str, Path]:
 
 
 def export_snapshots(name: str) -> list[int] | None:
-    """The snapshot steps shipped with model ``name`` (the emergence figure): the first schedule's and
-    every restart stage's (independent only)."""
+    """The snapshot steps shipped with model ``name`` (the emergence figure): the first schedule's, every
+    restart stage's, and the end of every stage before the last (independent only)."""
     if not SNAPSHOT_EXPORT.get(name):
         return None
     from .config import restart_stages
     cfg = showcase_config(name)
-    return sorted(set(cfg.train.snapshot_steps).union(*[set(s) for _, s, _ in restart_stages(cfg.pipeline.restarts)]))
+    stages = restart_stages(cfg.pipeline.restarts)
+    ends = {cfg.pipeline.main_steps or cfg.train.schedule_steps} | {n for n, _, _ in stages[:-1]}
+    return sorted(set(cfg.train.snapshot_steps) | (ends if stages else set()) | {n for _, s, _ in stages for n in s})
 
 
 def showcase_config(variant: str | None = None, masks: str | Path | None = None, run_root: Path | None = None):
@@ -364,7 +372,7 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
     to ``pretrained/showcase`` (:func:`export_run`). The same command continues a run that a session's
     end or a reboot stopped."""
     from .seg import predict_dataset_masks, train_segmenter
-    from .train.jobs import train_many, train_restarts
+    from .train.jobs import first_stage, train_many, train_restarts
     folders = run_folders(runs)
     restore_state(runs, log=log)
     seg = folders["segmenter"]
@@ -384,11 +392,12 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
         train_segmenter(showcase_config(run_root=runs), run_dir=seg, resume=started)
     if not (masks / "predicted_masks.json").is_file():
         predict_dataset_masks(showcase_config(run_root=runs), seg, masks)
-    cfgs = [showcase_config(v, masks, runs) for v in variants]
-    train_many(cfgs, [str(seg)] * len(cfgs), workers=workers, threads=threads,
-               run_dirs=[folders[v] for v in variants])
-    finals = train_restarts([folders[v] for v in variants], cfgs[0].pipeline.restarts if cfgs else [],
-                            [str(seg)] * len(cfgs), workers=workers, threads=threads)
+    restarts = showcase_config().pipeline.restarts
+    first = [v for v in variants if first_stage(folders[v], restarts) == 0]   # the others are in a later stage
+    cfgs = [showcase_config(v, masks, runs) for v in first]
+    train_many(cfgs, [str(seg)] * len(cfgs), workers=workers, threads=threads, run_dirs=[folders[v] for v in first])
+    finals = train_restarts([folders[v] for v in variants], restarts, [str(seg)] * len(variants),
+                            workers=workers, threads=threads)
     folders.update(dict(zip(variants, finals)))
     if export:
         if export_seg:

@@ -692,6 +692,16 @@ def test_warm_restart_stages_continue_a_finished_run_and_resume(tmp_path, tiny_d
     logged = [json.loads(x) for x in (final / "stats.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged] == list(range(1, 9)) and "g_local" in logged[-1]
     before = read_checkpoint(final)[0]
+    # a clone with only the last stage's checkpoint: the stages before it are not trained again
+    import shutil
+    from deepsee.train.jobs import first_stage
+    shutil.copytree(final, tmp_path / "clone" / final.name)
+    assert first_stage(tmp_path / "clone" / "sr-independent", stages) == 2
+    assert first_stage(base, stages) == 2 and first_stage(base, []) == 0
+    assert train_restarts([tmp_path / "clone" / "sr-independent"], stages, workers=1, progress=False)[0] == \
+        tmp_path / "clone" / final.name
+    assert not (tmp_path / "clone" / "sr-independent").exists()
+    assert not (tmp_path / "clone" / "sr-independent-6").exists()
     # run again: every stage is there and finished, nothing trains or changes
     assert train_restarts([base], stages, workers=1, threads=1, progress=False)[0] == final
     assert all(torch.equal(before[k], v) for k, v in read_checkpoint(final)[0].items())

@@ -108,6 +108,21 @@ def stage_folder(run: str | Path, steps: int) -> Path:
     return run.parent / f"{run.name}-{tag}"
 
 
+def stage_folders(run: str | Path, restarts) -> list[Path]:
+    """``run`` and the folder of each of its warm-restart stages (``pipeline.restarts``), in order."""
+    from ..config import restart_stages
+    return [Path(run)] + [stage_folder(run, n) for n, _, _ in restart_stages(restarts)]
+
+
+def first_stage(run: str | Path, restarts) -> int:
+    """The stage a run's training continues from: the last of :func:`stage_folders` that holds a
+    checkpoint (0, the first schedule, when none does). The earlier stages are then not needed: a clone
+    that has only the last stage's committed checkpoint trains nothing before it."""
+    from .checkpoint import has_checkpoint
+    found = [i for i, f in enumerate(stage_folders(run, restarts)) if has_checkpoint(f)]
+    return max(found, default=0)
+
+
 def train_restarts(runs: Sequence[str | Path], restarts, segmenter_dirs: Sequence[str | None] | None = None, *,
                    workers: int = 2, threads: int = 1, progress: bool = True) -> list[Path]:
     """The warm restarts of ``pipeline.restarts`` after finished runs: for each stage in order, every run is
@@ -115,22 +130,25 @@ def train_restarts(runs: Sequence[str | Path], restarts, segmenter_dirs: Sequenc
     :func:`stage_folder` with ``train.schedule_steps`` = the stage's steps (a new decay phase from the rate
     the longer schedule has there), the stage's ``set`` overrides and, for runs that keep snapshots, the
     stage's snapshot steps; then all are trained on side by side (:func:`train_many`). A stage folder that
-    already holds a checkpoint is resumed, so an interrupted stage continues. Returns the last stage's
-    folders (the runs themselves when there are no restarts)."""
+    already holds a checkpoint is resumed (an interrupted stage continues) and the stages before it are
+    skipped (:func:`first_stage`). Returns the last stage's folders (the runs themselves when there are
+    no restarts)."""
     from ..config import load_config, restart_stages
     from .checkpoint import has_checkpoint
     from .loop import branch_run
-    base = [Path(r) for r in runs]
-    segs = list(segmenter_dirs) if segmenter_dirs is not None else [None] * len(base)
-    current = list(base)
-    for steps, snaps, sets in restart_stages(restarts):
-        dests, cfgs = [stage_folder(r, steps) for r in base], []
-        for src, dest in zip(current, dests):
+    stages = restart_stages(restarts)
+    folders = [stage_folders(r, restarts) for r in runs]
+    starts = [first_stage(r, restarts) for r in runs]
+    segs = list(segmenter_dirs) if segmenter_dirs is not None else [None] * len(folders)
+    for k, (steps, snaps, sets) in enumerate(stages, 1):
+        todo = [i for i in range(len(folders)) if starts[i] <= k]
+        for i in todo:
+            src, dest = folders[i][k - 1], folders[i][k]
             if not has_checkpoint(dest):
                 own = load_config(str(src / "config.yaml")).train.snapshot_steps
                 extra = [f"train.snapshot_steps={sorted(set(own) | set(snaps))}"] if own else []
                 branch_run(src, dest, [f"train.schedule_steps={steps}", "train.max_steps=0", *extra, *sets])
-            cfgs.append(load_config(str(dest / "config.yaml")))
-        train_many(cfgs, segs, workers=workers, threads=threads, progress=progress, run_dirs=dests)
-        current = dests
-    return current
+        if todo:
+            train_many([load_config(str(folders[i][k] / "config.yaml")) for i in todo], [segs[i] for i in todo],
+                       workers=workers, threads=threads, progress=progress, run_dirs=[folders[i][k] for i in todo])
+    return [f[-1] for f in folders]
