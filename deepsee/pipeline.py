@@ -236,6 +236,21 @@ class Pipeline:
                st.sr_runs.get("independent") or next(iter(st.sr_runs.values()), ""))
         return run_budget(run, "SR steps")
 
+    def stage_marks(self) -> list[tuple[int, str]]:
+        """The main models' schedule changes, for plots against the training step: each warm restart of
+        ``pipeline.restarts`` (at the end of the stage before) and where a stage switches on the
+        locality term (``train.lambda_local``, from ``train.local_from`` or the stage's start)."""
+        from .config import restart_stages
+        pc = self.cfg.pipeline
+        end, marks = pc.main_steps or self.cfg.train.schedule_steps, []
+        for steps, _, sets in restart_stages(pc.restarts):
+            marks.append((end, f"restart to {steps:,}"))
+            kv = dict(o.split("=", 1) for o in sets)
+            if float(kv.get("train.lambda_local", 0) or 0) > 0:
+                marks.append((max(end, int(kv.get("train.local_from", 0) or 0)), "+ locality term"))
+            end = steps
+        return marks
+
     def title(self, factor: int | None = None, extra: str = "", segmenter: str | Path | None = None) -> str:
         """A figure title with the conditions: dataset, factor and LR size, profile and the SR models'
         training budget, perceptual loss. A segmenter figure passes its run (``segmenter=``): the title

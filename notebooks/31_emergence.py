@@ -29,7 +29,14 @@
 #   measured inside that region;
 # - **diversity**: the mean pairwise L1 of $K$ samples $S_i = \mathrm{clamp}(S + \sigma\epsilon_i, -1, 1)$;
 # - **selection gain**: $1 - \mathbb E[\text{best of } n] / \mathbb E[\text{best of } 1]$ of the perceptual
-#   metric over $n$ such samples (the oracle of notebook 41).
+#   metric over $n$ such samples (the oracle of notebook 41);
+# - **locality**: the smallest, over the 7 regions, of the region walk's mean change inside the region
+#   divided by its mean change outside it.
+#
+# Dotted lines mark the schedule's changes (`pipeline.restarts`): a *warm restart* trains a finished
+# model on under a longer schedule (the learning rate jumps up, then decays again), and the showcase's
+# last stage adds the region-locality term (not in the paper; `docs/DEVELOPING.md`), which asks a
+# region's style walk to move the pixels outside the region by at most a tenth of what it moves inside.
 #
 # The curves also tell a user how long to train before the style space is worth exploring.
 
@@ -81,7 +88,7 @@ rows
 
 # %%
 P.save_figure(emergence_figure(rows, GOAL_SETS[ev.usage_goals], images_per_step=len(items),
-                               title=P.title(extra="independent model")), "fig_emergence");
+                               title=P.title(extra="independent model"), marks=P.stage_marks()), "fig_emergence");
 
 # %% [markdown]
 # ## This run

@@ -306,4 +306,27 @@ def test_emergence_steps_choose_snapshots_and_keep_the_final_model(tmp_path):
     with pytest.raises(ValueError, match=r"step\(s\) 300; it has 100, 200, 400, 800"):
         P.snapshots("independent", [300])
     from deepsee.config import load_config
-    assert load_config("showcase").eval.emergence_steps == [500, 2000, 5000, 8000, 12000, 16000]
+    from deepsee.showcase import export_snapshots, snapshots
+    chosen = set(load_config("showcase").eval.emergence_steps)
+    assert chosen <= set(export_snapshots("independent"))                 # the profile exports them
+    assert chosen <= {s for s, _ in snapshots("independent")}              # and the repository ships them
+
+
+def test_stage_marks_place_the_restarts_and_the_locality_term_on_the_emergence_figure(tmp_path):
+    import pandas as pd
+
+    from deepsee.pipeline import setup
+    from deepsee.viz import emergence_figure
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), data_root=str(tmp_path / "d"),
+              interactive=False, overrides=["pipeline.main_steps=100", "pipeline.restarts=[{steps: 200}, "
+                                            "{steps: 400, set: [train.lambda_local=5, train.local_from=300]}]"])
+    assert P.stage_marks() == [(100, "restart to 200"), (200, "restart to 400"), (300, "+ locality term")]
+    assert setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
+                 data_root=str(tmp_path / "d"), interactive=False).stage_marks() == []
+    df = pd.DataFrame({"step": [50, 150, 400], "psnr_lr_style": [20.0, 21, 22], "global_walk": [.01, .02, .05],
+                       "lips_inside": [.01, .02, .1], "diversity_l1": [.01, .02, .04], "selection_gain": [.1, .2, .3],
+                       "min_inside_outside": [2.0, 3.0, 9.0]})
+    fig = emergence_figure(df, {"inside_outside_ratio": 5.0}, marks=P.stage_marks())
+    assert len(fig.axes) == 5 and fig.axes[-1].get_yscale() == "log"       # + the locality panel
+    assert [round(line.get_xdata()[0]) for line in fig.axes[0].lines if line.get_linestyle() == ":"] == [100, 200, 300]
+    assert [t.get_text().strip() for t in fig.axes[1].texts] == ["restart to 200", "restart to 400", "+ locality term"]

@@ -242,10 +242,14 @@ def training_curves_figure(runs: dict, keys=("g_total", "d_total"), title: str =
     return fig
 
 
-def emergence_figure(df, goals: dict | None = None, images_per_step: int | None = None, title: str = ""):
-    """How exploration emerges during training: the LR-style PSNR, the walks, diversity and the selection
-    gain against the training step (``df``: :func:`deepsee.metrics.style_usage.emergence`), with the goal
-    of each measure (``goals``: a :data:`~deepsee.metrics.style_usage.GOAL_SETS` entry) as a dashed line."""
+def emergence_figure(df, goals: dict | None = None, images_per_step: int | None = None, title: str = "",
+                     marks=()):
+    """How exploration emerges during training: the LR-style PSNR, the walks, diversity, the selection
+    gain and the smallest inside/outside ratio of the region walks against the training step (``df``:
+    :func:`deepsee.metrics.style_usage.emergence`), with the goal of each measure (``goals``: a
+    :data:`~deepsee.metrics.style_usage.GOAL_SETS` entry) as a dashed line. ``marks``: ``[(step, label)]``
+    drawn as dotted vertical lines, e.g. the warm restarts of the schedule
+    (:meth:`deepsee.pipeline.Pipeline.stage_marks`)."""
     import matplotlib.pyplot as plt
     goals = goals or {}
     steps = df["step"].to_numpy()
@@ -258,7 +262,10 @@ def emergence_figure(df, goals: dict | None = None, images_per_step: int | None 
         ("diversity: mean pairwise L1 of K samples", [("diversity_l1", "diversity L1", goals.get("diversity_l1"))]),
         ("selection gain: 1 - best of n / best of 1", [("selection_gain", "selection gain", goals.get("selection_gain"))]),
     ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), constrained_layout=True)
+    if "min_inside_outside" in df:
+        panels.append(("locality: smallest inside/outside ratio of the region walks",
+                       [("min_inside_outside", "smallest of 7 regions", goals.get("inside_outside_ratio"))]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.6), constrained_layout=True)
     for ax, (name, series) in zip(axes, panels):
         for i, (col, label, goal) in enumerate(series):
             if col not in df:
@@ -266,9 +273,16 @@ def emergence_figure(df, goals: dict | None = None, images_per_step: int | None 
             line, = ax.plot(steps, df[col].to_numpy(), marker="o", ms=4, label=label)
             if goal is not None:
                 ax.axhline(goal, ls="--", lw=1, color=line.get_color(), alpha=0.7)
+        for j, (step, label) in enumerate(marks):
+            ax.axvline(step, ls=":", lw=1, color="0.45")
+            if name.startswith("style walks"):   # labelled once, in the walks panel
+                ax.text(step, 0.98 - 0.09 * j, f" {label}", transform=ax.get_xaxis_transform(), fontsize=6.5,
+                        color="0.3", va="top", ha="right" if j % 2 == 0 else "left")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("training step (batch 2)")
         ax.set_xscale("log")
+        if name.startswith("locality"):
+            ax.set_yscale("log")
         _style_axes(ax)
         if len(series) > 1:
             ax.legend(fontsize=7, frameon=False)
