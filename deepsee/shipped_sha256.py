@@ -5,11 +5,11 @@ against it before any use. Do not edit by hand."""
 
 FILES: dict[str, dict[str, str]] = {
     'guided': {
-        'config.yaml': '94749c59cce8dd5f4da47de1a208c0b9920689c110bb01d929a23c46aeed04b5',
+        'config.yaml': '37a8a73dbe2b05c59312f79013255c4afc7ed4b03191c1bb9fb1ab5dd0c4a9f7',
         'model/config.json': '9effc1351116d359cff9efe87a099cac14b41497bd0f25183086538ff1651554',
-        'model/model.safetensors': '52f762b683e69c99e7477723d10508f2be8b15c453caba543995bd5719015ae6',
-        'run_info.json': '514490f4f4585e2b05c1a377b6ce3324d46a7c0132db933398f8b83f94950925',
-        'stats.jsonl': 'fb24a320bb255a9f77e2f7e4c1d3751e9e14752475e275e85a612289b6e29bc8',
+        'model/model.safetensors': 'b04935bc6f01affdba62df214ac9af76011d326774a7cf4cfc50af00e1d8afd2',
+        'run_info.json': '369c6fadd12ff981e31f4b3b26ded1e5282bd0be26d783825a62d2358288bbd3',
+        'stats.jsonl': '1784677c05dc5dbd6d9773ce68d1e86f3620e7b2a82258dfbfa65f97bded01bb',
     },
     'independent': {
         'config.yaml': '4e0988391b546dddff9bced2bd75a103c70743ae76829ded0ccac6803ad74dc1',
