@@ -396,8 +396,9 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
     first = [v for v in variants if first_stage(folders[v], restarts) == 0]   # the others are in a later stage
     cfgs = [showcase_config(v, masks, runs) for v in first]
     train_many(cfgs, [str(seg)] * len(cfgs), workers=workers, threads=threads, run_dirs=[folders[v] for v in first])
+    here = [f"data.mask_dir={masks}", f"data.data_root={showcase_config().data.data_root}"]   # this clone's
     finals = train_restarts([folders[v] for v in variants], restarts, [str(seg)] * len(variants),
-                            workers=workers, threads=threads)
+                            workers=workers, threads=threads, overrides=here)
     folders.update(dict(zip(variants, finals)))
     if export:
         if export_seg:

@@ -193,6 +193,7 @@ def test_train_on_a_fresh_clone_predicts_with_the_shipped_segmenter_and_never_re
 
     def restarts(runs_, stages, segs, **k):
         calls.append(("restarts", [p.name for p in runs_], stages))
+        assert f"data.mask_dir={runs / 'seg-drn' / 'pred_masks'}" in k["overrides"]   # this clone's masks
         return runs_
     monkeypatch.setattr(deepsee.train.jobs, "train_restarts", restarts)
     monkeypatch.setattr(showcase, "STATE_DIR", shipping / "no-state")

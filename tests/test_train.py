@@ -698,8 +698,8 @@ def test_warm_restart_stages_continue_a_finished_run_and_resume(tmp_path, tiny_d
     shutil.copytree(final, tmp_path / "clone" / final.name)
     assert first_stage(tmp_path / "clone" / "sr-independent", stages) == 2
     assert first_stage(base, stages) == 2 and first_stage(base, []) == 0
-    assert train_restarts([tmp_path / "clone" / "sr-independent"], stages, workers=1, progress=False)[0] == \
-        tmp_path / "clone" / final.name
+    assert train_restarts([tmp_path / "clone" / "sr-independent"], stages, workers=1, progress=False,
+                          overrides=["data.mask_dir=/elsewhere/masks"])[0] == tmp_path / "clone" / final.name
     assert not (tmp_path / "clone" / "sr-independent").exists()
     assert not (tmp_path / "clone" / "sr-independent-6").exists()
     # run again: every stage is there and finished, nothing trains or changes

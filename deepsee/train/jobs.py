@@ -124,15 +124,17 @@ def first_stage(run: str | Path, restarts) -> int:
 
 
 def train_restarts(runs: Sequence[str | Path], restarts, segmenter_dirs: Sequence[str | None] | None = None, *,
-                   workers: int = 2, threads: int = 1, progress: bool = True) -> list[Path]:
+                   workers: int = 2, threads: int = 1, progress: bool = True,
+                   overrides: Sequence[str] = ()) -> list[Path]:
     """The warm restarts of ``pipeline.restarts`` after finished runs: for each stage in order, every run is
     branched (:func:`deepsee.train.loop.branch_run`) from its previous stage's final checkpoint into
     :func:`stage_folder` with ``train.schedule_steps`` = the stage's steps (a new decay phase from the rate
     the longer schedule has there), the stage's ``set`` overrides and, for runs that keep snapshots, the
     stage's snapshot steps; then all are trained on side by side (:func:`train_many`). A stage folder that
     already holds a checkpoint is resumed (an interrupted stage continues) and the stages before it are
-    skipped (:func:`first_stage`). Returns the last stage's folders (the runs themselves when there are
-    no restarts)."""
+    skipped (:func:`first_stage`). ``overrides`` apply to every stage's configuration, also of a resumed
+    one (this machine's data and mask folders, e.g., where a committed stage was trained elsewhere).
+    Returns the last stage's folders (the runs themselves when there are no restarts)."""
     from ..config import load_config, restart_stages
     from .checkpoint import has_checkpoint
     from .loop import branch_run
@@ -147,8 +149,10 @@ def train_restarts(runs: Sequence[str | Path], restarts, segmenter_dirs: Sequenc
             if not has_checkpoint(dest):
                 own = load_config(str(src / "config.yaml")).train.snapshot_steps
                 extra = [f"train.snapshot_steps={sorted(set(own) | set(snaps))}"] if own else []
-                branch_run(src, dest, [f"train.schedule_steps={steps}", "train.max_steps=0", *extra, *sets])
+                branch_run(src, dest, [f"train.schedule_steps={steps}", "train.max_steps=0", *extra, *sets,
+                                       *overrides])
         if todo:
-            train_many([load_config(str(folders[i][k] / "config.yaml")) for i in todo], [segs[i] for i in todo],
+            train_many([load_config(str(folders[i][k] / "config.yaml"), list(overrides)) for i in todo],
+                       [segs[i] for i in todo],
                        workers=workers, threads=threads, progress=progress, run_dirs=[folders[i][k] for i in todo])
     return [f[-1] for f in folders]
