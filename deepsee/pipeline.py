@@ -242,13 +242,15 @@ class Pipeline:
         locality term (``train.lambda_local``, from ``train.local_from`` or the stage's start)."""
         from .config import restart_stages
         pc = self.cfg.pipeline
-        end, marks = pc.main_steps or self.cfg.train.schedule_steps, []
+        end, marks, sets_so_far = pc.main_steps or self.cfg.train.schedule_steps, [], []
+        local_on = self.cfg.train.lambda_local > 0
         for steps, _, sets in restart_stages(pc.restarts):
             marks.append((end, f"restart to {steps:,}"))
-            kv = dict(o.split("=", 1) for o in sets)
-            if float(kv.get("train.lambda_local", 0) or 0) > 0:
-                marks.append((max(end, int(kv.get("train.local_from", 0) or 0)), "+ locality term"))
-            end = steps
+            sets_so_far += sets                  # a stage's configuration: the stage before's plus its own
+            t = self.sub_config(overrides=sets_so_far).train
+            if t.lambda_local > 0 and not local_on:
+                marks.append((max(end, t.local_from), "+ locality term"))
+            local_on, end = t.lambda_local > 0, steps
         return marks
 
     def title(self, factor: int | None = None, extra: str = "", segmenter: str | Path | None = None) -> str:

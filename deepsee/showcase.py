@@ -200,17 +200,15 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
         if not (dest / "model" / "model.safetensors").is_file():
             raise FileNotFoundError(f"{run} has no model/model.safetensors: is the SR run finished? "
                                     "(interim=True ships its latest checkpoint)")
-        batch = load_config(str(run / "config.yaml")).train.batch_size
         kind = "sr"
         extra = {k: info.get(k) for k in ("variant", "perceptual_used", "lambda_l1", "plan", "resumed_from",
                                           "segments", "world_size", "device", "amp", "train_items")}
         extra.update({k: info[k] for k in ("branched_from",) if k in info})
-        t = load_config(str(run / "config.yaml")).train
-        if t.lambda_local > 0:   # a recipe term not in the paper: stated with the model
-            extra["locality"] = {"lambda_local": t.lambda_local, "local_ratio": t.local_ratio,
-                                 "local_every": t.local_every, "local_from": t.local_from,
-                                 "local_delta": t.local_delta,
-                                 "note": "region-locality term, not in the paper (docs/DEVELOPING.md)"}
+        from .train.step import locality_record
+        train_cfg = load_config(str(run / "config.yaml")).train
+        batch = train_cfg.batch_size
+        if local := locality_record(train_cfg):   # a recipe term not in the paper: stated with the model
+            extra["locality"] = local
         for step in snapshot_steps or []:
             src = run / "snapshots" / f"step_{step:08d}"
             if not (src / "model.safetensors").is_file():
@@ -427,8 +425,9 @@ def _cmd(args) -> int:
         for row in status_rows():
             print(f"{row['name']:<22} {'verified' if row['ok'] else ('BAD' if row['present'] else 'not shipped'):<12} "
                   f"{row['path']}")
-        shown = {**run_folders(runs), **{f"{v} (last stage)": f for v, f in final_folders(runs).items()
-                                         if v in SR_NAMES and f != run_folders(runs)[v]}}
+        first = run_folders(runs)
+        shown = {**first, **{f"{v} (last stage)": f for v, f in final_folders(runs).items()
+                             if v in SR_NAMES and f != first[v]}}
         for name, folder in shown.items():
             info = folder / "run_info.json"
             if info.is_file():

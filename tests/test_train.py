@@ -685,6 +685,7 @@ def test_warm_restart_stages_continue_a_finished_run_and_resume(tmp_path, tiny_d
     info = json.loads((final / "run_info.json").read_text())
     assert info["steps_done"] == 8 and info["branched_from"]["step"] == 6
     assert "train.lambda_local=5" in info["branched_from"]["overrides"]
+    assert info["locality"]["lambda_local"] == 5 and "not in the paper" in info["locality"]["note"]
     assert load_config(str(final / "config.yaml")).train.lambda_local == 5
     assert load_config(str(stage_folder(base, 6) / "config.yaml")).train.lambda_local == 0
     snaps = sorted(p.name for p in (final / "snapshots").iterdir())

@@ -32,7 +32,7 @@ from .data import EpochSampler, make_loader
 from .distributed import DistInfo, barrier, broadcast_object, init_distributed, shutdown
 from .samples import fixed_batch, grid_image, render_outputs, save_png
 from .schedule import Plan, refit_plan, steps_plan
-from .step import Speedups
+from .step import Speedups, locality_record
 from .trainer import SRTrainer
 
 CHECK_EVERY = 10          # steps between budget checks (re-plan / hard stop), same on every rank
@@ -209,11 +209,7 @@ class _Run:
         info = {"kind": "sr", "profile": cfg.profile, "variant": cfg.model.variant,
                 "perceptual_used": self.perceptual_used, "lambda_vgg": cfg.train.lambda_vgg,
                 "lambda_feat": cfg.train.lambda_feat, "lambda_l1": cfg.train.lambda_l1,
-                **({"locality": {"lambda_local": cfg.train.lambda_local, "local_ratio": cfg.train.local_ratio,
-                                 "local_every": cfg.train.local_every, "local_from": cfg.train.local_from,
-                                 "local_delta": cfg.train.local_delta,
-                                 "note": "region-locality term, not in the paper (docs/DEVELOPING.md)"}}
-                   if cfg.train.lambda_local > 0 else {}),
+                **({"locality": local} if (local := locality_record(cfg.train)) else {}),
                 "segmenter_dir": str(self.segmenter_dir) if self.segmenter_dir else None,
                 "plan": plan.to_dict(), "planned_total_steps": plan.total_steps,
                 "epoch_plan_total_steps": self.epoch_plan.total_steps,

@@ -183,6 +183,17 @@ def locality_walk(onehot: torch.Tensor, delta: float, generator: torch.Generator
     return walk.to(onehot), (1.0 - inside.float())[:, None]
 
 
+def locality_record(train_cfg) -> dict | None:
+    """The locality term's settings as ``run_info.json`` and the shipped models state them (``None`` when
+    it is off): a recipe term not in the paper travels with every model trained with it."""
+    t = train_cfg
+    if t.lambda_local <= 0:
+        return None
+    return {"lambda_local": t.lambda_local, "local_ratio": t.local_ratio, "local_every": t.local_every,
+            "local_from": t.local_from, "local_delta": t.local_delta,
+            "note": "region-locality term, not in the paper (docs/DEVELOPING.md)"}
+
+
 def locality_loss(walked: torch.Tensor, out: torch.Tensor, outside: torch.Tensor, ratio: float = 0.0) -> torch.Tensor:
     """How much a region's style moves the rest of the image (not in the paper). ``ratio = 0``: ``mean |walked
     - out|`` over the pixels outside the walked class (and the 3 channels), the denominator of the

@@ -134,7 +134,7 @@ class SRTrainer:
         t = self.cfg.train
         if (t.lambda_local > 0 and choice.source is not None and self.step >= t.local_from
                 and self.step % t.local_every == 0):
-            walk, outside = locality_walk(onehot, self.cfg.train.local_delta, self._local_generator())
+            walk, outside = locality_walk(onehot, t.local_delta, self._local_generator())
         with frozen(self.disc), self.autocast():
             fake, style, distill, *walked = self.gen(lr, mask, simg, smask, choice.source, choice.noise, extras=True,
                                                      distill_hr=hr if distill_weight > 0 else None, walk=walk)
@@ -145,7 +145,7 @@ class SRTrainer:
                 loss_g = loss_g + distill_weight * distill
             if walked:   # region locality: a walk on one class's rows must not move the other pixels
                 parts["g_local"] = locality_loss(walked[1], walked[0], outside, t.local_ratio)
-                loss_g = loss_g + self.cfg.train.lambda_local * parts["g_local"]
+                loss_g = loss_g + t.lambda_local * parts["g_local"]
             if rec_weight > 0:   # the HR-style steps only: the output must carry the style it was given
                 surrogate, parts["g_style_rec"] = style_reconstruction_grad(unwrap(self.gen).model, fake,
                                                                             onehot, style, rec_weight)
