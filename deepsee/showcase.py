@@ -260,6 +260,9 @@ def total_size_mb(root: Path | None = None) -> float:
 RUNS_DIR = REPO_ROOT / "runs" / "showcase"                   # where `deepsee showcase train` trains
 STATE_DIR = REPO_ROOT / "pretrained" / "training-state"      # a committed, resumable unfinished training
 SR_NAMES = ("independent", "guided")
+ABLATION = ("prior_only", "lr_style_only", "hr_style_only", "semantics_only")   # Fig. 18 (issue 31)
+EXTREME_PROFILE = "showcase-32x"                              # the 32x model (Figs. 8, 9, 14-17)
+EXTREME_RUN = "sr-32x-independent"                           # its training folder under runs/showcase
 SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshots (the emergence figure)
 
 
@@ -407,9 +410,70 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
     return folders
 
 
+def _seg_and_masks(runs: Path | None, log=print) -> tuple[Path, Path]:
+    """The 8x segmenter (the shipped final one unless a training of it is under way) and its predicted masks
+    of the showcase data, predicted once (the masks the first-stage SR models trained on)."""
+    from .seg import predict_dataset_masks
+    seg = run_folders(runs)["segmenter"]
+    masks = seg / "pred_masks"
+    if not (seg / "state.json").is_file():
+        seg = verify_model("segmenter")
+        log(f"segmenter: the shipped final model {_repo_rel(seg)} (verified)")
+    if not (masks / "predicted_masks.json").is_file():
+        predict_dataset_masks(showcase_config(run_root=runs), seg, masks)
+    return seg, masks
+
+
+def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLATION, threads: int = 1,
+                   log=print) -> dict[str, Path]:
+    """The ablation variants of Fig. 18 at the main models' first-stage budget and recipe (``pipeline.main_steps``
+    at batch 2, the predicted masks, no warm restart), one after the other in this process (``threads``), each
+    resumed from its checkpoint (also from ``pretrained/training-state``). Returns ``{variant: run folder}``."""
+    from .train.jobs import set_threads, train_one
+    runs = runs or RUNS_DIR
+    restore_state(runs, log=log)
+    seg, masks = _seg_and_masks(runs, log)
+    set_threads(threads)
+    out = {}
+    for v in variants:
+        if v not in ABLATION:
+            raise ValueError(f"train_ablation: {v!r} is not an ablation variant ({', '.join(ABLATION)})")
+        out[v] = runs / f"sr-{v}"
+        log(f"ablation {v}: training in {_repo_rel(out[v])}")
+        train_one(showcase_config(v, masks, runs), str(seg), str(out[v]), progress=True)
+    return out
+
+
+def extreme_config(run_root: Path | None = None):
+    """The 32x model's configuration (``deepsee/profiles/showcase-32x.yaml``) with this clone's data folder."""
+    from .config import data_root, load_config
+    cfg = load_config(EXTREME_PROFILE)
+    cfg.run_root = str(run_root or RUNS_DIR)
+    cfg.data.data_root = str(data_root(cfg.data))
+    return cfg
+
+
+def train_extreme(runs: Path | None = None, *, threads: int = 1, log=print) -> Path:
+    """The 32x showcase model (ground-truth masks; the 8x segmenter's features for the perceptual loss, as in
+    the quick pipeline), resumed from its checkpoint when there is one. Returns its run folder."""
+    from .train.jobs import set_threads, train_one
+    runs = runs or RUNS_DIR
+    restore_state(runs, log=log)
+    seg, _ = _seg_and_masks(runs, log)
+    set_threads(threads)
+    run = runs / EXTREME_RUN
+    log(f"32x model: training in {_repo_rel(run)}")
+    train_one(extreme_config(runs), str(seg), str(run), progress=True)
+    return run
+
+
 def _cmd(args) -> int:
     runs = Path(args.runs) if args.runs else None
-    if args.showcase_command == "train":
+    if args.showcase_command == "train" and args.part == "ablation":
+        train_ablation(runs, threads=args.threads)
+    elif args.showcase_command == "train" and args.part == "extreme":
+        train_extreme(runs, threads=args.threads)
+    elif args.showcase_command == "train":
         train(runs, variants=tuple(args.variants), workers=args.workers, threads=args.threads,
               export=not args.no_export)
     elif args.showcase_command == "export":
@@ -446,6 +510,9 @@ def register(subparsers) -> None:
     t.add_argument("--workers", type=int, default=2, help="SR trainings side by side (default 2)")
     t.add_argument("--threads", type=int, default=1, help="threads per training (default 1)")
     t.add_argument("--no-export", action="store_true", help="do not export to pretrained/showcase at the end")
+    t.add_argument("--part", choices=("main", "ablation", "extreme"), default="main",
+                   help="main: the segmenter and the 8x models (default); ablation: the four ablation variants "
+                        "(Fig. 18), one after the other; extreme: the 32x model (showcase-32x profile)")
     e = sub.add_parser("export", help="export finished runs to pretrained/showcase (SHA-256 into the registry)")
     e.add_argument("names", nargs="+", choices=list(MODELS))
     e.add_argument("--note", default="", help="a provenance note for run_info.json")

@@ -22,14 +22,14 @@ from typing import Sequence
 from ..config import Config
 
 
-def _init_worker(threads: int) -> None:
+def set_threads(threads: int) -> None:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import torch
     torch.set_num_threads(threads)
 
 
-def _train_one(cfg: Config, segmenter_dir: str | None, run_dir: str | None = None,
+def train_one(cfg: Config, segmenter_dir: str | None, run_dir: str | None = None,
                progress: bool = False) -> tuple[str, float]:
     """One run; with ``run_dir`` holding a checkpoint, it resumes there (a long run continued later)."""
     from .checkpoint import has_checkpoint
@@ -75,7 +75,7 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
             if threads:
                 torch.set_num_threads(threads)
             for i, (cfg, seg, d) in enumerate(zip(configs, segs, dirs)):
-                runs[i] = Path(_train_one(cfg, seg, d, progress)[0])
+                runs[i] = Path(train_one(cfg, seg, d, progress)[0])
         finally:
             torch.set_num_threads(before)      # the caller (a notebook kernel) keeps its own count
         return runs  # type: ignore[return-value]
@@ -83,8 +83,8 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
     bar = tqdm(total=len(configs), unit="run", desc=f"training ({workers} processes x {threads} thread)",
                disable=not progress)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads or 1,)) as pool:
-        futures = {pool.submit(_train_one, cfg, seg, d): i for i, (cfg, seg, d) in enumerate(zip(configs, segs, dirs))}
+                             initializer=set_threads, initargs=(threads or 1,)) as pool:
+        futures = {pool.submit(train_one, cfg, seg, d): i for i, (cfg, seg, d) in enumerate(zip(configs, segs, dirs))}
         for fut in as_completed(futures):
             i = futures[fut]
             try:
