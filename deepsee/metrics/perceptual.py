@@ -125,6 +125,18 @@ class LPIPS:
         return self.net(a, b).flatten().cpu()
 
 
+    @torch.no_grad()
+    def spatial(self, a: Tensor, b: Tensor) -> Tensor:
+        """LPIPS as a map ``[B, H, W]`` on the CPU (lpips' ``spatial`` form: each layer's distance map upsampled
+        to the image size and summed; its mean is close to, not exactly, :meth:`__call__`)."""
+        a, b = _inputs(a, b, self.net, self.quantize)
+        self.net.spatial = True
+        try:
+            return self.net(a, b)[:, 0].cpu()
+        finally:
+            self.net.spatial = False
+
+
 def _inputs(a: Tensor, b: Tensor, module, quantize_levels: bool) -> tuple[Tensor, Tensor]:
     """A checked image pair as a distance network takes it: float, on ``module``'s device, quantised to
     uint8 levels when ``quantize_levels``."""
