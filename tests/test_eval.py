@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from deepsee.eval.methods import evaluate_methods
 from deepsee.eval import (COLUMNS, bicubic_upsample, evaluate, quoted_rows, table6, table7, table_name,
                           write_results_table)
 from deepsee.metrics import FeatureDistance, fid_from_features, inception_features, psnr, ssim
@@ -24,6 +25,7 @@ class StandIn(torch.nn.Module):
         self.offset = offset
         self.scale = torch.nn.Parameter(torch.ones(()))
         self.sources = []
+        self.test_time_source = "lr"
 
     def encode_style(self, image, mask, source):
         self.sources.append((source, image.shape[-1]))
@@ -54,12 +56,32 @@ class MeanRGB(torch.nn.Module):
         return [torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)[:, :, None, None]]
 
 
+def test_evaluate_reports_lr_consistency_and_the_projected_outputs():
+    """Issue 33: every method's LR-PSNR; with consistent=True the projected outputs are scored as well and
+    give back the LR input (>= 60 dB), where the model's own outputs (an offset) do not."""
+    ds = tiny_dataset()
+    per, summ = evaluate(StandIn(offset=0.2), ds, batch_size=2, consistent=True, progress=False)
+    means = summ["methods"]
+    assert set(means) == {"Bicubic", "ours (independent)", "ours (independent) consistent"}
+    plain, proj = means["ours (independent)"], means["ours (independent) consistent"]
+    # an offset of 0.2 everywhere is 0.1 in [0, 1] units on the LR grid: 20 dB (minus clamping at the range ends)
+    assert 19 < plain["lr_psnr"] < 22 and proj["lr_psnr_worst"] >= 60
+    assert proj["psnr"] > plain["psnr"]                       # removing what the LR image contradicts helps here
+    assert summ["lr_psnr"] == pytest.approx(plain["lr_psnr"]) and "lr_psnr_worst" in summ
+    rows, _ = evaluate_methods({"independent": StandIn(offset=0.2)}, ds, consistent=True)
+    assert [r["method"] for r in rows] == ["Bicubic", "ours (independent)", "ours (independent, consistent)"]
+    assert rows[2]["lr_psnr_worst"] >= 60 and "projected" in rows[2]["note"]
+    t = table6(rows, "smoke", "synthfaces")
+    assert t.loc[t.source == "quoted", "lr_psnr"].isna().all()
+    assert t.loc[t.method == "ours (independent, consistent)", "lr_psnr_worst"].iloc[0] >= 60
+
+
 def test_evaluate_standin_model_and_bicubic_rows():
     ds = tiny_dataset()
     model = StandIn(offset=0.0)
     fd = FeatureDistance(lambda x: [x, F.avg_pool2d(x, 2)])
     per, summ = evaluate(model, ds, batch_size=2, perceptual=fd, fid=True, fid_model=MeanRGB(), progress=False)
-    assert list(per.columns) == ["method", "name", "identity", "psnr", "ssim", "segfeatdist"]
+    assert list(per.columns) == ["method", "name", "identity", "psnr", "ssim", "lr_psnr", "segfeatdist"]
     assert per["method"].tolist() == ["Bicubic", "Bicubic", "ours (independent)", "ours (independent)"] * 2 + \
         ["Bicubic", "ours (independent)"]
     bic = per[per.method == "Bicubic"].reset_index(drop=True)

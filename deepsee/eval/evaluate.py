@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..data.degradation import project_consistent
 from ..metrics import psnr, ssim
+from ..metrics.consistency import lr_psnr, summarize_lr_psnr
 from ..metrics.settings import metric_settings
 
 BICUBIC = "Bicubic"
@@ -50,7 +52,7 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
              max_images: int | None = 0, perceptual=None, fid: bool = False, style_source: str = "lr",
              label: str | None = None, bicubic: bool = True, fid_model=None,
              fid_reference: tuple[np.ndarray, np.ndarray] | None = None,
-             progress: bool = True) -> tuple[pd.DataFrame, dict]:
+             progress: bool = True, consistent: bool = False, antialias: bool = False) -> tuple[pd.DataFrame, dict]:
     """Score a model (and the bicubic baseline) on the first ``max_images`` items of ``dataset``.
 
     Args:
@@ -69,6 +71,13 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
             guiding HR image, guided / hr_style_only models). Models without style encoders
             (``style_sources == ()``) get ``style=None``.
         bicubic: with a model, also score bicubic upsampling (per-image rows and ``summary["methods"]``).
+        consistent: with a model, also score its outputs projected onto the images consistent with the
+            input (:func:`deepsee.data.degradation.project_consistent`), as the method ``"<label> consistent"``.
+        antialias: the degradation of the dataset's LR images (``data.antialias``): LR-PSNR and the projection
+            downscale with it.
+
+    Every method gets an LR-PSNR column (:func:`deepsee.metrics.consistency.lr_psnr`: its output downscaled
+    with the dataset's degradation against the LR input); the means carry ``lr_psnr`` and ``lr_psnr_worst``.
 
     Returns ``(per_image, summary)``. ``per_image``: one row per method and image with columns
     ``method, name, identity, psnr, ssim`` and the perceptual metric's ``key`` (``lpips`` or
@@ -87,6 +96,8 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
     device = torch.device(device)
     main = BICUBIC if model is None else (label or model_label(model))
     methods = ([BICUBIC] if (model is None or bicubic) else []) + ([main] if model is not None else [])
+    projected = f"{main} consistent" if (consistent and model is not None) else None
+    methods += [projected] if projected else []
     use_style = True
     if model is not None:
         model = model.to(device).eval()
@@ -120,10 +131,12 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
                                    "(build_dataset(cfg, split, guided=True))")
                 style = model.encode_style(batch["guide_hr"].to(device), batch["guide_mask"].to(device), "hr")
             outs[main] = model(lr, mask, style).float().clamp(-1, 1)                    # [B, 3, H, W]
+            if projected:
+                outs[projected] = project_consistent(outs[main], lr, antialias)
         for m, out in outs.items():
             if out.shape != hr.shape:
                 raise ValueError(f"{m} produced {tuple(out.shape)}, ground truth is {tuple(hr.shape)}")
-            cols = {"psnr": psnr(out, hr), "ssim": ssim(out, hr)}
+            cols = {"psnr": psnr(out, hr), "ssim": ssim(out, hr), "lr_psnr": lr_psnr(out, lr, antialias)}
             if perceptual is not None:
                 cols[pkey] = perceptual(out, hr).double().cpu().numpy()
             for j in range(out.shape[0]):
@@ -148,11 +161,12 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
     for m in methods:
         d = per_image[per_image["method"] == m]
         means[m] = {"psnr": float(d["psnr"].mean()), "ssim": float(d["ssim"].mean()),
-                    "lpips": float(d[pkey].mean()) if pkey else None, "fid": fids[m], "n": int(len(d))}
+                    "lpips": float(d[pkey].mean()) if pkey else None, "fid": fids[m], "n": int(len(d)),
+                    **summarize_lr_psnr(d["lr_psnr"])}
     split = getattr(dataset, "split", "")
     pname = getattr(perceptual, "name", None) if perceptual is not None else None
     summary = {
-        **{k: means[main][k] for k in ("psnr", "ssim", "lpips", "fid")},
+        **{k: means[main][k] for k in ("psnr", "ssim", "lpips", "fid", "lr_psnr", "lr_psnr_worst")},
         "perceptual_metric": pname or "unavailable: not requested",
         "split_size": f"{split} {n}".strip(),
         "note": (f"{n} of {n_total} images; style from {style_source}" if model is not None

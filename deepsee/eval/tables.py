@@ -16,8 +16,8 @@ import pandas as pd
 from ..metrics.settings import metric_settings
 from ..runs import write_table
 
-COLUMNS = ["method", "psnr", "ssim", "lpips", "fid", "source", "dataset", "split_size", "profile",
-           "weights", "perceptual_metric", "note"]
+COLUMNS = ["method", "psnr", "ssim", "lpips", "fid", "lr_psnr", "lr_psnr_worst", "source", "dataset", "split_size",
+           "profile", "weights", "perceptual_metric", "note"]   # lr_psnr: LR consistency (dB), not in the paper
 
 # table -> (reference CSV, dataset as quoted, test split size, caption)
 QUOTED = {
@@ -44,7 +44,7 @@ def quoted_rows(table: str) -> pd.DataFrame:
     df["profile"] = "n/a"
     df["weights"] = "n/a (published numbers)"
     df["perceptual_metric"] = "LPIPS (as published)"
-    return df[COLUMNS]
+    return df.reindex(columns=COLUMNS)   # the paper reports no LR-PSNR: empty there
 
 
 def _measured(rows: list[dict], profile: str, dataset: str) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def _measured(rows: list[dict], profile: str, dataset: str) -> pd.DataFrame:
 
 def _table(which: str, measured_rows: list[dict], profile: str, dataset: str) -> pd.DataFrame:
     df = pd.concat([quoted_rows(which), _measured(list(measured_rows), profile, dataset)], ignore_index=True)
-    for c in ("psnr", "ssim", "lpips", "fid"):
+    for c in ("psnr", "ssim", "lpips", "fid", "lr_psnr", "lr_psnr_worst"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     return df
 

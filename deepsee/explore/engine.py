@@ -50,6 +50,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..data.degradation import project_consistent
 from ..models.generator import AUTHORS_BLOCK
 from ..models.masks import to_onehot
 from .walks import region_offset, sample_styles_chunk, style_walk
@@ -136,15 +137,20 @@ class ExplorationEngine:
         channels_last: NHWC activations (the fast layout for convolutions on CPU and GPU).
         max_activation_mb: bound on one activation tensor (default 128 MiB on CPU, 2 GiB on CUDA);
                  larger batches are split into micro-batches.
+        consistent: project every generated image onto the images whose kit LR is ``lr``
+                 (:func:`deepsee.data.degradation.project_consistent`; issue 33): only what the downscaling
+                 discards is explored. A plain attribute, so a checkbox can switch it.
+        antialias: the degradation of ``lr`` (the dataset's ``data.antialias``), for ``consistent``.
 
     Attributes: ``last_latency_s`` (wall time of the last :meth:`generate`), ``last_per_sample_s``,
-    ``stats`` (calls, samples, seconds).
+    ``stats`` (calls, samples, seconds, and ``project_seconds``: the part the consistency projection took).
     """
 
     def __init__(self, model, lr: Tensor, mask: Tensor, *, style: Tensor | None = None, chunk: int = 16,
                  device: str | torch.device | None = None, channels_last: bool = True,
-                 max_activation_mb: float | None = None):
+                 max_activation_mb: float | None = None, consistent: bool = False, antialias: bool = False):
         self.model = model
+        self.consistent, self.antialias = bool(consistent), bool(antialias)
         self.gen = _generator_of(model)
         if not self.gen.uses_style:
             raise ValueError("this model has no style branch (prior_only / semantics_only): every style gives "
@@ -174,7 +180,7 @@ class ExplorationEngine:
         self._norm_blocks = [nb for b in list(self.gen.blocks)[self.first:] for nb in (b.norm_0, b.norm_1)]
         self.last_latency_s = float("nan")
         self.last_per_sample_s = float("nan")
-        self.stats = {"calls": 0, "samples": 0, "seconds": 0.0}
+        self.stats = {"calls": 0, "samples": 0, "seconds": 0.0, "project_seconds": 0.0}
         self._buffers: dict = {}
         self._flat_idx: dict = {}
         self._lr = self._lr_features = self._prefix = self._mask = self._masks = self._tables = None
@@ -424,6 +430,11 @@ class ExplorationEngine:
                 s = styles[a:b] if styles is not None else self._check_styles(get(a, b))
                 rows = torch.arange(b - a, device=self.device)
                 out[a:b] = self._descend(self.first, x0, rows, self._style_terms(s))
+                if self.consistent:
+                    tp = time.perf_counter()
+                    out[a:b] = project_consistent(out[a:b].float(), self._lr.float().expand(b - a, -1, -1, -1),
+                                                  self.antialias).to(out.dtype)
+                    self.stats["project_seconds"] += time.perf_counter() - tp
                 bar.update(b - a)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)

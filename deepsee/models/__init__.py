@@ -6,10 +6,10 @@ Public API: ``DeepSEE`` (encoders + generator of one variant, ``save`` / ``load`
 Generator), ``fast`` (its training speed-ups), ``discriminator``, ``deepsee``; ``summary`` regenerates
 Tables 1-4; ``importer`` reads the authors' released checkpoints.
 """
-from .deepsee import DeepSEE
+from .deepsee import ConsistentSR, DeepSEE
 from .discriminator import MultiscaleDiscriminator, build_discriminator
 from .generator import Generator, NormBlock, ResBlock, build_generator
 from .masks import MaskPyramid, to_onehot
 
-__all__ = ["DeepSEE", "build_discriminator", "MultiscaleDiscriminator",
+__all__ = ["DeepSEE", "ConsistentSR", "build_discriminator", "MultiscaleDiscriminator",
            "Generator", "NormBlock", "ResBlock", "build_generator", "MaskPyramid", "to_onehot"]

@@ -23,6 +23,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..config import VARIANT_FACTS, ModelConfig, validate_model
+from ..data.degradation import project_consistent
 from ..runs import atomic_path, write_json
 from .discriminator import build_discriminator
 from .encoders import SharedEncoder, StyleEncoder
@@ -202,3 +203,34 @@ class DeepSEE(nn.Module):
 
 
 __all__ = ["DeepSEE", "build_discriminator"]
+
+
+class ConsistentSR(nn.Module):
+    """A DeepSEE model whose outputs are projected onto the images consistent with their input (issue 33,
+    beyond the paper): ``ConsistentSR(model, antialias)(lr, mask, style)`` is
+    ``project_consistent(model(lr, mask, style), lr, antialias)`` (:mod:`deepsee.data.degradation`), so every
+    output's kit LR is ``lr`` (LR-PSNR above 60 dB) and only what the downscaling discards comes from the
+    model. Styles, encoders and the variant are the wrapped model's (same attributes); the weights are
+    shared, not copied.
+
+    Args:
+        model: a :class:`DeepSEE`.
+        antialias: the degradation that made the LR inputs (the dataset's ``data.antialias``).
+    """
+
+    def __init__(self, model: DeepSEE, antialias: bool = False):
+        super().__init__()
+        self.model, self.antialias = model, bool(antialias)
+
+    cfg = property(lambda self: self.model.cfg)
+    style_sources = property(lambda self: self.model.style_sources)
+    test_time_source = property(lambda self: self.model.test_time_source)
+
+    def encode_style(self, image: Tensor, mask: Tensor, source: str = "lr") -> Tensor:
+        return self.model.encode_style(image, mask, source)
+
+    def test_time_style(self, item: dict, device=None) -> "Tensor | None":
+        return self.model.test_time_style(item, device)
+
+    def forward(self, lr: Tensor, mask: Tensor | None, style: Tensor | None = None) -> Tensor:
+        return project_consistent(self.model(lr, mask, style).float().clamp(-1, 1), lr.float(), self.antialias)
