@@ -404,3 +404,30 @@ def test_engine_accepts_a_generator_with_mixed_block_kinds():
     mask = _face(64)
     eng = ExplorationEngine(gen, lr, mask, style=styles[:1])
     assert (eng.generate(styles, progress=False) - _plain(gen, lr, mask, styles)).abs().max() < 1e-4
+
+
+def test_engine_consistent_samples_give_back_the_input():
+    """Issue 33: with consistent=True every generated sample is the plain sample projected onto the images
+    whose kit LR is the input (LR-PSNR >= 60 dB); switching the attribute off gives the plain samples back."""
+    from deepsee.data.degradation import project_consistent
+    from deepsee.metrics.consistency import lr_psnr
+    from deepsee.explore.engine import ExplorationEngine
+    from deepsee.models import ConsistentSR
+    model, cfg = _model()
+    model.eval()
+    H = cfg.lr_size * cfg.factor
+    lr = torch.rand(1, 3, cfg.lr_size, cfg.lr_size, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    mask = _face(H)
+    eng = ExplorationEngine(model, lr, mask, consistent=True)
+    cons = eng.sample(4, scale=0.3, seed=0, progress=False)
+    assert lr_psnr(cons, lr.expand(4, -1, -1, -1)).min() >= 60 and eng.stats["project_seconds"] > 0
+    eng.consistent = False
+    plain = eng.sample(4, scale=0.3, seed=0, progress=False)
+    assert lr_psnr(plain, lr.expand(4, -1, -1, -1)).max() < 40
+    assert torch.allclose(cons, project_consistent(plain, lr.expand(4, -1, -1, -1)), atol=1e-4)
+    # the wrapped model: the same projection on the plain forward
+    style = eng.style.expand(1, -1, -1)
+    with torch.no_grad():
+        wrapped = ConsistentSR(model)(lr, mask, style)
+        direct = project_consistent(model(lr, mask, style).clamp(-1, 1), lr)
+    assert torch.allclose(wrapped, direct, atol=1e-5) and lr_psnr(wrapped, lr).min() >= 60

@@ -184,3 +184,24 @@ def test_sampling_scale_defaults_to_the_run_profiles(runs, tmp_path):
         assert summary["scale"] == want, name
         st = load_file(str(out / summary["images_explored"][0]["folder"] / "styles.safetensors"))
         assert torch.equal(st["samples"], sample_styles(st["style"], 2, noise="gaussian", scale=want, seed=0))
+
+
+def test_explore_consistent_answers_give_back_their_input(runs, tmp_path, capsys):
+    """Issue 33: summary.json reports each image's LR-PSNR; --consistent projects the output and every
+    sample onto the images whose downscaling is the LR input (>= 45 dB, the NTIRE 2021 bar; here >= 60)."""
+    assert _explore(runs, tmp_path / "plain", "--samples", "2", "--no-progress", "--downsample") == 0
+    assert _explore(runs, tmp_path / "cons", "--samples", "2", "--no-progress", "--downsample", "--consistent") == 0
+    assert "projected onto the consistent images" in capsys.readouterr().out
+    plain = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    cons = json.loads((tmp_path / "cons" / "summary.json").read_text())
+    assert cons["consistent"] is True and plain["consistent"] is False
+    for p, c in zip(plain["images_explored"], cons["images_explored"]):
+        assert p["consistency"]["output_lr_psnr"] < 40          # an untrained model ignores its input
+        assert c["consistency"]["output_lr_psnr"] >= 60 and c["consistency"]["samples_lr_psnr_worst"] >= 60
+        # the saved PNGs (uint8) still give back the LR input to within rounding
+        lr = np.asarray(Image.open(tmp_path / "cons" / c["folder"] / "lr.png"), dtype=np.float64)
+        out = torch.from_numpy(np.asarray(Image.open(tmp_path / "cons" / c["folder"] / "output.png"),
+                                          dtype=np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+        from deepsee.data import lr_from_hr
+        down = (lr_from_hr(out, 8)[0].permute(1, 2, 0).numpy() + 1) * 127.5
+        assert np.abs(down - lr).max() < 3

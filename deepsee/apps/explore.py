@@ -16,7 +16,11 @@ For every image of a folder (read by :func:`deepsee.data.photos.load_photo`: EXI
     styles.safetensors  ``style`` [19, d] (the output's style) and ``samples`` [K, 19, d]
     contact_sheet.png   the LR input, mask, output (and HR input / guide) above the K samples
 
-and ``<out>/summary.json``: the settings, what each image went through and the files written.
+and ``<out>/summary.json``: the settings, what each image went through, the files written and, per image,
+the LR-PSNR of the output and of the samples (:func:`deepsee.metrics.consistency.lr_psnr`: how well each
+answer, downscaled, gives back the LR input). With ``--consistent`` the output and every sample are projected
+onto the images consistent with the LR input (:func:`deepsee.data.degradation.project_consistent`), so only
+what the downscaling discards is explored.
 
 Inputs: without ``--downsample`` the images are the low-resolution inputs themselves; one whose side
 differs from the model's LR size is resized to it (bicubic, antialiased; logged). With ``--downsample``
@@ -93,7 +97,7 @@ def contact_sheet(top: list[tuple[str, np.ndarray]], samples: list[np.ndarray], 
 def explore_images(model: str | Path, segmenter: str | Path, images: str | Path, out: str | Path, *,
                    samples: int = 16, seed: int = 0, scale: float | None = None, downsample: bool = False,
                    guide: str | Path | None = None, device: str | torch.device = "cpu", progress: bool = True,
-                   log: Callable[[str], None] | None = None) -> dict:
+                   consistent: bool = False, log: Callable[[str], None] | None = None) -> dict:
     """Run ``deepsee explore`` (see the module docstring); returns the summary written to
     ``<out>/summary.json``. ``log`` receives every note (default: stderr)."""
     from safetensors.torch import save_file
@@ -101,6 +105,8 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
 
     from ..data import lr_from_hr
     from ..data.common import to_tensor_image
+    from ..data.degradation import project_consistent
+    from ..metrics.consistency import lr_psnr, summarize_lr_psnr
     from ..data.photos import list_photos, load_photo, resize_square, stderr_log
     from ..models.deepsee import DeepSEE
     from ..seg import load_segmenter, predict_masks
@@ -176,9 +182,12 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
         lr = lr.to(device)
         mask = predict_masks(seg, lr, hr_size)                    # [1, H, W]
         style = guide_style if guide is not None else (net.encode_style(lr, mask, "lr") if uses_style else None)
-        output = net(lr, mask, style)[0]
+        output = net(lr, mask, style).clamp(-1, 1)
+        if consistent:
+            output = project_consistent(output, lr)
+        output = output[0]
         if k:
-            eng = ExplorationEngine(net, lr, mask[0], style=style)
+            eng = ExplorationEngine(net, lr, mask[0], style=style, consistent=consistent)
             imgs = eng.sample(k, noise=NOISE, scale=scale, seed=seed, progress=False)
             styles = sample_styles(style, k, noise=NOISE, scale=scale, seed=seed)
         else:
@@ -220,13 +229,21 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
         with atomic_path(d / "contact_sheet.png") as tmp:
             sheet.save(tmp, format="PNG")
         files_written["contact_sheet"] = "contact_sheet.png"
+        consistency = {"output_lr_psnr": float(min(lr_psnr(output, lr)[0], 200.0))}
+        if k:
+            consistency.update({f"samples_{key}": v for key, v in
+                                summarize_lr_psnr(lr_psnr(imgs, lr.expand(k, -1, -1, -1))).items()})
         entries.append({"image": path.name, "folder": path.stem, "original_size": list(photo.original_size),
-                        "notes": notes, "files": files_written})
+                        "notes": notes, "files": files_written, "consistency": consistency})
 
     summary = metadata("", seed, command="deepsee explore", model=str(model), segmenter=str(segmenter),
                        images=str(images), guide=None if guide is None else str(guide),
                        variant=net.cfg.variant, factor=net.cfg.factor, lr_size=lr_size, hr_size=hr_size,
                        downsample=bool(downsample), style_source=style_source, samples=k, noise=NOISE,
+                       consistent=bool(consistent),
+                       lr_psnr=("dB, the output (and samples) downscaled with the datasets' bicubic against the LR "
+                                "input; 200 = exact" + ("; all projected onto the consistent images" if consistent
+                                                        else "")),
                        scale=float(scale), scale_source=scale_source,
                        sampling=(f"sample i = deepsee.explore.sample_styles(style, {k}, noise='{NOISE}', "
                                  f"scale={scale}, seed={seed})[i]"),
@@ -260,8 +277,12 @@ def _main(args) -> int:
         print(note, file=sys.stderr)
     summary = explore_images(model, segmenter, args.images, args.out, samples=args.samples,
                              seed=args.seed, scale=args.scale, downsample=args.downsample, guide=args.guide,
-                             device=resolve_device(args.device), progress=not args.no_progress)
+                             device=resolve_device(args.device), progress=not args.no_progress,
+                             consistent=args.consistent)
+    worst = min(min(e["consistency"].values()) for e in summary["images_explored"]) if summary["n_images"] else None
     print(f"explored {summary['n_images']} image(s) with {summary['samples']} sample(s) each "
+          f"({'projected onto the consistent images, ' if args.consistent else ''}worst LR-PSNR "
+          f"{worst if worst is None else round(worst, 1)} dB) "
           f"(style: {summary['style_source']}, seed {summary['seed']}); wrote {Path(args.out)}/<image>/ and "
           f"{Path(args.out) / 'summary.json'}")
     return 0
@@ -293,6 +314,9 @@ def register(subparsers) -> None:
     p.add_argument("--guide", metavar="IMAGE", default=None,
                    help="another image of the same person: the style comes from it (HR encoder; required for "
                         "the guided model)")
+    p.add_argument("--consistent", action="store_true",
+                   help="project the output and every sample onto the images whose bicubic downscaling is the LR "
+                        "input (exact; only what the downscaling discards is explored)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
