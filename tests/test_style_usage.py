@@ -88,7 +88,7 @@ def test_region_walk_changes_its_region_and_a_style_free_model_does_not_move():
 def test_style_usage_summary_has_every_group_and_goal_flags():
     parts = style_usage(_model(), _items(2), _l1, k=3, select_n=4, progress=False)
     s = parts["summary"]
-    assert set(s.group) == {"information", "region control", "diversity", "selection"}
+    assert set(s.group) == {"information", "region control", "diversity", "selection", "consistency"}
     assert set(s.met) <= {"yes", "no", ""}
     sel = s[s.group == "selection"]
     best1 = sel[sel.measure.str.contains("best of 1,")].value.iloc[0]
@@ -171,3 +171,16 @@ def test_region_walk_splits_the_outside_into_the_edge_band_and_beyond():
     row = emergence_row(s)
     assert row["min_inside_outside_beyond_band"] == pytest.approx(diag.value.min())
     assert row["min_inside_outside"] == pytest.approx(s[s.measure == "inside / outside"].value.min())
+
+
+def test_style_usage_with_the_projection_is_consistent_everywhere():
+    """Issue 33: the consistency rows give every rendered answer's LR-PSNR; with consistent=True the LR style,
+    the oracle style, the walks and the samples all give back their input (>= 60 dB), while the plain
+    (untrained) model's answers do not."""
+    model, items = _model(), _items(2)
+    plain = style_usage(model, items, _l1, k=3, select_n=4, progress=False)["summary"]
+    cons = style_usage(model, items, _l1, k=3, select_n=4, progress=False, consistent=True)["summary"]
+    worst = lambda s: s[(s.group == "consistency") & s.measure.str.endswith("worst")]   # noqa: E731
+    assert len(worst(cons)) == 5 and (worst(cons).value >= 60).all()
+    assert (worst(plain).value < 45).any()
+    assert worst(cons).goal.str.contains("NTIRE 2021").all() and set(worst(cons).met) == {""}

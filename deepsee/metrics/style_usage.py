@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..constants import REGIONS, region_pixels
+from .consistency import NTIRE_MIN_LR_PSNR, lr_psnr
 
 #: Regions measured (the large ones the LR image constrains, and the small, uncertain ones).
 USAGE_REGIONS: tuple[str, ...] = ("hair", "skin", "cloth", "background", "lips", "eyes", "brows")
@@ -91,14 +92,16 @@ def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] = USAGE_REGIO
     return out
 
 
-def _engine(model, item, device, engines: dict | None = None):
+def _engine(model, item, device, engines: dict | None = None, consistent: bool = False, antialias: bool = False):
     """The exploration engine of ``item`` (its once-per-input cache). ``engines``: a cache by
     ``id(item)`` that the caller keeps while its items live (:func:`style_usage`: one per face, shared
-    by the four parts)."""
+    by the four parts). ``consistent``: every image it renders is projected onto the images whose kit LR
+    (``antialias``: the dataset's degradation) is the item's LR input (issue 33)."""
     from ..explore import ExplorationEngine
     if engines is not None and id(item) in engines:
         return engines[id(item)]
-    eng = ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
+    eng = ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device), consistent=consistent,
+                            antialias=antialias)
     if engines is not None:
         engines[id(item)] = eng
     return eng
@@ -109,6 +112,11 @@ def pairwise_perceptual(perceptual: Callable, x: Tensor, first: Tensor, second: 
     (TexStatDist: each image analysed once instead of once per pair)."""
     pairwise = getattr(perceptual, "pairwise", None)
     return pairwise(x, first, second) if pairwise is not None else perceptual(x[first], x[second])
+
+
+def _lr_psnr(out: Tensor, item: dict, antialias: bool) -> np.ndarray:
+    """LR-PSNR (dB) of each of ``out`` ``[K, 3, H, W]`` against the item's LR input (capped at 200 = exact)."""
+    return np.minimum(lr_psnr(out, item["lr"][None].expand(out.shape[0], -1, -1, -1), antialias), 200.0)
 
 
 def _encode(model, item, source: str, device) -> Tensor:
@@ -127,8 +135,9 @@ def check_explorable(model) -> None:
 @torch.no_grad()
 def information_rows(model, items: Sequence[dict], perceptual: Callable | None = None,
                      device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS,
-                     engines: dict | None = None) -> pd.DataFrame:
-    """Oracle style (HR encoder on the ground truth) against LR style, per image and region.
+                     engines: dict | None = None, consistent: bool = False, antialias: bool = False) -> pd.DataFrame:
+    """Oracle style (HR encoder on the ground truth) against LR style, per image and region (``lr_psnr``: the
+    output's LR consistency, dB).
 
     One row per (image, style source, region); region ``"all"`` holds psnr, ssim and perceptual, the
     others ``colour_error`` (mean |mean colour - ground truth's|, [0, 1] units) and ``hf_error``
@@ -138,16 +147,16 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
     check_explorable(model)
     rows = []
     for it in items:
-        eng = _engine(model, it, device, engines)
+        eng = _engine(model, it, device, engines, consistent, antialias)
         styles = torch.stack([_encode(model, it, "lr", device), _encode(model, it, "hr", device)])
         out = eng.generate(styles, progress=False).cpu().float()                # [2, 3, H, W]
         gt = it["hr"][None].float().expand_as(out)
-        p, s = psnr(out, gt), ssim(out, gt)
+        p, s, lp = psnr(out, gt), ssim(out, gt), _lr_psnr(out, it, antialias)
         d = perceptual(out, gt) if perceptual is not None else torch.full((2,), float("nan"))
         ref = region_stats(it["hr"], it["mask"], regions)
         for j, source in enumerate(("lr", "oracle")):
             rows.append({"image": it["name"], "style": source, "region": "all", "psnr": float(p[j]),
-                         "ssim": float(s[j]), "perceptual": float(d[j])})
+                         "ssim": float(s[j]), "perceptual": float(d[j]), "lr_psnr": float(lp[j])})
             stats = region_stats(out[j], it["mask"], regions)
             for r, (col, hf) in stats.items():
                 rows.append({"image": it["name"], "style": source, "region": r,
@@ -170,7 +179,8 @@ def edge_band(mask: Tensor, width: int) -> Tensor:
 def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps: int = 2,
                         device: str | torch.device = "cpu",
                         regions: Sequence[str] = USAGE_REGIONS, global_delta: float = 0.15,
-                        engines: dict | None = None, band: int | None = None) -> pd.DataFrame:
+                        engines: dict | None = None, band: int | None = None, consistent: bool = False,
+                        antialias: bool = False) -> pd.DataFrame:
     """Walk one region's rows by ``+-steps * delta`` (and all rows by ``+-steps * global_delta``).
 
     Per (image, region): ``inside`` and ``outside`` = mean |output - output at the LR style| over the
@@ -182,31 +192,35 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
     pixels (default: the model's SR factor, one LR pixel), and ``band_change`` the mean change in that
     band. The generator's first blocks read the mask at the LR size (nearest resizing, as the authors'
     code), so a walk moves the one-LR-pixel band around its region too; ``outside_far`` separates that
-    resolution limit from a change elsewhere in the face.
+    resolution limit from a change elsewhere in the face. ``lr_psnr_worst``: the less consistent end of the walk (dB).
     """
     from ..explore.walks import style_walk
     rows = []
     n = 2 * steps + 1
     for it in items:
-        eng = _engine(model, it, device, engines)
+        eng = _engine(model, it, device, engines, consistent, antialias)
         style = _encode(model, it, "lr", device)
         masks = {r: region_pixels(it["mask"], r) for r in regions}
         width = int(band if band is not None else getattr(getattr(model, "cfg", None), "factor", 0) or 0)
         present = [r for r in regions if int(masks[r].sum()) >= MIN_PIXELS]
         ends = [style_walk(style, delta=global_delta, steps=n)[[0, n - 1]]]
         ends += [style_walk(style, delta=delta, steps=n, classes=list(REGIONS[r]))[[0, n - 1]] for r in present]
-        out = eng.generate(torch.cat([style[None]] + ends), progress=False).cpu().float() / 2   # [0, 1] units
+        out = eng.generate(torch.cat([style[None]] + ends), progress=False).cpu().float()
+        worst = _lr_psnr(out[1:], it, antialias).reshape(len(ends), 2).min(1)      # [walks]
+        out = out / 2                                                                   # [0, 1] units
         change = (out[1:].view(len(ends), 2, *out.shape[1:]) - out[0]).abs().mean(2).mean(1)   # [walks, H, W]
         rows.append({"image": it["name"], "region": "global", "delta": global_delta, "steps": steps,
-                     "inside": float(change[0].mean()), "outside": float("nan"), "pixels": int(change[0].numel())})
-        for r, c in zip(present, change[1:]):
+                     "inside": float(change[0].mean()), "outside": float("nan"), "pixels": int(change[0].numel()),
+                     "lr_psnr_worst": float(worst[0])})
+        for r, c, lw in zip(present, change[1:], worst[1:]):
             m = masks[r]
             near = edge_band(m, width)
             far = ~(m | near)
             rows.append({"image": it["name"], "region": r, "delta": delta, "steps": steps,
                          "inside": float(c[m].mean()), "outside": float(c[~m].mean()), "pixels": int(m.sum()),
                          "band": width, "band_change": float(c[near].mean()) if near.any() else float("nan"),
-                         "outside_far": float(c[far].mean()) if far.any() else float("nan")})
+                         "outside_far": float(c[far].mean()) if far.any() else float("nan"),
+                         "lr_psnr_worst": float(lw)})
     return pd.DataFrame(rows)
 
 
@@ -214,18 +228,21 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
 def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1, noise: str = "gaussian",
                    perceptual: Callable | None = None, seed: int = 0,
                    device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS,
-                   engines: dict | None = None) -> pd.DataFrame:
+                   engines: dict | None = None, consistent: bool = False, antialias: bool = False) -> pd.DataFrame:
     """K samples around the LR style per image: mean pairwise L1 ([0, 1] units) overall and per region,
-    and the mean pairwise perceptual distance. Image ``i`` uses the sample stream ``seed + i``."""
+    the mean pairwise perceptual distance, and the samples' LR-PSNR (mean, worst; dB). Image ``i`` uses the
+    sample stream ``seed + i``."""
     from ..explore.walks import sample_styles
     rows = []
     for i, it in enumerate(items):
-        eng = _engine(model, it, device, engines)
+        eng = _engine(model, it, device, engines, consistent, antialias)
         styles = sample_styles(_encode(model, it, "lr", device), k, noise=noise, scale=scale, seed=seed + i)
         out = eng.generate(styles, progress=False).cpu().float()
         a, b = torch.triu_indices(k, k, 1)
         diff = (out[a] - out[b]).abs().mean(1) / 2                                # [pairs, H, W]
-        row = {"image": it["name"], "K": k, "scale": scale, "l1_all": float(diff.mean())}
+        lp = _lr_psnr(out, it, antialias)
+        row = {"image": it["name"], "K": k, "scale": scale, "l1_all": float(diff.mean()),
+               "lr_psnr": float(lp.mean()), "lr_psnr_worst": float(lp.min())}
         if perceptual is not None:
             row["perceptual_all"] = float(pairwise_perceptual(perceptual, out, a, b).mean())
         for r in regions:
@@ -239,13 +256,13 @@ def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1
 @torch.no_grad()
 def selection_rows(model, items: Sequence[dict], perceptual: Callable, n: int = 100, scale: float = 0.1,
                    noise: str = "gaussian", seed: int = 0, device: str | torch.device = "cpu",
-                   engines: dict | None = None) -> pd.DataFrame:
+                   engines: dict | None = None, consistent: bool = False, antialias: bool = False) -> pd.DataFrame:
     """Best-of-n selection by the perceptual distance to the ground truth (the oracle protocol of
     Figs. 5-7 with K = n samples): expected best of 1 and of n per image."""
     from .explorative import best_of_n, oracle_selection
     rows = []
     for i, it in enumerate(items):
-        eng = _engine(model, it, device, engines)
+        eng = _engine(model, it, device, engines, consistent, antialias)
         style = _encode(model, it, "lr", device)
         scores, _ = oracle_selection(lambda s: eng.generate(s.to(device), progress=False).cpu(), style.cpu(),
                                      it["hr"], K=n, noise=noise, scale=scale, seed=seed + i, chunk=50,
@@ -259,16 +276,18 @@ def style_usage(model, items: Sequence[dict], perceptual: Callable | None, *, se
                 region_delta: float = 0.3, global_delta: float = 0.15, walk_steps: int = 2, k: int = 16,
                 scale: float = 0.1, noise: str = "gaussian", select_n: int = 100, seed: int = 0,
                 device: str | torch.device = "cpu", progress: bool = True,
-                goals: dict | None = None) -> dict[str, pd.DataFrame]:
+                goals: dict | None = None, consistent: bool = False, antialias: bool = False) -> dict[str, pd.DataFrame]:
     """All four measurements; returns the per-image tables and the summary (key ``"summary"``).
 
     ``items``: test items (``lr``, ``hr``, ``mask``, ``name``) for information and region control;
     ``select_items`` (default ``items``): for diversity and selection, which cost K and n forwards.
     ``goals``: the thresholds of the summary's ``goal`` / ``met`` columns (default :data:`GOALS`;
-    :data:`GOAL_SETS` by name).
+    :data:`GOAL_SETS` by name). ``consistent``: every rendered image (LR and oracle style, walks, samples) is
+    projected onto the images consistent with the LR input (``antialias``: the dataset's degradation).
     """
     from tqdm.auto import tqdm
     check_explorable(model)
+    proj = {"consistent": consistent, "antialias": antialias}
     model = model.to(device).eval()
     select_items = list(items if select_items is None else select_items)
     # item by item, so that each item's engine (its once-per-input cache, ~90 MB at quick width) is built
@@ -281,16 +300,18 @@ def style_usage(model, items: Sequence[dict], perceptual: Callable | None, *, se
         engines = {}
         if id(it) in index:
             i = index[id(it)]
-            found["information"].append((i, information_rows(model, [it], perceptual, device, engines=engines)))
+            found["information"].append((i, information_rows(model, [it], perceptual, device, engines=engines,
+                                                             **proj)))
             found["region_control"].append((i, region_control_rows(model, [it], region_delta, walk_steps, device,
-                                                                   global_delta=global_delta, engines=engines)))
+                                                                   global_delta=global_delta, engines=engines,
+                                                                   **proj)))
         if id(it) in chosen:
             j = chosen[id(it)]
             found["diversity"].append((j, diversity_rows(model, [it], k, scale, noise, perceptual, seed + j, device,
-                                                         engines=engines)))
+                                                         engines=engines, **proj)))
             if perceptual is not None:
                 found["selection"].append((j, selection_rows(model, [it], perceptual, select_n, scale, noise,
-                                                             seed + j, device, engines=engines)))
+                                                             seed + j, device, engines=engines, **proj)))
     parts = {name: pd.concat([df for _, df in sorted(got, key=lambda x: x[0])], ignore_index=True)
              for name, got in found.items() if got}
     parts["summary"] = summarize_style_usage(parts, perceptual_name=getattr(perceptual, "name", "perceptual"),
@@ -308,7 +329,7 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
     """One row per measured quantity: group, measure, region, value, unit, goal, met."""
     g = GOALS if goals is None else goals
     rows = []
-    info = parts.get("information")
+    info, rc, div = parts.get("information"), parts.get("region_control"), parts.get("diversity")
     if info is not None and len(info):
         allr = info[info.region == "all"].groupby("style")[["psnr", "ssim", "perceptual"]].mean()
         for src, label in (("lr", "LR style"), ("oracle", "oracle style")):
@@ -387,7 +408,34 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
         gain = 1 - bn / b1
         rows.append(_row("selection", f"selection gain (1 - best of {n} / best of 1)", "all", gain,
                          f">= {g['selection_gain']:.0%}", gain >= g["selection_gain"], "relative"))
+    rows += _consistency_rows(info, rc, div)
     return pd.DataFrame(rows)
+
+
+def _consistency_rows(info, rc, div) -> list[dict]:
+    """LR-PSNR (issue 33) of the LR-style and oracle-style outputs, the walks' ends and the samples: mean and
+    worst case, beside the NTIRE 2021 requirement (not one of the style-usage goals)."""
+    ntire = f"NTIRE 2021: >= {NTIRE_MIN_LR_PSNR:g}"
+    rows = []
+    if info is not None and "lr_psnr" in info:
+        allr = info[info.region == "all"]
+        for src, label in (("lr", "LR style"), ("oracle", "oracle style")):
+            v = allr[allr["style"] == src].lr_psnr
+            rows.append(_row("consistency", f"LR-PSNR, {label}: mean", "all", float(v.mean()), unit="dB"))
+            rows.append(_row("consistency", f"LR-PSNR, {label}: worst", "all", float(v.min()), ntire, unit="dB"))
+    if rc is not None and "lr_psnr_worst" in rc:
+        for label, sub in (("global walk ends", rc[rc.region == "global"]), ("region walk ends", rc[rc.region != "global"])):
+            if len(sub):
+                rows.append(_row("consistency", f"LR-PSNR, {label}: mean of the worse end", "all",
+                                 float(sub.lr_psnr_worst.mean()), unit="dB"))
+                rows.append(_row("consistency", f"LR-PSNR, {label}: worst", "all", float(sub.lr_psnr_worst.min()),
+                                 ntire, unit="dB"))
+    if div is not None and "lr_psnr" in div:
+        k = int(div.K.iloc[0])
+        rows.append(_row("consistency", f"LR-PSNR, K = {k} samples: mean", "all", float(div.lr_psnr.mean()), unit="dB"))
+        rows.append(_row("consistency", f"LR-PSNR, K = {k} samples: worst", "all", float(div.lr_psnr_worst.min()),
+                         ntire, unit="dB"))
+    return rows
 
 
 # The rows of the emergence figure: how exploration grows during training (summary measure -> short name).
