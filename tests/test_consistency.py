@@ -115,3 +115,29 @@ def test_texstatdist_map_averages_to_the_distance():
     assert maps.shape == (3, 64, 64) and maps.min() >= 0
     assert torch.allclose(maps.mean((1, 2)), m(a, b), atol=1e-5)
     assert m.spatial(a, a).abs().max() < 1e-6
+
+
+def test_ntire_table_measures_both_forms_beside_the_quoted_rows():
+    from test_explore import _face, _model
+    from deepsee.eval.ntire import COLUMNS, ntire_table, walk_survival
+    from deepsee.metrics.style_usage import region_control_rows
+    model, cfg = _model()
+    model.eval()
+    H = cfg.lr_size * cfg.factor
+    items = []
+    for i in range(2):
+        hr = _rand(3, H, H, seed=20 + i, amp=0.6)
+        items.append({"hr": hr, "lr": lr_from_hr(hr, cfg.lr_size), "mask": _face(H, seed=i)[0], "name": f"f{i}"})
+    table, per = ntire_table({"independent": model}, items, TextureDistance(), k=3, scale=0.3)
+    assert list(table.columns) == COLUMNS
+    assert set(table.source) == {"quoted", "measured"} and (table.source == "quoted").sum() == 4
+    m = table[table.source == "measured"].set_index("method")
+    plain, cons = m.loc["DeepSEE (independent)"], m.loc["DeepSEE (independent, consistent)"]
+    assert cons.lr_psnr_worst >= 60 > plain.lr_psnr_worst
+    assert 0 <= plain.diversity_score <= 100 and plain.perceptual_metric.startswith("TexStatDist")
+    with pytest.raises(TypeError, match="spatial"):
+        ntire_table({"independent": model}, items, lambda a, b: (a - b).abs().mean((1, 2, 3)), k=3)
+    rc = region_control_rows(model, items)
+    rcc = region_control_rows(model, items, consistent=True)
+    surv = walk_survival(rc, rcc).set_index("region")
+    assert (surv.surviving_share >= 0).all() and "global" in surv.index
