@@ -119,7 +119,7 @@ def test_texstatdist_map_averages_to_the_distance():
 
 def test_ntire_table_measures_both_forms_beside_the_quoted_rows():
     from test_explore import _face, _model
-    from deepsee.eval.ntire import COLUMNS, ntire_table, walk_survival
+    from deepsee.eval.consistency import COLUMNS, ntire_table, walk_survival
     from deepsee.metrics.style_usage import region_control_rows
     model, cfg = _model()
     model.eval()

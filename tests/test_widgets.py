@@ -116,7 +116,7 @@ def test_widget_drive_runs_headless_and_snapshots(tmp_path):
     st = make_state()
     ex = Explorer(st, metric=lambda a, b: (a - b).abs().mean(dim=(1, 2, 3)), metric_name="L1", gallery_size=4)
     log = ex.drive(snapshot=tmp_path / "snap", profile="smoke", seed=3)
-    assert set(log) == {"region_slider", "global_slider", "sample_per_image", "mask_edit"}
+    assert set(log) == {"region_slider", "global_slider", "sample_per_image", "mask_edit", "lr_psnr"}
     meta = json.loads((tmp_path / "snap.meta.json").read_text())
     assert meta["profile"] == "smoke" and meta["seed"] == 3
     assert Image.open(tmp_path / "snap.png").size[0] > 200
@@ -151,3 +151,28 @@ def test_gallery_differences_show_where_samples_differ():
     assert ex.gallery.children is shown and "mean pairwise L1" in ex.status.value
     ex.sample_btn.click()                          # a new gallery is drawn and shown
     assert ex.gallery.children is not shown and len(ex.gallery.children) == 3
+
+
+def test_consistency_checkbox_projects_output_and_gallery_and_reports_lr_psnr():
+    """Issue 33: the checkbox switches the projection of everything rendered; the status line gives the
+    output's LR-PSNR, >= 60 dB with the projection and far lower without (an untrained model)."""
+    from test_explore import _face, _model
+    from deepsee.data import lr_from_hr
+    from deepsee.explore.widgets import explorer_for
+    from deepsee.metrics.consistency import lr_psnr
+    model, cfg = _model()
+    H = cfg.lr_size * cfg.factor
+    hr = torch.rand(3, H, H, generator=torch.Generator().manual_seed(2)) * 1.2 - 0.6
+    item = {"hr": hr, "lr": lr_from_hr(hr, cfg.lr_size), "mask": _face(H)[0]}
+    ex = explorer_for(model, item, gallery_size=3)
+    assert "LR-PSNR" in ex.status.value and "projected" not in ex.status.value
+    ex.sample_btn.click()
+    plain = float(ex.status.value.split("LR-PSNR ")[1].split(" dB")[0])
+    ex.consistent.value = True
+    assert "projected onto the consistent images" in ex.status.value
+    cons = float(ex.status.value.split("LR-PSNR ")[1].split(" dB")[0])
+    assert plain < 40 and cons >= 60
+    imgs = torch.stack([img for img, _ in ex.state.gallery])
+    assert lr_psnr(imgs, item["lr"][None].expand(3, -1, -1, -1)).min() >= 60
+    ex.consistent.value = False
+    assert float(ex.status.value.split("LR-PSNR ")[1].split(" dB")[0]) == pytest.approx(plain, abs=0.05)

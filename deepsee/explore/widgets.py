@@ -10,7 +10,9 @@ explorer and the notebooks agree: a slider moves rows as :func:`deepsee.explore.
 explorer's seed 0 is the notebooks' seed 0. The state renders through the exploration engine, so a slider
 move reuses the mask-only computation and a mask edit invalidates only the mask-dependent cache.
 Under papermill (``interactive=False``) :meth:`Explorer.drive` moves the controls through their
-callbacks and saves a snapshot PNG; nothing blocks.
+callbacks and saves a snapshot PNG; nothing blocks. The status line gives the current output's LR-PSNR (how
+well it gives back the LR input, :func:`deepsee.metrics.consistency.lr_psnr`), and the "consistent with the
+input" checkbox projects every rendered image onto the images consistent with it (:func:`on_consistent`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from ..constants import CLASSES, NUM_CLASSES, REGIONS
+from ..metrics.consistency import lr_psnr
 
 # Mask edits offered in the explorer: name -> function(mask, cls, amount, other) -> mask.
 EDIT_OPS = ("relabel", "grow", "shrink", "move_up", "move_down", "move_left", "move_right", "paste")
@@ -117,6 +120,26 @@ def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: 
     state.sample_index = 0
     state.image = imgs[0]
     return state.gallery
+
+
+def on_consistent(state: ExplorerState, value: bool, metric: Callable | None = None) -> torch.Tensor:
+    """Switch the consistency projection (issue 33) of everything the explorer renders: the current output and,
+    when there is one, the gallery (the same seed and scale, drawn again) are projected onto the images whose
+    kit LR is the input, or shown as the model makes them."""
+    state.engine.consistent = bool(value)
+    if state.gallery:
+        index = state.sample_index
+        on_sample(state, len(state.gallery), metric=metric)
+        state.sample_index = index
+    return render(state)
+
+
+def output_lr_psnr(state: ExplorerState) -> float:
+    """The current output's LR-PSNR (dB; 200 = exact): its kit LR against the LR input."""
+    if state.image is None:
+        return float("nan")
+    aa = bool(getattr(state.engine, "antialias", False))
+    return float(min(lr_psnr(state.image[None].cpu().float(), state.lr.cpu().float(), aa)[0], 200.0))
 
 
 DIFF_GAIN = 8   # difference maps are |a - b| x 8, as in the walk figures (Figs. 3, 4, 10)
@@ -264,6 +287,8 @@ class Explorer:
         self.edit_btn = W.Button(description="apply edit")
         self.reset_btn = W.Button(description="reset")
         self.export_btn = W.Button(description="export")
+        self.consistent = W.Checkbox(value=bool(getattr(state.engine, "consistent", False)),
+                                     description="consistent with the input", indent=False)
         self.status = W.HTML()
         self.gallery = W.HBox()
         self._gallery_shown, self._spread = None, ""   # the gallery list the HBox shows, and its spread line
@@ -274,10 +299,11 @@ class Explorer:
         self.edit_btn.on_click(lambda _: self._edit())
         self.reset_btn.on_click(lambda _: self._reset())
         self.export_btn.on_click(lambda _: self._export())
+        self.consistent.observe(lambda ch: self._update(on_consistent, ch["new"], self.metric), names="value")
         views = W.HBox([W.VBox([W.HTML(f"<b>{k}</b>"), v]) for k, v in self.views.items()
                         if k != "gt" or state.gt is not None])
         controls = W.VBox([W.HTML("<b>style</b>"), self.global_slider, *self.sliders.values(),
-                           W.HBox([self.noise, self.seed, self.sample_btn])])
+                           W.HBox([self.noise, self.seed, self.sample_btn]), self.consistent])
         editing = W.VBox([W.HTML("<b>mask</b>"), self.op, self.cls, self.target, self.amount,
                           W.HBox([self.edit_btn, self.reset_btn, self.export_btn])])
         self.widget = W.VBox([views, W.HBox([controls, editing]), self.gallery, self.status])
@@ -337,7 +363,9 @@ class Explorer:
             self._spread = (f"; gallery: samples above, |sample - gallery mean| x{DIFF_GAIN} below, mean "
                             f"pairwise L1 {pair:.4f}" if st.gallery else "")
         lat = st.latencies[-1] if st.latencies else float("nan")
-        self.status.value = f"last update: {lat * 1000:.0f} ms per image{self._spread}"
+        proj = " (projected onto the consistent images)" if getattr(st.engine, "consistent", False) else ""
+        self.status.value = (f"last update: {lat * 1000:.0f} ms per image; LR-PSNR {output_lr_psnr(st):.1f} dB"
+                             f"{proj}{self._spread}")
 
     # headless use
     def drive(self, snapshot: str | Path | None = None, **meta) -> dict:
@@ -354,6 +382,7 @@ class Explorer:
         self.op.value, self.cls.value, self.amount.value = "grow", 10, 2
         self.edit_btn.click()
         log["mask_edit"] = self.state.latencies[-1]
+        log["lr_psnr"] = output_lr_psnr(self.state)
         if snapshot is not None:
             self.snapshot(snapshot, **meta)
         return log
@@ -392,7 +421,9 @@ class Explorer:
         scored = f"; gallery scored by {self.metric_name}, best in orange" if best is not None else ""
         spread = (f"\n{ng} samples at style-noise scale {st.noise_scale:g}: mean pairwise L1 {pair:.4f} "
                   f"([0, 1] units)" if ng else "")
-        fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored}){spread}", fontsize=10)
+        cons = ", projected onto the consistent images" if getattr(st.engine, "consistent", False) else ""
+        fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored}; output LR-PSNR "
+                     f"{output_lr_psnr(st):.1f} dB{cons}){spread}", fontsize=10)
         from ..runs import save_figure
         save_figure(fig, path, **meta)
         plt.close(fig)
@@ -400,12 +431,14 @@ class Explorer:
 
 def explorer_for(model, item: dict, *, metric: Callable | None = None, metric_name: str = "",
                  other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer",
-                 noise_scale: float = 0.1, device="cpu", **kwargs) -> Explorer:
+                 noise_scale: float = 0.1, device="cpu", consistent: bool = False, antialias: bool = False,
+                 **kwargs) -> Explorer:
     """The explorer on one test item (or :func:`deepsee.data.photos.photo_item`): it opens on the
     style the LR encoder predicts and the item's (predicted) mask; ``other_mask`` is the mask that
-    the "paste" edit takes regions from (another face)."""
+    the "paste" edit takes regions from (another face). ``consistent``: open with the consistency projection
+    on (``antialias``: the degradation that made the item's LR image)."""
     from ..paper.rows import engine_for, predicted_style
-    state = ExplorerState(engine=engine_for(model, item, device), lr=item["lr"][None].to(device),
+    state = ExplorerState(engine=engine_for(model, item, device, consistent, antialias), lr=item["lr"][None].to(device),
                           mask0=item["mask"], style0=predicted_style(model, item, device).cpu(), gt=item.get("hr"),
                           noise_scale=noise_scale)
     return Explorer(state, metric=metric, metric_name=metric_name, other_mask=other_mask,

@@ -17,6 +17,7 @@ from torch import Tensor
 from ..constants import REGIONS, region_pixels
 from ..explore.engine import ExplorationEngine
 from ..explore.walks import style_walk
+from ..metrics.consistency import lr_psnr
 
 
 def predicted_style(model, item: dict, device="cpu") -> Tensor:
@@ -28,9 +29,11 @@ def predicted_style(model, item: dict, device="cpu") -> Tensor:
     return style[0]
 
 
-def engine_for(model, item: dict, device="cpu") -> ExplorationEngine:
-    """An exploration engine for ``item``'s (LR image, mask)."""
-    return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device))
+def engine_for(model, item: dict, device="cpu", consistent: bool = False, antialias: bool = False) -> ExplorationEngine:
+    """An exploration engine for ``item``'s (LR image, mask); ``consistent``: its images projected onto the
+    images whose kit LR (``antialias``) is the item's LR input."""
+    return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device), consistent=consistent,
+                             antialias=antialias)
 
 
 def walk_rows(model, items: Sequence[dict], *, delta: float = 0.15, steps: int = 5, classes=None,
@@ -57,10 +60,11 @@ def full_face(items: Sequence[dict], regions: Sequence[str], min_pixels: int = 1
 
 
 def region_walk_rows(model, item: dict, regions: Sequence[str], *, delta: float = 0.3, steps: int = 5,
-                     device="cpu") -> list[dict]:
+                     device="cpu", consistent: bool = False, antialias: bool = False) -> list[dict]:
     """Fig. 10: one row per region, walking only that region's style rows of ``item``'s predicted
-    style. Rows: ``region``, ``mask``, ``images``, ``highlight`` (the region's pixels)."""
-    eng, style = engine_for(model, item, device), predicted_style(model, item, device)
+    style. Rows: ``region``, ``mask``, ``images``, ``highlight`` (the region's pixels). ``consistent``: every
+    image projected onto the images consistent with the LR input (the walk's share that survives it)."""
+    eng, style = engine_for(model, item, device, consistent, antialias), predicted_style(model, item, device)
     rows = []
     for region in regions:
         imgs = eng.generate(style_walk(style, delta=delta, steps=steps, classes=list(REGIONS[region])),
@@ -70,9 +74,10 @@ def region_walk_rows(model, item: dict, regions: Sequence[str], *, delta: float 
     return rows
 
 
-def edit_row(model, item: dict, masks: Sequence, captions: Sequence[str], device="cpu") -> dict:
+def edit_row(model, item: dict, masks: Sequence, captions: Sequence[str], device="cpu", antialias: bool = False) -> dict:
     """Figs. 8, 9, 16: the outputs for a sequence of (edited) masks of one item, with the style
-    predicted from the LR image and the original mask. Row: ``label``, ``masks``, ``images``, ``captions``."""
+    predicted from the LR image and the original mask. Row: ``label``, ``masks``, ``images``, ``captions``,
+    ``lr_psnr`` (each output's LR consistency with the item's LR input, dB; ``antialias``: its degradation)."""
     if len(masks) != len(captions):
         raise ValueError(f"{len(masks)} masks but {len(captions)} captions")
     eng, style = engine_for(model, item, device), predicted_style(model, item, device)
@@ -80,8 +85,10 @@ def edit_row(model, item: dict, masks: Sequence, captions: Sequence[str], device
     for m in masks:
         eng.set_mask(torch.as_tensor(m).to(device))
         imgs.append(eng.generate(style[None], progress=False)[0].cpu())
+    out = torch.stack(imgs)
     return {"label": item.get("name", ""), "masks": [torch.as_tensor(m) for m in masks], "images": imgs,
-            "captions": list(captions)}
+            "captions": list(captions),
+            "lr_psnr": lr_psnr(out, item["lr"][None].expand(len(imgs), -1, -1, -1).to(out), antialias).tolist()}
 
 
 def sr_rows(model, items: Sequence[dict], device="cpu") -> list[dict]:
