@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from deepsee.config import load_config  # noqa: E402
+from deepsee.data.degradation import project_consistent  # noqa: E402
 from deepsee.explore import ExplorationEngine, sample_styles  # noqa: E402
 from deepsee.models import DeepSEE  # noqa: E402
 
@@ -95,6 +96,9 @@ def face_input(cfg):
     return lr, mask
 
 
+PROJ_PATH = "consistency projection per sample (engine outputs)"
+
+
 def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, peak_reps: int,
                  max_activation_mb: float, profile: str = "paper", group: int = 4) -> tuple[list[dict], dict]:
     cfg = load_config(profile).model
@@ -135,6 +139,13 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
             eng_t += [t / len(sl) for t in timed(lambda: eng_imgs.append(eng.generate(sl, progress=False)),
                                                  device)]
         diff = float((torch.cat(eng_imgs) - torch.cat(ref_imgs)).abs().max())
+        # (d) the consistency projection (issue 33) of ``group`` engine outputs, and of ``group`` random images
+        # (the worst case: many pixels out of range, every Dykstra round runs), per sample
+        outs = torch.cat(eng_imgs)[:group].float()
+        lrs = lr.float().expand(outs.shape[0], -1, -1, -1)
+        noise = torch.rand(outs.shape, generator=torch.Generator().manual_seed(0)).to(device) * 2 - 1
+        proj_t = min(timed(lambda: project_consistent(outs, lrs), device, reps=5)) / outs.shape[0]
+        proj_worst = min(timed(lambda: project_consistent(noise, lrs), device, reps=3)) / outs.shape[0]
     gen.style_branch = "effective"
     extra["table_rows"] = eng.table_rows()
     del eng, eng_imgs, ref_imgs
@@ -191,6 +202,11 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
             row("train step G fwd+bwd batch 1: effective weights", step["effective"], float("nan"),
                 speedup_vs_reference=step["direct"] / step["effective"]),
         ]
+    rows += [
+        row(PROJ_PATH, proj_t, float("nan"), share_of_engine_per_sample=proj_t / per_eng),
+        row("consistency projection per sample (random images: worst case)", proj_worst, float("nan"),
+            share_of_engine_per_sample=proj_worst / per_eng),
+    ]
     return rows, extra
 
 
@@ -228,8 +244,11 @@ def main(argv=None) -> int:
               f"engine {eng['seconds']:.3f} s/sample ({eng['gflop']:.0f} GFLOP, {eng['gflops']:.0f} GFLOP/s = "
               f"{100 * eng['fraction_of_peak']:.0f}% of the {peak['gflops']:.0f} GFLOP/s conv peak); "
               f"speed-up {eng['speedup_vs_reference']:.2f}x; max |diff| {eng['max_abs_diff_vs_reference']:.1e}")
-        if len(r) > 4:
-            tdir, teff = r[4:]
+        proj = next(x for x in r if x["path"] == PROJ_PATH)
+        print(f"[{dev}] consistency projection {1000 * proj['seconds']:.2f} ms/sample = "
+              f"{100 * proj['share_of_engine_per_sample']:.1f}% of the engine's per-sample time")
+        if args.train_reps > 0:
+            tdir, teff = r[4:6]
             print(f"[{dev}] training step: direct {tdir['seconds']:.2f} s, effective {teff['seconds']:.2f} s "
                   f"({teff['speedup_vs_reference']:.2f}x)")
         print(f"[{dev}] load average before/after {extra['load_before']}/{extra['load_after']}", flush=True)

@@ -24,4 +24,8 @@ def test_exploration_benchmark_without_training_reps_writes_the_inference_rows(t
     paths = list(pd.read_csv(out).path)
     assert any(p.startswith("engine: per sample") for p in paths)
     assert not any(p.startswith("train step") for p in paths)
-    assert "speed-up" in capsys.readouterr().out
+    df = pd.read_csv(out).set_index("path")
+    share = df.loc["consistency projection per sample (engine outputs)", "share_of_engine_per_sample"]
+    assert 0 < share < 1                                    # measured, relative to the engine's per-sample time
+    printed = capsys.readouterr().out
+    assert "speed-up" in printed and "consistency projection" in printed
