@@ -197,6 +197,10 @@ class EvalConfig:
     emergence_select_images: int = 8   #   and for diversity and selection (the style-usage protocol, smaller)
     emergence_steps: list[int] = field(default_factory=list)   # snapshot steps measured (the final model always);
                                        # empty: every snapshot
+    consistency_images: int = 30       # issue 33: the style-usage protocol with and without the consistency
+    consistency_select_images: int = 8 #   projection on this many test images (and this many for selection)
+    ntire_images: int = 30             # the NTIRE 2021 protocol (10 samples per image): test images
+    ntire_samples: int = 10            #   samples per image (the challenge's 10)
     holdout_seed: int = -1             # >= 0: also score the independent model on SynthFaces drawn with this seed
     holdout_images: int = 200          #   (faces it was neither trained nor tuned on): this many test faces
 

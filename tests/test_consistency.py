@@ -141,3 +141,23 @@ def test_ntire_table_measures_both_forms_beside_the_quoted_rows():
     rcc = region_control_rows(model, items, consistent=True)
     surv = walk_survival(rc, rcc).set_index("region")
     assert (surv.surviving_share >= 0).all() and "global" in surv.index
+
+
+def test_consistency_study_states_every_quantity_with_and_without_the_projection():
+    from test_explore import _face, _model
+    from deepsee.eval.consistency import consistency_study
+    model, cfg = _model()
+    model.eval()
+    H = cfg.lr_size * cfg.factor
+    items = []
+    for i in range(2):
+        hr = _rand(3, H, H, seed=30 + i, amp=0.6)
+        items.append({"hr": hr, "lr": lr_from_hr(hr, cfg.lr_size), "mask": _face(H, seed=i)[0], "name": f"f{i}"})
+    out = consistency_study(model, items, items[:1], TextureDistance(), k=3, select_n=4, ntire_k=3)
+    eff = out["effect"].set_index(["measure", "region"])
+    assert eff.loc[("LR-PSNR, samples: worst", "all"), "consistent"] >= 60
+    assert eff.loc[("LR-PSNR, samples: worst", "all"), "plain"] < 45
+    assert eff.loc[("LR-PSNR, samples: worst", "all"), "met"] == "yes"
+    assert {"PSNR, LR style", "selection gain", "NTIRE 2021 diversity score"} <= {m for m, _ in eff.index}
+    shares = out["effect"][out["effect"].measure.str.startswith("region walk: share")]
+    assert len(shares) >= 3 and (shares.plain == 1.0).all() and (shares.consistent >= 0).all()

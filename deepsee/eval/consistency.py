@@ -106,3 +106,81 @@ def walk_survival(plain: pd.DataFrame, consistent: pd.DataFrame) -> pd.DataFrame
                         "inside_outside": a.inside / a.outside,
                         "inside_outside_consistent": b.inside / b.outside})
     return out.reset_index()
+
+
+# ----------------------------------------------------------------------------------- what the projection does
+EFFECT_GOALS = {"min_sample_lr_psnr": NTIRE_MIN_LR_PSNR, "min_selection_gain": 0.10, "min_diversity_ratio": 0.5}
+
+
+def _usage_values(parts: dict) -> dict:
+    info, div, sel = parts["information"], parts["diversity"], parts.get("selection")
+    lr = info[(info.region == "all") & (info["style"] == "lr")]
+    out = {"lr_psnr_lr_style": lr.lr_psnr.mean(), "lr_psnr_lr_style_worst": lr.lr_psnr.min(),
+           "lr_psnr_samples": div.lr_psnr.mean(), "lr_psnr_samples_worst": div.lr_psnr_worst.min(),
+           "psnr": lr.psnr.mean(), "ssim": lr.ssim.mean(), "perceptual": lr.perceptual.mean(),
+           "diversity_l1": div.l1_all.mean()}
+    if sel is not None and len(sel):
+        out["selection_gain"] = 1 - sel.best_of_n.mean() / sel.best_of_1.mean()
+    return out
+
+
+def consistency_effect(plain: dict, consistent: dict, ntire_plain: pd.DataFrame, ntire_consistent: pd.DataFrame,
+                       survival: pd.DataFrame, perceptual_name: str = "perceptual") -> pd.DataFrame:
+    """Issue 33's table: each quantity without and with the projection, and the goals of the projected form.
+    ``plain`` / ``consistent``: :func:`deepsee.metrics.style_usage.style_usage` parts of the same images;
+    ``ntire_*``: :func:`ntire_image_rows`; ``survival``: :func:`walk_survival`."""
+    a, b = _usage_values(plain), _usage_values(consistent)
+    g = EFFECT_GOALS
+    rows = []
+
+    def add(measure, region, x, y, unit="", goal="", met=None):
+        rows.append({"measure": measure, "region": region, "plain": float(x), "consistent": float(y), "unit": unit,
+                     "goal (consistent)": goal, "met": "" if met is None else ("yes" if met else "no")})
+    add("LR-PSNR, LR style: mean", "all", a["lr_psnr_lr_style"], b["lr_psnr_lr_style"], "dB")
+    add("LR-PSNR, LR style: worst", "all", a["lr_psnr_lr_style_worst"], b["lr_psnr_lr_style_worst"], "dB")
+    add("LR-PSNR, samples: mean", "all", a["lr_psnr_samples"], b["lr_psnr_samples"], "dB")
+    add("LR-PSNR, samples: worst", "all", a["lr_psnr_samples_worst"], b["lr_psnr_samples_worst"], "dB",
+        f">= {g['min_sample_lr_psnr']:g}", b["lr_psnr_samples_worst"] >= g["min_sample_lr_psnr"])
+    add("PSNR, LR style", "all", a["psnr"], b["psnr"], "dB", ">= plain", b["psnr"] >= a["psnr"])
+    add("SSIM, LR style", "all", a["ssim"], b["ssim"])
+    add(f"{perceptual_name}, LR style", "all", a["perceptual"], b["perceptual"])
+    add("diversity: mean pairwise L1 of the samples", "all", a["diversity_l1"], b["diversity_l1"], "[0, 1]")
+    dp, dc = ntire_plain.diversity_score.mean(), ntire_consistent.diversity_score.mean()
+    add("NTIRE 2021 diversity score", "all", dp, dc, "%", f">= {g['min_diversity_ratio']:g} x plain",
+        dc >= g["min_diversity_ratio"] * dp)
+    add("NTIRE 2021 LR-PSNR (10 samples): worst", "all", ntire_plain.lr_psnr_worst.min(),
+        ntire_consistent.lr_psnr_worst.min(), "dB", f">= {g['min_sample_lr_psnr']:g}",
+        ntire_consistent.lr_psnr_worst.min() >= g["min_sample_lr_psnr"])
+    if "selection_gain" in a and "selection_gain" in b:
+        add("selection gain", "all", a["selection_gain"], b["selection_gain"], "relative",
+            f">= {g['min_selection_gain']:.0%}", b["selection_gain"] >= g["min_selection_gain"])
+    for r in survival.itertuples():
+        if r.region == "global":
+            add("global walk: mean change", "all", r.inside, r.inside_consistent, "[0, 1]")
+            continue
+        add("region walk: inside / outside", r.region, r.inside_outside, r.inside_outside_consistent, "ratio")
+        add("region walk: share of the inside change that survives", r.region, 1.0, r.surviving_share, "relative")
+    return pd.DataFrame(rows)
+
+
+def consistency_study(model, items: Sequence[dict], select_items: Sequence[dict], perceptual, *, k: int = 16,
+                      scale: float = 0.3, select_n: int = 100, region_delta: float = 0.3, global_delta: float = 0.15,
+                      ntire_k: int = K, seed: int = 0, antialias: bool = False, device="cpu",
+                      progress: bool = False) -> dict[str, pd.DataFrame]:
+    """Everything issue 33 asks of the projection on one model: the style-usage protocol
+    (:func:`deepsee.metrics.style_usage.style_usage`) and the NTIRE protocol on ``select_items``, each without
+    and with the projection, the walks' survival, and :func:`consistency_effect`. ``perceptual`` needs a
+    ``spatial`` map (TexStatDist or LPIPS). Returns ``{"effect", "survival", "ntire_plain", "ntire_consistent",
+    "usage_plain", "usage_consistent"}`` (the last two: style-usage summaries)."""
+    from ..metrics.style_usage import style_usage
+    kw = dict(select_items=select_items, region_delta=region_delta, global_delta=global_delta, k=k, scale=scale,
+              select_n=select_n, seed=seed, device=device, progress=progress, antialias=antialias)
+    plain = style_usage(model, items, perceptual, consistent=False, **kw)
+    cons = style_usage(model, items, perceptual, consistent=True, **kw)
+    nk = dict(k=ntire_k, scale=scale, seed=seed, antialias=antialias, device=device)
+    n_plain = ntire_image_rows(model, select_items, perceptual, consistent=False, **nk)
+    n_cons = ntire_image_rows(model, select_items, perceptual, consistent=True, **nk)
+    survival = walk_survival(plain["region_control"], cons["region_control"])
+    effect = consistency_effect(plain, cons, n_plain, n_cons, survival, getattr(perceptual, "name", "perceptual"))
+    return {"effect": effect, "survival": survival, "ntire_plain": n_plain, "ntire_consistent": n_cons,
+            "usage_plain": plain["summary"], "usage_consistent": cons["summary"]}
