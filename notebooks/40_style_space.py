@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -95,13 +95,29 @@ P.save_figure(region_walk_figure(fig10, diff_gain=diff_gain, headers=[f"{k:+.1f}
               "fig10_region_walk");
 
 # %% [markdown]
+# ## Fig. 10 with the consistency projection (beyond the paper; issue 33)
+# The same walks, every image projected onto the images whose downscaling is the LR input,
+# $\hat x' = \hat x + D^\top(DD^\top)^{-1}(y - D\hat x)$. What the LR image shows (a region's overall colour,
+# the skin tone) goes; what the downscaling discards (texture, fine shape) stays.
+
+# %%
+fig10c = region_walk_rows(model, face, walked_regions, delta=region_delta, steps=walk_points, device=P.device,
+                          consistent=True, antialias=P.cfg.data.antialias)
+P.save_figure(region_walk_figure(fig10c, diff_gain=diff_gain, headers=[f"{k:+.1f}" for k in walk_offsets(region_delta, walk_points).tolist()],
+                                 title=P.title(extra=f"as Fig. 10, projected onto the images consistent with the LR input")),
+              "fig10_region_walk_consistent");
+
+# %% [markdown]
 # ## This run
 # Mean absolute change between the walk's two ends (images in [0, 1]), per figure and, for Fig. 10,
-# inside the walked region.
+# inside the walked region, with and without the projection (the share of the walk that survives it).
 
 # %%
 def span(r):
     return float((r["images"][-1] - r["images"][0]).abs().mean() / 2)
-inside = {r["region"]: float(((r["images"][-1] - r["images"][0]).abs().mean(0)[r["highlight"]]).mean() / 2) for r in fig10}
+def inside_change(rows):
+    return {r["region"]: float(((r["images"][-1] - r["images"][0]).abs().mean(0)[r["highlight"]]).mean() / 2) for r in rows}
+inside, inside_c = inside_change(fig10), inside_change(fig10c)
 Markdown(f"- Fig. 3-4 walk (all rows, ±{2 * delta:.2f}): mean change {np.mean([span(r) for r in fig3 + fig4]):.4f}\n"
-         + "\n".join(f"- Fig. 10, {k} (±{2 * region_delta:.1f}): change inside the region {v:.4f}" for k, v in inside.items()))
+         + "\n".join(f"- Fig. 10, {k} (±{2 * region_delta:.1f}): change inside the region {v:.4f}; with the projection "
+                      f"{inside_c[k]:.4f} ({100 * inside_c[k] / v:.0f} % survives)" for k, v in inside.items()))

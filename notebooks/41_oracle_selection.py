@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -30,6 +30,10 @@
 # $n$ = 10, 100, 1000; Figs. 6-7 the cloud of all $K$ (perceptual, SSIM) pairs with the picks marked.
 # A model whose style space matters has wide clouds and best-of-$n$ curves that fall (perceptual) or
 # rise (SSIM) with $n$.
+#
+# **Consistent samples** (beyond the paper; issue 33). The same $K$ styles, each output projected onto the
+# images whose downscaling is the LR input, $\hat x' = \hat x + D^\top(DD^\top)^{-1}(y - D\hat x)$: every
+# candidate then explains the input exactly, and only what the downscaling discards is left to choose.
 
 # %% tags=["parameters"]
 # Infrastructure (papermill sets these; the defaults run the quick profile by hand in JupyterLab)
@@ -97,6 +101,28 @@ P.save_figure(best_of_figure(rows, metric_name=perceptual.name, title=P.title())
 
 # %%
 P.save_figure(best_of_n_curve_figure(curves, title=P.title()), "oracle_best_of_n_curves");
+
+# %% [markdown]
+# ## Consistent samples beside the plain ones
+# The same styles, each output projected onto the consistent images: the best-of-$n$ curves of both, and
+# Fig. 5's picks among the consistent samples.
+
+# %%
+import pandas as pd
+study_c = oracle_study(model, items, {"ssim": ssim, "perceptual": perceptual}, K=K, ns=ns, noise=noise, scale=scale,
+                       seed=seed, device=P.device, consistent=True, antialias=P.cfg.data.antialias)
+curves_c = study_c["curves"].assign(metric=lambda d: d.metric + " (consistent)")
+P.save_table(curves_c, "best_of_n_consistent", path=P.table_path("oracle_best_of_n_consistent"),
+             protocol=study_c["protocol"], perceptual_metric=perceptual.name,
+             projection="deepsee.data.degradation.project_consistent")
+P.save_figure(best_of_n_curve_figure(pd.concat([curves, curves_c]), title=P.title(extra="plain and consistent samples")),
+              "oracle_best_of_n_curves_consistent");
+
+# %%
+rows_c = best_of_rows(model, items, study_c, metric="perceptual", n_rows=fig5_rows, device=P.device)
+P.save_figure(best_of_figure(rows_c, metric_name=perceptual.name, title=P.title(extra="consistent samples")),
+              "fig05_best_of_consistent", protocol=study_c["protocol"])
+curves = pd.concat([curves, curves_c])
 
 # %% [markdown]
 # ## This run

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -49,7 +49,7 @@ image_seed = 42         # draw of the faces (added to seed)
 # %%
 from deepsee.data import pick_item, sample_items
 from deepsee.explore import edits
-from deepsee.paper.rows import edit_row
+from deepsee.paper.rows import edit_consistency, edit_row
 from deepsee.pipeline import setup
 from deepsee.viz import manipulation_figure
 
@@ -72,12 +72,14 @@ print(P, f"\n{factor}x model, {len(items)} faces drawn")
 m0 = a["mask"]
 rows = [edit_row(model, a, [m0, edits.close_eyes(m0), m0, edits.open_mouth(m0, open_mouth_px),
                             edits.remove(edits.open_mouth(m0, open_mouth_px), "eye_g")],
-                 ["original", "close eyes", "reopen", "open mouth", "no glasses"], device=P.device)]
+                 ["original", "close eyes", "reopen", "open mouth", "no glasses"], device=P.device, antialias=P.cfg.data.antialias)]
 seq = [b["mask"]] + edits.close_mouth(edits.open_mouth(b["mask"], mouth_steps), steps=mouth_steps)
 rows.append(edit_row(model, b, seq, ["original", "mouth open"] + [f"closing {k}" for k in range(1, len(seq) - 1)],
-                     device=P.device))
+                     device=P.device, antialias=P.cfg.data.antialias))
 rows.append(edit_row(model, c, [c["mask"]] + [edits.add_hair(c["mask"], px) for px in hair_px],
-                     ["original"] + [f"add hair ({px} px)" for px in hair_px], device=P.device))
+                     ["original"] + [f"add hair ({px} px)" for px in hair_px], device=P.device,
+                     antialias=P.cfg.data.antialias))
+lr_psnr_of = {"Fig. 8": rows}
 P.save_figure(manipulation_figure(rows, title=P.title(factor, "edited masks")), "fig08_manipulations", factor=factor);
 
 # %% [markdown]
@@ -93,8 +95,9 @@ needs = ["mouth", "brows", "hair", "glasses"]     # what each edit needs on the 
 fig9_items = []
 for need in needs:
     fig9_items.append(pick_item(items, showing=need, avoid=fig9_items, fallback=len(fig9_items)))
-rows = [edit_row(model, it, [it["mask"], fn(it["mask"])], ["original", cap], device=P.device)
-        for it, (cap, fn) in zip(fig9_items, fig9_edits)]
+rows = [edit_row(model, it, [it["mask"], fn(it["mask"])], ["original", cap], device=P.device,
+                 antialias=P.cfg.data.antialias) for it, (cap, fn) in zip(fig9_items, fig9_edits)]
+lr_psnr_of["Fig. 9"] = rows
 P.save_figure(manipulation_figure(rows, title=P.title(factor, "edits inconsistent with the LR input are visible")),
               "fig09_manipulations", factor=factor);
 
@@ -104,8 +107,20 @@ P.save_figure(manipulation_figure(rows, title=P.title(factor, "edits inconsisten
 # %%
 it = pick_item(items[::-1], showing="lips", absent="mouth")     # a face whose mouth is closed
 rows = [edit_row(model, it, [it["mask"]] + [edits.open_mouth(it["mask"], px) for px in fig16_px],
-                 ["default solution"] + [f"open mouth ({px} px)" for px in fig16_px], device=P.device)]
+                 ["default solution"] + [f"open mouth ({px} px)" for px in fig16_px], device=P.device,
+                 antialias=P.cfg.data.antialias)]
+lr_psnr_of["Fig. 16"] = rows
 P.save_figure(manipulation_figure(rows, title=P.title(factor, "mask edited to open the mouth")), "fig16_open_mouth", factor=factor);
+
+# %% [markdown]
+# ## LR consistency of the edits (beyond the paper; issue 33)
+# Each output downscaled as the dataset's LR images are, against the LR input (LR-PSNR, dB). An edit that
+# the LR image contradicts (eyes closed where it shows them open) cannot be consistent with it.
+
+# %%
+ec = edit_consistency(lr_psnr_of)
+P.save_table(ec, "edit_consistency", path=P.table_path("edit_consistency", factor), factor=factor)
+ec
 
 # %% [markdown]
 # ## This run
@@ -118,4 +133,6 @@ mouth = region_pixels(r["masks"][-1], "mouth")
 change = (r["images"][-1] - r["images"][0]).abs().mean(0) / 2     # [H, W], images in [0, 1]
 Markdown(f"{factor}x model. Fig. 16, widest opening: the image changes by {float(change.mean()):.4f} on average, "
          f"{float(change[mouth].mean()) if mouth.any() else float('nan'):.4f} inside the new mouth region "
-         f"({int(mouth.sum())} px).")
+         f"({int(mouth.sum())} px). LR consistency of the edited outputs: mean "
+         f"{ec[ec.masks == 'edited'].lr_psnr.mean():.1f} dB, worst {ec[ec.masks == 'edited'].lr_psnr_worst.min():.1f} dB "
+         f"(unedited masks: {ec[ec.masks == 'unedited'].lr_psnr.mean():.1f} dB).")

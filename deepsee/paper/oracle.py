@@ -21,7 +21,8 @@ SELECTION_MODES = {"perceptual": "min", "ssim": "max"}
 
 def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], *, K: int = 1000,
                  ns: Sequence[int] = (1, 10, 100, 1000), noise: str = "gaussian", scale: float = 0.1,
-                 seed: int = 0, chunk: int = 64, device="cpu") -> dict:
+                 seed: int = 0, chunk: int = 64, device="cpu", consistent: bool = False,
+                 antialias: bool = False) -> dict:
     """Score ``K`` sampled solutions of each item by ``metrics`` (keys ``"perceptual"`` and ``"ssim"``,
     lower and higher is better) and select the best of ``n``.
 
@@ -29,7 +30,9 @@ def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], 
     the score arrays and the indices the best-of-n picks in the figures' draw, keyed as ``metrics``:
     ``"perceptual"``, ``"ssim"``), ``scores`` (per item,
     the per-sample DataFrame), ``protocol`` (the sampling protocol) and the arguments (``noise``,
-    ``scale``, ``seed``) that regenerate any sample (:func:`best_of_rows`). Image ``i`` uses ``seed + i``."""
+    ``scale``, ``seed``) that regenerate any sample (:func:`best_of_rows`). Image ``i`` uses ``seed + i``.
+    ``consistent``: every solution is projected onto the images consistent with the LR input first (issue 33;
+    ``antialias``: the degradation that made it)."""
     missing = set(SELECTION_MODES) - set(metrics)
     if missing:
         raise ValueError(f"metrics needs {', '.join(sorted(SELECTION_MODES))}; missing {', '.join(sorted(missing))}")
@@ -38,7 +41,7 @@ def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], 
         raise ValueError(f"no n in ns is <= K={K}")
     curves, clouds, all_scores, protocol = [], [], [], None
     for i, it in enumerate(items):
-        eng, style = engine_for(model, it, device), predicted_style(model, it, device).cpu()
+        eng, style = engine_for(model, it, device, consistent, antialias), predicted_style(model, it, device).cpu()
         scores, protocol = oracle_selection(lambda s: eng.generate(s.to(device), progress=False).cpu(),
                                             style, it["hr"], K=K, noise=noise, scale=scale, seed=seed + i,
                                             chunk=chunk, metrics=dict(metrics), progress=False)
@@ -53,7 +56,7 @@ def oracle_study(model, items: Sequence[dict], metrics: Mapping[str, Callable], 
                        "best": best, "name": it.get("name", str(i))})
         all_scores.append(scores)
     return {"curves": pd.DataFrame(curves), "clouds": clouds, "scores": all_scores, "protocol": protocol,
-            "noise": noise, "scale": scale, "seed": seed}
+            "noise": noise, "scale": scale, "seed": seed, "consistent": consistent, "antialias": antialias}
 
 
 def _regenerate(eng, style: torch.Tensor, index: int, sample: int, study: dict, device) -> torch.Tensor:
@@ -69,7 +72,8 @@ def best_of_rows(model, items: Sequence[dict], study: dict, *, metric: str = "pe
     rows = []
     for i, it in enumerate(items[:n_rows]):
         cloud, scores = study["clouds"][i], study["scores"][i]
-        eng, style = engine_for(model, it, device), predicted_style(model, it, device).cpu()
+        eng = engine_for(model, it, device, study.get("consistent", False), study.get("antialias", False))
+        style = predicted_style(model, it, device).cpu()
         picks = {n: (_regenerate(eng, style, i, idx, study, device), float(scores[metric].iloc[idx]))
                  for n, idx in cloud["best"][metric].items() if n > 1}
         rows.append({"lr": it["lr"], "gt": it["hr"], "picks": picks})

@@ -135,3 +135,25 @@ def generate_fn(model, item: dict, device="cpu") -> Callable[[Tensor], Tensor]:
     """``styles [k, N, d] -> images [k, 3, H, W]`` (CPU) for ``item``'s (LR image, mask)."""
     eng = engine_for(model, item, device)
     return lambda s: eng.generate(s.to(device), progress=False).cpu()
+
+
+UNEDITED = ("original", "default solution")   # the captions edit rows give the unedited mask
+
+
+def edit_consistency(rows_by_figure: dict[str, Sequence[dict]]) -> "pd.DataFrame":
+    """LR consistency of mask edits (issue 33): per figure (``{"Fig. 8": [edit_row, ...], ...}``), the mean and
+    worst LR-PSNR (dB) of the outputs of edited masks and of the unedited ones. An edit the LR image
+    contradicts (eyes closed where the LR shows them open) cannot stay consistent with it."""
+    import numpy as np
+    import pandas as pd
+    rows = []
+    for fig, fig_rows in rows_by_figure.items():
+        vals = {True: [], False: []}
+        for row in fig_rows:
+            for v, cap in zip(row["lr_psnr"], row["captions"]):
+                vals[cap not in UNEDITED].append(min(float(v), 200.0))
+        for edited in (True, False):
+            if vals[edited]:
+                rows.append({"figure": fig, "masks": "edited" if edited else "unedited", "outputs": len(vals[edited]),
+                             "lr_psnr": float(np.mean(vals[edited])), "lr_psnr_worst": float(np.min(vals[edited]))})
+    return pd.DataFrame(rows)
