@@ -74,7 +74,7 @@ print(P, f"\nK = {K}, {len(items)} images, {noise} noise, scale {scale}, metric 
 
 # %%
 study = oracle_study(model, items, {"ssim": ssim, "perceptual": perceptual}, K=K, ns=ns, noise=noise, scale=scale,
-                     seed=seed, device=P.device)
+                     seed=seed, device=P.device, also_consistent=True, antialias=P.cfg.data.antialias)
 curves = study["curves"]
 P.save_table(curves, "best_of_n", path=P.table_path("oracle_best_of_n"), protocol=study["protocol"],
              perceptual_metric=perceptual.name)
@@ -104,18 +104,17 @@ P.save_figure(best_of_n_curve_figure(curves, title=P.title()), "oracle_best_of_n
 
 # %% [markdown]
 # ## Consistent samples beside the plain ones
-# The same styles, each output projected onto the consistent images: the best-of-$n$ curves of both, and
-# Fig. 5's picks among the consistent samples.
+# The same solutions (scored above, in the same pass), each projected onto the consistent images: the
+# best-of-$n$ curves of both forms, and Fig. 5's picks among the consistent solutions.
 
 # %%
 import pandas as pd
-study_c = oracle_study(model, items, {"ssim": ssim, "perceptual": perceptual}, K=K, ns=ns, noise=noise, scale=scale,
-                       seed=seed, device=P.device, consistent=True, antialias=P.cfg.data.antialias)
-curves_c = study_c["curves"].assign(metric=lambda d: d.metric + " (consistent)")
+study_c = study["consistent"]       # the same solutions, scored after the projection
+curves_c = study_c["curves"]
 P.save_table(curves_c, "best_of_n_consistent", path=P.table_path("oracle_best_of_n_consistent"),
              protocol=study_c["protocol"], perceptual_metric=perceptual.name,
              projection="deepsee.data.degradation.project_consistent")
-P.save_figure(best_of_n_curve_figure(pd.concat([curves, curves_c]), title=P.title(extra="plain and consistent samples")),
+P.save_figure(best_of_n_curve_figure(curves, second=curves_c, title=P.title(extra="plain (solid) and consistent (dashed) solutions")),
               "oracle_best_of_n_curves_consistent");
 
 # %%

@@ -367,6 +367,19 @@ def test_best_of_n_curves_mean_and_log_axis():
     assert "\u2191" in axes[0].get_ylabel() and "\u2193" in axes[1].get_ylabel()
 
 
+def test_best_of_n_curves_draw_a_second_form_dashed_on_the_same_panels():
+    from deepsee.viz import best_of_n_curve_figure
+    df = _curve_df()
+    second = df.assign(SSIM=df.SSIM + 0.1).melt(id_vars=["image", "n"], var_name="metric", value_name="value")
+    second["metric"] += " (consistent)"
+    fig = best_of_n_curve_figure(df, second=second)
+    axes = [ax for ax in fig.axes if ax.lines]
+    assert [ax.get_title() for ax in axes] == ["SSIM", "SegFeatDist"]        # no extra panels
+    dashed = axes[0].lines[-1]
+    assert dashed.get_linestyle() == "--"
+    assert dashed.get_ydata() == pytest.approx(df.groupby("n")["SSIM"].mean().values + 0.1)
+
+
 def test_metric_bars():
     fig = metric_bar_figure(_bar_df())
     axes = [ax for ax in fig.axes if ax.patches]

@@ -161,6 +161,31 @@ def test_oracle_study_curves_improve_with_n_and_picks_regenerate_their_sample():
         oracle_study(model, items, {"ssim": ssim}, K=4)
 
 
+def test_oracle_study_also_scores_the_consistent_solutions_in_the_same_pass():
+    """Issue 33: with also_consistent, every solution is also scored after the projection; the plain half
+    is unchanged, and the consistent picks regenerate as projected images with those scores."""
+    from deepsee.metrics import ssim
+    from deepsee.metrics.consistency import lr_psnr
+    from deepsee.paper.oracle import best_of_rows, oracle_study
+    import pandas as pd
+
+    def l1(a, b):
+        return (a - b).abs().flatten(1).mean(1)
+    l1.name = "L1"
+    model, cfg = _model()
+    items = _items(cfg, 2)
+    kw = dict(K=12, ns=[1, 10], scale=0.3, seed=5)
+    plain = oracle_study(model, items, {"ssim": ssim, "perceptual": l1}, **kw)
+    both = oracle_study(model, items, {"ssim": ssim, "perceptual": l1}, also_consistent=True, **kw)
+    pd.testing.assert_frame_equal(both["curves"], plain["curves"])
+    cons = both["consistent"]
+    assert set(cons["curves"].metric) == {"SSIM (consistent)", "L1 (consistent)"} and cons["consistent"]
+    rows = best_of_rows(model, items, cons, n_rows=1)
+    img, score = rows[0]["picks"][10]
+    assert float(l1(img[None], items[0]["hr"][None])) == pytest.approx(score, rel=1e-4, abs=1e-5)
+    assert lr_psnr(img[None], items[0]["lr"][None]).min() >= 60
+
+
 # ------------------------------------------------------------------------------------------ evaluation
 
 def test_evaluate_methods_scores_bicubic_then_each_model_on_its_split():

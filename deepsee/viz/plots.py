@@ -120,7 +120,8 @@ def _long_scores(df):
     return out
 
 
-def best_of_n_curve_figure(df, higher_is_better: dict | None = None, title: str = ""):
+def best_of_n_curve_figure(df, higher_is_better: dict | None = None, title: str = "", second=None,
+                           second_label: str = "consistent"):
     """Expected best score among n random solutions against n (log scale), one panel per metric:
     a thin line per test image and the mean over images as a thick line.
 
@@ -128,8 +129,14 @@ def best_of_n_curve_figure(df, higher_is_better: dict | None = None, title: str 
         df: long table with columns ``image, n, metric, value`` (or wide: ``image, n`` plus one
             column per metric, e.g. ``SSIM`` and ``SegFeatDist``).
         higher_is_better: per-metric direction; default: SSIM/PSNR up, the others down.
+        second: another such table of the same solutions in another form (e.g. the consistent ones, whose
+            metric names may end in ``" (<second_label>)"``): its mean is drawn dashed on the same panels.
     """
     data = _long_scores(df)
+    other = None
+    if second is not None:
+        other = _long_scores(second)
+        other["metric"] = other["metric"].str.replace(f" ({second_label})", "", regex=False)
     metrics = list(dict.fromkeys(data["metric"]))
     if not metrics:
         raise ValueError("best_of_n_curve_figure: empty table")
@@ -143,6 +150,9 @@ def best_of_n_curve_figure(df, higher_is_better: dict | None = None, title: str 
             ax.plot(g["n"], g["value"], color="#4477aa", lw=0.8, alpha=0.35)
         mean = sub.groupby("n")["value"].mean().sort_index()
         ax.plot(mean.index, mean.values, color="#1b2f5c", lw=2.4, marker="o", ms=3.5)
+        if other is not None and (other["metric"] == metric).any():
+            m2 = other[other["metric"] == metric].groupby("n")["value"].mean().sort_index()
+            ax.plot(m2.index, m2.values, color="#cc6600", lw=2.0, ls="--", marker="s", ms=3.5)
         ax.set_xscale("log")
         ax.set_xlabel("n (random solutions)", fontsize=FONT)
         ax.set_ylabel(f"expected best {metric} {_arrow(metric, higher_is_better)}", fontsize=FONT)
@@ -152,7 +162,10 @@ def best_of_n_curve_figure(df, higher_is_better: dict | None = None, title: str 
     n_img = data["image"].nunique()
     handles = [Line2D([], [], color="#4477aa", lw=0.8, alpha=0.6, label=f"one test image ({n_img})"),
                Line2D([], [], color="#1b2f5c", lw=2.4, marker="o", ms=3.5, label="mean over images")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=FONT, frameon=False)
+    if other is not None:
+        handles.append(Line2D([], [], color="#cc6600", lw=2.0, ls="--", marker="s", ms=3.5,
+                              label=f"mean over images, {second_label}"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=FONT, frameon=False)
     caption(fig, title)
     return fig
 
