@@ -125,6 +125,16 @@ def _encode(model, item, source: str, device) -> Tensor:
         return model.encode_style(img[None].to(device), item["mask"][None].to(device), source=source)[0]
 
 
+def _test_style(model, item, device) -> Tensor:
+    """The style ``[N, d]`` the model reads at test time (``DeepSEE.test_time_style``: the LR encoder when it has
+    one, else the HR encoder on the item's guide image): the walks, samples and selection start from it, so
+    they apply to every styled variant (the ablation's too)."""
+    style = model.test_time_style(item, device)
+    if style is None:
+        raise ValueError(f"the {model.cfg.variant} model has no style: nothing to walk or sample")
+    return style[0]
+
+
 def check_explorable(model) -> None:
     sources = tuple(getattr(model, "style_sources", ()))
     if "lr" not in sources or "hr" not in sources:
@@ -199,7 +209,7 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
     n = 2 * steps + 1
     for it in items:
         eng = _engine(model, it, device, engines, consistent, antialias)
-        style = _encode(model, it, "lr", device)
+        style = _test_style(model, it, device)
         masks = {r: region_pixels(it["mask"], r) for r in regions}
         width = int(band if band is not None else getattr(getattr(model, "cfg", None), "factor", 0) or 0)
         present = [r for r in regions if int(masks[r].sum()) >= MIN_PIXELS]
@@ -236,7 +246,7 @@ def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1
     rows = []
     for i, it in enumerate(items):
         eng = _engine(model, it, device, engines, consistent, antialias)
-        styles = sample_styles(_encode(model, it, "lr", device), k, noise=noise, scale=scale, seed=seed + i)
+        styles = sample_styles(_test_style(model, it, device), k, noise=noise, scale=scale, seed=seed + i)
         out = eng.generate(styles, progress=False).cpu().float()
         a, b = torch.triu_indices(k, k, 1)
         diff = (out[a] - out[b]).abs().mean(1) / 2                                # [pairs, H, W]
@@ -263,7 +273,7 @@ def selection_rows(model, items: Sequence[dict], perceptual: Callable, n: int = 
     rows = []
     for i, it in enumerate(items):
         eng = _engine(model, it, device, engines, consistent, antialias)
-        style = _encode(model, it, "lr", device)
+        style = _test_style(model, it, device)
         scores, _ = oracle_selection(lambda s: eng.generate(s.to(device), progress=False).cpu(), style.cpu(),
                                      it["hr"], K=n, noise=noise, scale=scale, seed=seed + i, chunk=50,
                                      metrics={"perceptual": perceptual}, progress=False)
