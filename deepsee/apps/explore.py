@@ -224,7 +224,8 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
             top.append(("guide", guide_panel))
         title = (f"{path.name}: {net.cfg.variant} {net.cfg.factor}x, output with the "
                  f"{'guide' if guide is not None else 'LR-predicted'} style; {k} samples "
-                 f"({NOISE} noise, scale {scale}, seed {seed})")
+                 f"({NOISE} noise, scale {scale}, seed {seed})"
+                 + ("; all projected onto the images consistent with the LR input" if consistent else ""))
         sheet = contact_sheet(top, [to_uint8_image(x) for x in imgs], title, tile=min(max(hr_size, 112), 256))
         with atomic_path(d / "contact_sheet.png") as tmp:
             sheet.save(tmp, format="PNG")
@@ -279,7 +280,8 @@ def _main(args) -> int:
                              seed=args.seed, scale=args.scale, downsample=args.downsample, guide=args.guide,
                              device=resolve_device(args.device), progress=not args.no_progress,
                              consistent=args.consistent)
-    worst = min(min(e["consistency"].values()) for e in summary["images_explored"]) if summary["n_images"] else None
+    worst = min(min(e["consistency"]["output_lr_psnr"], e["consistency"].get("samples_lr_psnr_worst", 200.0))
+                for e in summary["images_explored"]) if summary["n_images"] else None
     print(f"explored {summary['n_images']} image(s) with {summary['samples']} sample(s) each "
           f"({'projected onto the consistent images, ' if args.consistent else ''}worst LR-PSNR "
           f"{worst if worst is None else round(worst, 1)} dB) "
