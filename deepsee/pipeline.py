@@ -173,6 +173,11 @@ class Pipeline:
     def has_model(self, variant: str) -> bool:
         return variant in self.state.sr_runs
 
+    def model_steps(self, variant: str) -> int:
+        """The SR steps notebook 20's model of ``variant`` was trained for (its ``run_info.json``; 0 unknown)."""
+        info = Path(self.sr_run(variant)) / "run_info.json"
+        return int(json.loads(info.read_text()).get("steps_done") or 0) if info.is_file() else 0
+
     def load_model(self, variant: str):
         """Notebook 20's 8x model of ``variant`` (e.g. ``"independent"``), in eval mode."""
         return self._load(self.sr_run(variant))

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -29,8 +29,9 @@
 # | guided | the HR encoder on another image of the person |
 #
 # Models whose style comes from an HR image read it from another image of the same person (the test
-# item's guide), never from the ground truth. The ablation variants train for `pipeline.ablation_steps`
-# steps, fewer than the main models.
+# item's guide), never from the ground truth. In the quick profile the ablation variants train for
+# `pipeline.ablation_steps` steps, fewer than the main models: each column header gives its model's steps,
+# and the title says when the budgets differ (then the figure shows the budget as much as the inputs).
 
 # %% tags=["parameters"]
 # Infrastructure (papermill sets these; the defaults run the quick profile by hand in JupyterLab)
@@ -59,7 +60,8 @@ from deepsee.viz import ablation_figure
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
 n_images = P.knob(n_images, "pipeline.figure_images")
-models = {label: P.load_model(v) for v, label in columns.items() if P.has_model(v)}
+steps = {v: P.model_steps(v) for v in columns if P.has_model(v)}
+models = {f"{columns[v]}\n{n:,} steps": P.load_model(v) for v, n in steps.items()}
 items = sample_items(P.split(guided=True), n_images, seed + image_seed)
 print(P, "\nvariants:", ", ".join(models))
 
@@ -71,7 +73,8 @@ print(P, "\nvariants:", ", ".join(models))
 ablations = [v for v in columns if v not in ("independent", "guided") and P.has_model(v)]
 rows = [{"lr": it["lr"], "outputs": method_outputs(models, it, P.device), "gt": it["hr"]} for it in items]
 if ablations:
-    P.save_figure(ablation_figure(rows, title=P.title(extra="HR-style models use another image of the person")),
+    unequal = "; UNEQUAL training budgets (column headers)" if len(set(steps.values())) > 1 else ""
+    P.save_figure(ablation_figure(rows, title=P.title(extra="HR-style models use another image of the person" + unequal)),
                   "fig18_ablation");
 else:
     print(f"Fig. 18 skipped: the {P.profile} profile trains no ablation variants (pipeline.variants); "
@@ -84,4 +87,5 @@ else:
 # %%
 import pandas as pd
 scores = pd.DataFrame([{k: float(psnr(v[None], r["gt"][None])[0]) for k, v in r["outputs"].items()} for r in rows])
-Markdown("Mean PSNR on Fig. 18's faces: " + ", ".join(f"{k} {v:.2f} dB" for k, v in scores.mean().items()))
+Markdown("Mean PSNR on Fig. 18's faces: " + ", ".join(f"{k.split(chr(10))[0]} ({steps_:,} steps) {v:.2f} dB"
+                                                     for (k, v), steps_ in zip(scores.mean().items(), steps.values())))
