@@ -160,6 +160,8 @@ class TrainConfig:
 
 @dataclass
 class SegConfig:
+    input: str = "lr"                  # the image it reads: "lr" (the paper's segmenter: LR face -> HR mask) or "hr"
+                                       # (a judge of SR outputs: HR face -> mask; issue 31's mask-control measure)
     backbone: str = "drn"              # drn | resnet101 | xception65
     width: int = 64                    # DRN base width (64 = DRN-D-54)
     epochs: int = 150

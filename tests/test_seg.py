@@ -484,3 +484,81 @@ def test_cli_eval_seg_writes_tables_and_figure(trained_run, tmp_path):
     assert len(pc) == 19 and "iou_DRN" in pc.columns
     assert (out / "fig2_segmentation_synthfaces_smoke.png").is_file()
     assert (out / "table5_segmentation_synthfaces_smoke.meta.json").is_file()
+
+
+# ----------------------------------------------------------------------------- the judge (issue 31)
+
+def test_a_judge_segmenter_reads_hr_images(toy_cfg, tmp_path):
+    """seg.input=hr trains on the HR images (the judge of SR outputs); its info says so and its evaluation
+    feeds it HR images; a bad input name is refused."""
+    from deepsee.seg import load_segmenter
+    from deepsee.seg.evaluate import evaluate_segmenter
+    toy_cfg.seg.input = "hr"
+    run = train_segmenter(toy_cfg, run_dir=tmp_path / "judge")
+    info = json.loads((run / "segmenter.json").read_text())
+    assert info["input"] == "hr" and info["input_size"] == 32
+    judge = load_segmenter(run)
+    assert judge.config.seg.input == "hr"
+    r = evaluate_segmenter(toy_cfg, run, split="test")
+    assert 0 <= r["miou"] <= 1 and r["n_images"] == 6
+    toy_cfg.seg.input = "mask"
+    with pytest.raises(ValueError, match="seg.input"):
+        train_segmenter(toy_cfg, run_dir=tmp_path / "bad")
+
+
+class _ColourJudge(torch.nn.Module):
+    """A stand-in judge that reads the class from the red channel (class c <-> red = c / 9 - 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.p = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x, size):
+        cls = ((x[:, 0] + 1) * 9).round().clamp(0, 18).long()
+        logits = F.one_hot(cls, 19).permute(0, 3, 1, 2).float()
+        return F.interpolate(logits, size=size, mode="nearest")
+
+
+def _paint(mask):
+    img = torch.zeros(3, *mask.shape)
+    img[0] = mask.float() / 9 - 1
+    return img
+
+
+def test_mask_control_scores_with_a_known_judge():
+    from deepsee.eval.mask_control import changed_classes, edit_scores, judge_miou
+    judge = _ColourJudge()
+    masks = [torch.randint(0, 19, (16, 16), generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    assert judge_miou(judge, [_paint(m) for m in masks], masks) == pytest.approx(1.0)
+    after = [m.clone() for m in masks]
+    for a in after:
+        a[:4] = 5                                                       # the edit: the top rows become class 5
+    assert 5 in changed_classes(masks[0], after[0])
+    perfect = edit_scores(judge, [_paint(a) for a in after], masks, after)
+    assert perfect["edit_iou"] == pytest.approx(1.0) and perfect["changed_pixel_acc"] == pytest.approx(1.0)
+    ignored = edit_scores(judge, [_paint(m) for m in masks], masks, after)   # outputs that ignore the edit
+    assert ignored["changed_pixel_acc"] == pytest.approx(0.0) and ignored["edit_iou"] < 0.8
+    assert ignored["faces"] == 3 and "r_eye" in ignored["classes"]    # class 5 of CLASSES
+
+
+def test_mask_control_table_rows_for_a_model_and_its_edits():
+    from test_explore import _face, _model
+    from deepsee.eval.mask_control import mask_control_table
+    from deepsee.explore import edits
+    model, cfg = _model()
+    model.eval()
+    H = cfg.lr_size * cfg.factor
+    items = []
+    for i in range(3):
+        m = _face(H, seed=i)[0]
+        hr = _paint(m) * 1.0
+        items.append({"hr": hr, "lr": F.interpolate(hr[None], size=cfg.lr_size, mode="bicubic")[0].clamp(-1, 1),
+                      "mask": m, "name": f"f{i}"})
+    t = mask_control_table(_ColourJudge(), {"independent": model}, items,
+                           {"remove skin": lambda m: edits.remove(m, "skin"), "no-op": lambda m: m}, min_faces=20)
+    t = t.set_index("measure")
+    assert t.loc["judge ceiling: mIoU on the ground-truth images", "value"] == pytest.approx(1.0)
+    fid = t.loc["mask fidelity: mIoU(judge(output), input mask)"]
+    assert 0 <= fid.value <= 1 and fid.fidelity_ratio == pytest.approx(fid.value)
+    assert t.loc["edit IoU: remove skin", "faces"] == 3 and "only 3 faces" in t.loc["edit IoU: remove skin", "note"]
+    assert t.loc["edit IoU: no-op", "faces"] == 0                      # an edit that changes nothing does not apply

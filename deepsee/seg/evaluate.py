@@ -54,7 +54,8 @@ def evaluate_segmenter(cfg: Config, run_dir: str | Path, split: str = "test", *,
     meter = ConfusionMeter(num_classes=NUM_CLASSES)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=cfg.data.num_workers)
     for batch in tqdm(loader, desc=f"evaluate segmenter ({split})", unit="batch"):
-        pred = predict_masks(model, batch["lr"], tuple(batch["mask"].shape[-2:]))   # [B, H, W]
+        image = batch[model.config.seg.input]                  # the LR image, or the HR one for a judge
+        pred = predict_masks(model, image, tuple(batch["mask"].shape[-2:]))   # [B, H, W]
         meter.update(pred.cpu(), batch["mask"])
     m = meter.metrics()
     info_path = run_dir / "segmenter.json"

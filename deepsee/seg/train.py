@@ -126,34 +126,36 @@ def random_flip(lr: Tensor, mask: Tensor, generator: torch.Generator | None = No
 # ----------------------------------------------------------------------------- in-memory split
 
 class InMemorySplit(torch.utils.data.Dataset):
-    """The ``lr`` images and ``mask`` labels of a dataset, read once into two tensors.
+    """The input images (``key``: ``lr``, or ``hr`` for a judge) and ``mask`` labels of a dataset, read once into
+    two tensors.
 
     The segmenter's training items are deterministic (no dataset-side augmentation), so holding
     them in memory changes nothing but speed: SynthFaces quick items cost ~5 ms each to decode and
     resize, about 15% of a quick-profile step. Masks are stored as uint8 and returned as int64.
     """
 
-    def __init__(self, dataset, *, num_workers: int = 0, desc: str = "caching split"):
+    def __init__(self, dataset, *, num_workers: int = 0, desc: str = "caching split", key: str = "lr"):
         loader = torch.utils.data.DataLoader(dataset, batch_size=64, num_workers=num_workers)
-        lrs, masks = [], []
+        images, masks = [], []
         with torch.random.fork_rng(devices=[]):   # a DataLoader draws a seed: keep the training RNG stream
             for batch in tqdm(loader, desc=desc, unit="batch", leave=False):
-                lrs.append(batch["lr"].float())
+                images.append(batch[key].float())
                 masks.append(batch["mask"].to(torch.uint8))
-        self.lr = torch.cat(lrs)          # [N, 3, h, w]
+        self.key = key
+        self.images = torch.cat(images)   # [N, 3, h, w]
         self.mask = torch.cat(masks)      # [N, H, W]
 
     def __len__(self) -> int:
-        return self.lr.shape[0]
+        return self.images.shape[0]
 
     def __getitem__(self, i: int) -> dict:
-        return {"lr": self.lr[i], "mask": self.mask[i].long()}
+        return {self.key: self.images[i], "mask": self.mask[i].long()}
 
 
-def in_memory_bytes(dataset) -> int:
+def in_memory_bytes(dataset, key: str = "lr") -> int:
     """Bytes :class:`InMemorySplit` would hold for ``dataset`` (from its first item)."""
     item = dataset[0]
-    return len(dataset) * (item["lr"].numel() * 4 + item["mask"].numel())
+    return len(dataset) * (item[key].numel() * 4 + item["mask"].numel())
 
 
 # ----------------------------------------------------------------------------- class weights
@@ -263,8 +265,13 @@ def _epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[
     return [order[i * batch_size:(i + 1) * batch_size] for i in range(n // batch_size)]
 
 
+SEG_INPUTS = ("lr", "hr")   # seg.input: the paper's LR segmenter, or a judge of HR images (SR outputs)
+
+
 def check_seg_config(sc) -> None:
     """Clear errors for segmenter settings that would only fail (or silently misbehave) mid-run."""
+    if sc.input not in SEG_INPUTS:
+        raise ValueError(f"seg.input={sc.input!r}; expected one of {', '.join(SEG_INPUTS)} (the image the segmenter reads)")
     if sc.class_weighting not in CLASS_WEIGHTINGS:
         raise ValueError(f"seg.class_weighting={sc.class_weighting!r}; expected one of {', '.join(CLASS_WEIGHTINGS)}")
     if not (sc.lovasz_weight >= 0 and math.isfinite(sc.lovasz_weight)):
@@ -316,9 +323,10 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
     n = len(train_set)
     if n < sc.batch_size:
         raise ValueError(f"train split has {n} images, fewer than seg.batch_size={sc.batch_size}")
-    cached = cache_limit_gb > 0 and in_memory_bytes(train_set) <= cache_limit_gb * 2 ** 30
+    cached = cache_limit_gb > 0 and in_memory_bytes(train_set, sc.input) <= cache_limit_gb * 2 ** 30
     if cached:   # before the class counts, so that a first run reads the split from disk only once
-        train_set = InMemorySplit(train_set, num_workers=cfg.data.num_workers, desc="reading train split into memory")
+        train_set = InMemorySplit(train_set, num_workers=cfg.data.num_workers, desc="reading train split into memory",
+                                  key=sc.input)
     weights = training_class_weights(cfg, train_set, run_dir, method=sc.class_weighting).to(device)
 
     model = build_segmenter(sc, NUM_CLASSES).to(device)
@@ -370,7 +378,7 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
             lr_now = poly_lr(sc.lr, prog, sc.poly_power)
             for g in opt.param_groups:
                 g["lr"] = lr_now
-            lr_img, target = batch["lr"], batch["mask"]           # [B, 3, h, w], [B, H, W]
+            lr_img, target = batch[sc.input], batch["mask"]       # [B, 3, h, w] (the judge: [B, 3, H, W]), [B, H, W]
             if cfg.data.flip:
                 lr_img, target = random_flip(lr_img, target)
             lr_img, target = lr_img.to(device), target.to(device)
@@ -427,6 +435,7 @@ def segmenter_info(cfg: Config, model: nn.Module, state: dict) -> dict:
     spe = max(state.get("steps_per_epoch", 1), 1)
     return {"backbone": cfg.seg.backbone, "arch": arch_name(cfg.seg), "width": cfg.seg.width,
             "num_classes": NUM_CLASSES, "dataset": cfg.data.dataset, "lr_size": cfg.data.lr_size,
+            "input": cfg.seg.input, "input_size": cfg.data.lr_size if cfg.seg.input == "lr" else cfg.data.hr_size,
             "mask_size": cfg.data.hr_size, "steps": state["step"], "epochs_done": round(state["step"] / spe, 3),
             "epochs_configured": cfg.seg.epochs, "elapsed_s": round(state["elapsed_s"], 1),
             "stopped_by": state.get("stopped_by", ""), "pretrained": bool(model.pretrained_source),
