@@ -117,17 +117,23 @@ def test_texstatdist_map_averages_to_the_distance():
     assert m.spatial(a, a).abs().max() < 1e-6
 
 
-def test_ntire_table_measures_both_forms_beside_the_quoted_rows():
+def _model_and_faces(n: int = 2, seed: int = 0):
+    """A smoke-width model in eval mode (random weights that make every branch matter) and ``n`` faces: random
+    HR images of moderate amplitude, their kit LR, a face-like mask."""
     from test_explore import _face, _model
-    from deepsee.eval.consistency import COLUMNS, ntire_table, walk_survival
-    from deepsee.metrics.style_usage import region_control_rows
     model, cfg = _model()
-    model.eval()
     H = cfg.lr_size * cfg.factor
     items = []
-    for i in range(2):
-        hr = _rand(3, H, H, seed=20 + i, amp=0.6)
+    for i in range(n):
+        hr = _rand(3, H, H, seed=seed + i, amp=0.6)
         items.append({"hr": hr, "lr": lr_from_hr(hr, cfg.lr_size), "mask": _face(H, seed=i)[0], "name": f"f{i}"})
+    return model.eval(), items
+
+
+def test_ntire_table_measures_both_forms_beside_the_quoted_rows():
+    from deepsee.eval.consistency import COLUMNS, ntire_table, walk_survival
+    from deepsee.metrics.style_usage import region_control_rows
+    model, items = _model_and_faces(seed=20)
     table, per = ntire_table({"independent": model}, items, TextureDistance(), k=3, scale=0.3)
     assert list(table.columns) == COLUMNS
     assert set(table.source) == {"quoted", "measured"} and (table.source == "quoted").sum() == 4
@@ -144,15 +150,8 @@ def test_ntire_table_measures_both_forms_beside_the_quoted_rows():
 
 
 def test_consistency_study_states_every_quantity_with_and_without_the_projection():
-    from test_explore import _face, _model
     from deepsee.eval.consistency import consistency_study
-    model, cfg = _model()
-    model.eval()
-    H = cfg.lr_size * cfg.factor
-    items = []
-    for i in range(2):
-        hr = _rand(3, H, H, seed=30 + i, amp=0.6)
-        items.append({"hr": hr, "lr": lr_from_hr(hr, cfg.lr_size), "mask": _face(H, seed=i)[0], "name": f"f{i}"})
+    model, items = _model_and_faces(seed=30)
     out = consistency_study(model, items, items[:1], TextureDistance(), k=3, select_n=4, ntire_k=3)
     eff = out["effect"].set_index(["measure", "region"])
     assert eff.loc[("LR-PSNR, samples: worst", "all"), "consistent"] >= 60
