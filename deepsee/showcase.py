@@ -430,14 +430,15 @@ def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLA
     at batch 2, the predicted masks, no warm restart), one after the other in this process (``threads``), each
     resumed from its checkpoint (also from ``pretrained/training-state``). Returns ``{variant: run folder}``."""
     from .train.jobs import set_threads, train_one
+    bad = [v for v in variants if v not in ABLATION]
+    if bad:
+        raise ValueError(f"train_ablation: {', '.join(map(repr, bad))} is not an ablation variant ({', '.join(ABLATION)})")
     runs = runs or RUNS_DIR
     restore_state(runs, log=log)
     seg, masks = _seg_and_masks(runs, log)
     set_threads(threads)
     out = {}
     for v in variants:
-        if v not in ABLATION:
-            raise ValueError(f"train_ablation: {v!r} is not an ablation variant ({', '.join(ABLATION)})")
         out[v] = runs / f"sr-{v}"
         log(f"ablation {v}: training in {_repo_rel(out[v])}")
         train_one(showcase_config(v, masks, runs), str(seg), str(out[v]), progress=True)

@@ -234,3 +234,21 @@ def test_save_and_restore_state_keep_the_showcase_runs_and_recipe_candidates(tmp
     assert (fresh / "sr-independent-l1decay" / "ckpt-00001000.safetensors").read_bytes() == b"new"
     assert not list((fresh / "sr-independent").iterdir())
     assert showcase.restore_state(tmp_path / "none", tmp_path / "no-state") == []
+
+
+def test_the_32x_and_ablation_trainings_are_configured_as_issue_31_asks():
+    """The 32x model: 8x8 -> 256 on the showcase faces, >= 40,000 images (20,000 steps at batch 2), the locality
+    hinge late in the schedule; the ablation variants: the main models' first-stage budget and recipe."""
+    from deepsee import showcase
+    c = showcase.extreme_config()
+    assert (c.model.factor, c.model.lr_size, c.data.hr_size, c.data.synth_n) == (32, 8, 256, 6000)
+    assert c.train.schedule_steps * c.train.batch_size >= 40000 and c.pipeline.restarts == []
+    assert c.train.lambda_local > 0 and 0 < c.train.local_from < c.train.schedule_steps
+    main = showcase.showcase_config("independent", masks="/m")
+    for v in showcase.ABLATION:
+        a = showcase.showcase_config(v, masks="/m")
+        assert a.model.variant == v and a.train.schedule_steps == main.train.schedule_steps == 20000
+        assert a.train.batch_size == main.train.batch_size and a.data.mask_dir == "/m"
+        assert a.train.lambda_local == main.train.lambda_local == 0      # the first stage has no locality term
+    with pytest.raises(ValueError, match="not an ablation variant"):
+        showcase.train_ablation(variants=("independent",), log=lambda *_: None)
