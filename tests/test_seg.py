@@ -562,3 +562,15 @@ def test_mask_control_table_rows_for_a_model_and_its_edits():
     assert 0 <= fid.value <= 1 and fid.fidelity_ratio == pytest.approx(fid.value)
     assert t.loc["edit IoU: remove skin", "faces"] == 3 and "only 3 faces" in t.loc["edit IoU: remove skin", "note"]
     assert t.loc["edit IoU: no-op", "faces"] == 0                      # an edit that changes nothing does not apply
+
+
+def test_the_figure_edits_each_change_a_face_that_has_what_they_edit():
+    from deepsee.data import render_face
+    from deepsee.eval.mask_control import FIGURE_EDITS
+    masks = []
+    for i in range(12):
+        _, m = render_face(0, 300 + i, 300 + i, 128)
+        masks.append(torch.as_tensor(np.asarray(m)).long())
+    for name, fn in FIGURE_EDITS.items():
+        changed = sum(not torch.equal(fn(m), m) for m in masks)
+        assert changed >= 1, f"{name} changes none of 12 SynthFaces masks"

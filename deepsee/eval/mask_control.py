@@ -21,8 +21,23 @@ import pandas as pd
 import torch
 
 from ..constants import CLASSES, NUM_CLASSES
+from ..explore import edits
 from ..seg.metrics import ConfusionMeter, per_class_iou
 from ..seg.predict import predict_masks
+
+
+# The mask edits that Figs. 8, 9 and 16 make (notebook 42's defaults, pixels of the output size): name -> edit.
+FIGURE_EDITS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "close eyes (Fig. 8)": lambda m: edits.close_eyes(m),
+    "open mouth 3 px (Fig. 8)": lambda m: edits.open_mouth(m, 3),
+    "remove glasses (Figs. 8, 9)": lambda m: edits.remove(m, "eye_g"),
+    "add hair 6 px (Fig. 8)": lambda m: edits.add_hair(m, 6),
+    "add hair 12 px (Fig. 8)": lambda m: edits.add_hair(m, 12),
+    "mouth -> lips (Fig. 9)": lambda m: edits.relabel(m, "mouth", "u_lip"),
+    "brows -> skin (Fig. 9)": lambda m: edits.remove(m, ["l_brow", "r_brow"], "skin"),
+    "hair -> skin (Fig. 9)": lambda m: edits.relabel(m, "hair", "skin"),
+    "open mouth 5 px (Fig. 16)": lambda m: edits.open_mouth(m, 5),
+}
 
 
 def _judge(judge, images: torch.Tensor, size) -> torch.Tensor:
