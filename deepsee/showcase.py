@@ -32,8 +32,10 @@ MODELS = {   # name -> what it is (the registry's purpose line)
     "segmenter": "showcase LR-face segmenter (DeepLabV3+ DRN-D, width 8; SynthFaces, 9,600 steps)",
     "independent": "showcase DeepSEE 8x independent (SynthFaces, 16 -> 128)",
     "guided": "showcase DeepSEE 8x guided (SynthFaces, 16 -> 128)",
+    "judge": "showcase HR-face judge segmenter, mask control (issue 31; DRN-D width 8, HR input, 4,800 steps)",
 }
-SIZE_LIMIT_MB = 40.0          # everything under pretrained/showcase together (issue 22)
+SEGMENTERS = ("segmenter", "judge")   # train-seg runs (the rest: train-sr runs)
+SIZE_LIMIT_MB = 80.0          # everything under pretrained/showcase together (issue 31)
 _REGISTRY_MODULE = Path(__file__).parent / "shipped_sha256.py"
 # files of a run folder that are shipped (the rest, e.g. resumable checkpoints and sample grids, is not)
 _SHIPPED_FILES = ("config.yaml", "stats.jsonl", "run_info.json", "model.safetensors", "segmenter.json",
@@ -180,7 +182,7 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
         if (run / rel).is_file() and rel != "run_info.json":
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(run / rel, dest / rel)
-    if name == "segmenter":
+    if name in SEGMENTERS:
         if not (dest / "model.safetensors").is_file():
             raise FileNotFoundError(f"{run} has no model.safetensors: is the segmenter run finished?")
         state = json.loads((run / "state.json").read_text())
@@ -269,7 +271,7 @@ SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshot
 def run_folders(runs: Path | None = None) -> dict[str, Path]:
     """The first stage's training folders (the segmenter's and the SR runs' first schedule)."""
     runs = runs or RUNS_DIR
-    return {"segmenter": runs / "seg-drn", **{v: runs / f"sr-{v}" for v in SR_NAMES}}
+    return {"segmenter": runs / "seg-drn", "judge": runs / "judge-hr", **{v: runs / f"sr-{v}" for v in SR_NAMES}}
 
 
 def final_folders(runs: Path | None = None) -> dict[str, Path]:
@@ -330,7 +332,7 @@ def state_folders(runs: Path | None = None) -> dict[str, Path]:
     the recipe candidates beside them (any other ``sr-*`` folder of ``runs`` with a checkpoint)."""
     from .train.checkpoint import has_checkpoint
     runs = runs or RUNS_DIR
-    out = {name: f for name, f in run_folders(runs).items() if name != "segmenter"}
+    out = {name: f for name, f in run_folders(runs).items() if name not in SEGMENTERS}
     known = {f.name for f in out.values()}
     for f in sorted(runs.glob("sr-*")) if runs.is_dir() else []:
         if f.is_dir() and f.name not in known:
@@ -482,7 +484,7 @@ def _cmd(args) -> int:
         for name in args.names:
             steps = export_snapshots(name)
             print(export_run(folders[name], name, snapshot_steps=steps, note=args.note,
-                             interim=args.interim and name != "segmenter"))
+                             interim=args.interim and name not in SEGMENTERS))
         print(f"pretrained/showcase: {total_size_mb():.1f} MB (limit {SIZE_LIMIT_MB:g} MB)")
     elif args.showcase_command == "save-state":
         print(save_state(runs))

@@ -152,7 +152,8 @@ def test_status_lists_every_entry(hub):
     rows = weights.status()
     shipped = [r for r in rows if r["kind"] == "shipped"]
     assert [r["name"] for r in rows if r["kind"] != "shipped"] == list(weights.REGISTRY)
-    assert [r["name"] for r in shipped] == ["showcase_segmenter", "showcase_independent", "showcase_guided"]
+    assert [r["name"] for r in shipped] == ["showcase_segmenter", "showcase_independent", "showcase_guided",
+                                            "showcase_judge"]
     for r in rows:
         assert set(r) >= {"name", "purpose", "path", "size", "sha256_expected", "sha256_actual", "present", "ok"}
         assert r["kind"] == "shipped" or not r["present"]
