@@ -203,6 +203,7 @@ class EvalConfig:
     consistency_select_images: int = 8 #   projection on this many test images (and this many for selection)
     ntire_images: int = 30             # the NTIRE 2021 protocol (10 samples per image): test images
     ntire_samples: int = 10            #   samples per image (the challenge's 10)
+    mask_control_images: int = 60      # issue 31: test faces of the mask-control table (each edit on those it applies to)
     holdout_seed: int = -1             # >= 0: also score the independent model on SynthFaces drawn with this seed
     holdout_images: int = 200          #   (faces it was neither trained nor tuned on): this many test faces
 

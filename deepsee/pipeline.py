@@ -314,6 +314,15 @@ class Pipeline:
         self.record(shipped_models=True)
         return path
 
+    def judge(self):
+        """The judge segmenter of the mask-control measure (issue 31; reads HR images), or None: the shipped one
+        (checksums verified) when this profile takes shipped models and the judge is shipped."""
+        from .showcase import _expected
+        from .seg import load_segmenter
+        if not self.cfg.pipeline.pretrained or not _expected().get("judge"):
+            return None
+        return load_segmenter(self.shipped("judge"), device=self.device)
+
     def masks_dir(self, segmenter_run: Path) -> Path:
         """Where notebook 10 writes the predicted masks: beside a trained segmenter's run, or under the
         run root for a shipped one (``pretrained/`` stays read-only)."""

@@ -41,6 +41,14 @@ FIGURE_EDITS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 def _judge(judge, images: torch.Tensor, size) -> torch.Tensor:
+    """The judge's labels ``[B, *size]`` of ``images``; images of another size than the judge was trained on
+    (its ``config.data.hr_size``, e.g. a 32x model's 256 px outputs for a 128 px judge) are resized to it first
+    (bilinear, antialiased), so the judge sees faces at its own scale."""
+    cfg = getattr(judge, "config", None)
+    side = getattr(getattr(cfg, "data", None), "hr_size", 0)
+    if side and tuple(images.shape[-2:]) != (side, side):
+        images = torch.nn.functional.interpolate(images.float(), size=(side, side), mode="bilinear",
+                                                 align_corners=False, antialias=True).clamp(-1, 1)
     return predict_masks(judge, images, size).cpu()                      # [B, H, W]
 
 
