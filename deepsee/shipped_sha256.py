@@ -50,6 +50,7 @@ FILES: dict[str, dict[str, str]] = {
     },
     'segmenter': {
         'class_weights.json': '67441c4a8baa6e71747508baf6f7f5028758554864138505dd6bd4acb196979b',
+        'confidence.json': '7e54634b3fad4e14539dac23c6e460ab062f5cd04e630776a6422d595c580819',
         'config.yaml': 'aed91c1199dd96047d511471a884858c92139b916f5a7a2454985f87cde37e8a',
         'model.safetensors': '13ea1024927b2b15fef3d3537afde8aa5a9bfd1547dab1e84aae48c71454ccc8',
         'run_info.json': 'ca9beefda69860c171c3eb0b05e019c58b0aa42e10c33424369d71b67ddd2a7b',

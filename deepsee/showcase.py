@@ -26,6 +26,7 @@ import shutil
 from pathlib import Path
 
 from .runs import REPO_ROOT, machine_info, metadata, write_json
+from .seg.domain import model_domain
 
 SHOWCASE_DIR = REPO_ROOT / "pretrained" / "showcase"
 MODELS = {   # name -> what it is (the registry's purpose line)
@@ -38,7 +39,7 @@ SEGMENTERS = ("segmenter", "judge")   # train-seg runs (the rest: train-sr runs)
 SIZE_LIMIT_MB = 80.0          # everything under pretrained/showcase together (issue 31)
 _REGISTRY_MODULE = Path(__file__).parent / "shipped_sha256.py"
 # files of a run folder that are shipped (the rest, e.g. resumable checkpoints and sample grids, is not)
-_SHIPPED_FILES = ("config.yaml", "stats.jsonl", "run_info.json", "model.safetensors", "segmenter.json",
+_SHIPPED_FILES = ("config.yaml", "stats.jsonl", "run_info.json", "model.safetensors", "segmenter.json", "confidence.json",
                   "class_weights.json", "model/model.safetensors", "model/config.json")
 
 
@@ -130,7 +131,8 @@ def status_rows() -> list[dict]:
             ok, problem = False, str(e)
         size = sum((folder / rel).stat().st_size for rel in files if (folder / rel).is_file()) or None
         weights = next((rel for rel in files if rel.endswith("model.safetensors") and "snapshots" not in rel), "")
-        rows.append({"name": registry_name(name), "purpose": purpose, "kind": "shipped",
+        domain = model_domain(folder)["summary"] if present else ""
+        rows.append({"name": registry_name(name), "purpose": purpose, "kind": "shipped", "trained_on": domain,
                      "path": str(folder), "present": present, "ok": ok, "size": size,
                      "files": len(files), "sha256_expected": files.get(weights, "")[:16] or None,
                      "sha256_actual": None, "problem": problem})
@@ -256,6 +258,23 @@ def record_hashes(name: str, folder: Path) -> dict[str, str]:
 def total_size_mb(root: Path | None = None) -> float:
     root = root or SHOWCASE_DIR
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2 ** 20 if root.is_dir() else 0.0
+
+
+def record_confidence(name: str = "segmenter", split: str = "test", log=print) -> Path:
+    """Measure the shipped LR segmenter's mean confidence on the showcase's ``split`` and ship it beside its weights
+    (``confidence.json``, registered): ``deepsee explore`` compares every photo with it (a domain warning)."""
+    from .data import build_dataset
+    from .seg import load_segmenter
+    from .seg.domain import confidence_reference, write_confidence_reference
+    folder = verify_model(_check_name(name))
+    cfg = showcase_config(masks=None)
+    cfg.data.mask_dir = ""
+    items = list(build_dataset(cfg, split))
+    ref = confidence_reference(load_segmenter(folder), items)
+    path = write_confidence_reference(folder, ref, f"showcase {split} ({len(items)} faces)")
+    record_hashes(name, folder)
+    log(f"{name}: mean confidence {ref['mean']:.3f}, 5th percentile {ref['p05']:.3f} on {len(items)} faces -> {path}")
+    return path
 
 
 # ------------------------------------------------------------------------------------- training

@@ -207,3 +207,36 @@ def test_explore_consistent_answers_give_back_their_input(runs, tmp_path, capsys
         from deepsee.data import lr_from_hr
         down = (lr_from_hr(out, 8)[0].permute(1, 2, 0).numpy() + 1) * 127.5
         assert np.abs(down - lr).max() < 3
+
+
+def test_explore_states_the_models_domain_and_warns_on_photos_far_from_it(runs, tmp_path, capsys):
+    """Issue 32, item 3: the log and summary.json say what the model was trained on; a photo on which the
+    segmenter is less confident than on any face of its own test split gets a warning (log and summary),
+    and the outputs are still written."""
+    from deepsee.seg.domain import write_confidence_reference
+    seg = runs["seg"]
+    write_confidence_reference(seg, {"mean": 0.999, "p05": 0.999, "min": 0.999, "n": 3}, "test")   # unreachable
+    try:
+        assert _explore(runs, tmp_path / "warn", "--samples", "1", "--no-progress", "--downsample") == 0
+        err = capsys.readouterr().err
+        assert "the model was trained on" in err and "WARNING far from the models' training domain" in err
+        s = json.loads((tmp_path / "warn" / "summary.json").read_text())
+        assert s["confidence_reference"]["min"] == 0.999 and "summary" in s["trained_on"]["model"]
+        for e in s["images_explored"]:
+            assert 0 < e["segmenter_confidence"] < 0.999 and e["domain_warning"].startswith("far from")
+            assert (tmp_path / "warn" / e["folder"] / "output.png").is_file()
+        write_confidence_reference(seg, {"mean": 0.1, "p05": 0.06, "min": 0.06, "n": 3}, "test")   # any face passes
+        assert _explore(runs, tmp_path / "ok", "--samples", "1", "--no-progress", "--downsample") == 0
+        s = json.loads((tmp_path / "ok" / "summary.json").read_text())
+        assert all(e["domain_warning"] == "" for e in s["images_explored"])
+    finally:
+        (seg / "confidence.json").unlink()
+
+
+def test_model_domain_reads_the_run_folder(runs):
+    from deepsee.seg.domain import model_domain
+    d = model_domain(runs["seg"])
+    assert d["dataset"] == "synthfaces" and d["labels"].startswith("19 ") and d["hr_size"] == 64
+    assert "SynthFaces" in d["summary"] and "px" in d["summary"]
+    bare = model_domain(runs["model"] / "model")        # a model folder alone records no dataset
+    assert "not recorded" in bare["summary"]

@@ -110,6 +110,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     from ..data.photos import list_photos, load_photo, resize_square, stderr_log
     from ..models.deepsee import DeepSEE
     from ..seg import load_segmenter, predict_masks
+    from ..seg.domain import domain_check, masks_and_confidence, model_domain, read_confidence_reference
     from ..viz import colorize, to_uint8_image
     from ..explore.engine import ExplorationEngine
     from ..explore.walks import sample_styles
@@ -126,6 +127,12 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     lr_size, hr_size = net.cfg.lr_size, net.cfg.hr_size
     seg = load_segmenter(segmenter, device=device)
     general: list[str] = []
+    domains = {"model": model_domain(model), "segmenter": model_domain(segmenter)}
+    reference = read_confidence_reference(segmenter)
+    log(f"explore: the model was trained on {domains['model']['summary']}")
+    if reference is None:
+        general.append(f"the segmenter records no confidence on its test split ({segmenter}/confidence.json): "
+                       "photos far from its training domain cannot be recognised")
     seg_cfg = getattr(seg, "config", None)
     if seg_cfg is not None and seg_cfg.data.lr_size != lr_size:
         general.append(f"the segmenter was trained on {seg_cfg.data.lr_size} px LR images, the model takes "
@@ -180,7 +187,12 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
                 log(f"{path.name}: {note}")
             lr = to_tensor_image(resize_square(photo.rgb, lr_size))[None]
         lr = lr.to(device)
-        mask = predict_masks(seg, lr, hr_size)                    # [1, H, W]
+        mask, conf = masks_and_confidence(seg, lr, hr_size)      # [1, H, W], [1]
+        confidence = float(conf[0])
+        warning = domain_check(confidence, reference)
+        if warning:
+            notes.append(warning)
+            log(f"{path.name}: WARNING {warning}")
         style = guide_style if guide is not None else (net.encode_style(lr, mask, "lr") if uses_style else None)
         output = net(lr, mask, style).clamp(-1, 1)
         if consistent:
@@ -235,13 +247,14 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
             consistency.update({f"samples_{key}": v for key, v in
                                 summarize_lr_psnr(lr_psnr(imgs, lr.expand(k, -1, -1, -1))).items()})
         entries.append({"image": path.name, "folder": path.stem, "original_size": list(photo.original_size),
-                        "notes": notes, "files": files_written, "consistency": consistency})
+                        "notes": notes, "files": files_written, "consistency": consistency,
+                        "segmenter_confidence": confidence, "domain_warning": warning})
 
     summary = metadata("", seed, command="deepsee explore", model=str(model), segmenter=str(segmenter),
                        images=str(images), guide=None if guide is None else str(guide),
                        variant=net.cfg.variant, factor=net.cfg.factor, lr_size=lr_size, hr_size=hr_size,
                        downsample=bool(downsample), style_source=style_source, samples=k, noise=NOISE,
-                       consistent=bool(consistent),
+                       consistent=bool(consistent), trained_on=domains, confidence_reference=reference,
                        lr_psnr=("dB, the output (and samples) downscaled with the datasets' bicubic against the LR "
                                 "input; 200 = exact" + ("; all projected onto the consistent images" if consistent
                                                         else "")),

@@ -66,6 +66,8 @@ def _weights_status(args) -> int:
             state = "verified"
         size = f"{r['size'] / 2**20:.1f} MiB" if r["size"] else "-"
         print(f"{r['name']:<24} {state:<9} {size:>10}  {r['sha256_expected'] or ('(shipped)' if r['kind'] == 'shipped' else '(user)'):<18} {r['path']}")
+        if r.get("trained_on"):
+            print(f"{'':<24} trained on: {r['trained_on']}")
     return 0
 
 
