@@ -106,7 +106,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     from ..data import lr_from_hr
     from ..data.common import to_tensor_image
     from ..data.degradation import project_consistent
-    from ..metrics.consistency import lr_psnr, summarize_lr_psnr
+    from ..metrics.consistency import capped_lr_psnr, lr_psnr, summarize_lr_psnr
     from ..data.photos import list_photos, load_photo, resize_square, stderr_log
     from ..models.deepsee import DeepSEE
     from ..seg import load_segmenter, predict_masks
@@ -242,7 +242,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
         with atomic_path(d / "contact_sheet.png") as tmp:
             sheet.save(tmp, format="PNG")
         files_written["contact_sheet"] = "contact_sheet.png"
-        consistency = {"output_lr_psnr": float(min(lr_psnr(output, lr)[0], 200.0))}
+        consistency = {"output_lr_psnr": float(capped_lr_psnr(output, lr)[0])}
         if k:
             consistency.update({f"samples_{key}": v for key, v in
                                 summarize_lr_psnr(lr_psnr(imgs, lr.expand(k, -1, -1, -1))).items()})
@@ -293,7 +293,7 @@ def _main(args) -> int:
                              seed=args.seed, scale=args.scale, downsample=args.downsample, guide=args.guide,
                              device=resolve_device(args.device), progress=not args.no_progress,
                              consistent=args.consistent)
-    worst = min(min(e["consistency"]["output_lr_psnr"], e["consistency"].get("samples_lr_psnr_worst", 200.0))
+    worst = min(min(e["consistency"]["output_lr_psnr"], e["consistency"].get("samples_lr_psnr_worst", float("inf")))
                 for e in summary["images_explored"]) if summary["n_images"] else None
     print(f"explored {summary['n_images']} image(s) with {summary['samples']} sample(s) each "
           f"({'projected onto the consistent images, ' if args.consistent else ''}worst LR-PSNR "

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..constants import CLASSES, NUM_CLASSES, REGIONS
-from ..metrics.consistency import lr_psnr
+from ..metrics.consistency import capped_lr_psnr
 
 # Mask edits offered in the explorer: name -> function(mask, cls, amount, other) -> mask.
 EDIT_OPS = ("relabel", "grow", "shrink", "move_up", "move_down", "move_left", "move_right", "paste")
@@ -139,7 +139,7 @@ def output_lr_psnr(state: ExplorerState) -> float:
     if state.image is None:
         return float("nan")
     aa = bool(getattr(state.engine, "antialias", False))
-    return float(min(lr_psnr(state.image[None].cpu().float(), state.lr.cpu().float(), aa)[0], 200.0))
+    return float(capped_lr_psnr(state.image[None].cpu().float(), state.lr.cpu().float(), aa)[0])
 
 
 DIFF_GAIN = 8   # difference maps are |a - b| x 8, as in the walk figures (Figs. 3, 4, 10)

@@ -16,6 +16,7 @@ from torch import Tensor
 from ..data.common import lr_from_hr
 
 NTIRE_MIN_LR_PSNR = 45.0   # dB: the NTIRE 2021 SR-space challenge's consistency requirement
+EXACT_DB = 200.0           # dB: where means and tables cap an exact (infinite) LR-PSNR
 
 
 def lr_psnr(sr: Tensor, lr: Tensor, antialias: bool = False) -> np.ndarray:
@@ -39,10 +40,15 @@ def lr_psnr(sr: Tensor, lr: Tensor, antialias: bool = False) -> np.ndarray:
         return 10 * np.log10(1.0 / mse)
 
 
+def capped_lr_psnr(sr: Tensor, lr: Tensor, antialias: bool = False) -> np.ndarray:
+    """:func:`lr_psnr` with an exact answer (``inf``) counted as :data:`EXACT_DB`, so means stay finite."""
+    return np.minimum(lr_psnr(sr, lr, antialias), EXACT_DB)
+
+
 def summarize_lr_psnr(values) -> dict[str, float]:
     """``{"lr_psnr": mean, "lr_psnr_worst": min, "lr_psnr_ge45": share at or above 45 dB}`` of per-image values
-    (the mean of finite values; exact images, ``inf``, count at 200 dB, beyond float32 resolution)."""
-    v = np.minimum(np.asarray(values, dtype=np.float64).ravel(), 200.0)
+    (exact images, ``inf``, count as :data:`EXACT_DB`, beyond float32 resolution)."""
+    v = np.minimum(np.asarray(values, dtype=np.float64).ravel(), EXACT_DB)
     if v.size == 0:
         raise ValueError("summarize_lr_psnr: no values")
     return {"lr_psnr": float(v.mean()), "lr_psnr_worst": float(v.min()),

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..constants import REGIONS, region_pixels
-from .consistency import NTIRE_MIN_LR_PSNR, lr_psnr
+from .consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr
 
 #: Regions measured (the large ones the LR image constrains, and the small, uncertain ones).
 USAGE_REGIONS: tuple[str, ...] = ("hair", "skin", "cloth", "background", "lips", "eyes", "brows")
@@ -115,8 +115,8 @@ def pairwise_perceptual(perceptual: Callable, x: Tensor, first: Tensor, second: 
 
 
 def _lr_psnr(out: Tensor, item: dict, antialias: bool) -> np.ndarray:
-    """LR-PSNR (dB) of each of ``out`` ``[K, 3, H, W]`` against the item's LR input (capped at 200 = exact)."""
-    return np.minimum(lr_psnr(out, item["lr"][None].expand(out.shape[0], -1, -1, -1), antialias), 200.0)
+    """LR-PSNR (dB) of each of ``out`` ``[K, 3, H, W]`` against the item's LR input (exact = ``EXACT_DB``)."""
+    return capped_lr_psnr(out, item["lr"][None].expand(out.shape[0], -1, -1, -1), antialias)
 
 
 def _encode(model, item, source: str, device) -> Tensor:

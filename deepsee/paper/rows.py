@@ -17,7 +17,7 @@ from torch import Tensor
 from ..constants import REGIONS, region_pixels
 from ..explore.engine import ExplorationEngine
 from ..explore.walks import style_walk
-from ..metrics.consistency import lr_psnr
+from ..metrics.consistency import capped_lr_psnr
 
 
 def predicted_style(model, item: dict, device="cpu") -> Tensor:
@@ -88,7 +88,7 @@ def edit_row(model, item: dict, masks: Sequence, captions: Sequence[str], device
     out = torch.stack(imgs)
     return {"label": item.get("name", ""), "masks": [torch.as_tensor(m) for m in masks], "images": imgs,
             "captions": list(captions),
-            "lr_psnr": lr_psnr(out, item["lr"][None].expand(len(imgs), -1, -1, -1).to(out), antialias).tolist()}
+            "lr_psnr": capped_lr_psnr(out, item["lr"][None].expand(len(imgs), -1, -1, -1).to(out), antialias).tolist()}
 
 
 def sr_rows(model, items: Sequence[dict], device="cpu") -> list[dict]:
@@ -151,7 +151,7 @@ def edit_consistency(rows_by_figure: dict[str, Sequence[dict]]) -> "pd.DataFrame
         vals = {True: [], False: []}
         for row in fig_rows:
             for v, cap in zip(row["lr_psnr"], row["captions"]):
-                vals[cap not in UNEDITED].append(min(float(v), 200.0))
+                vals[cap not in UNEDITED].append(float(v))
         for edited in (True, False):
             if vals[edited]:
                 rows.append({"figure": fig, "masks": "edited" if edited else "unedited", "outputs": len(vals[edited]),
