@@ -13,6 +13,7 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (``apt-get install chromium 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -120,6 +121,8 @@ class BrowserCheck:
     widget_errors: int = 0               # "Error displaying widget" on the page
     screenshot: str = ""
     render_s: float = float("nan")       # "run all cells" -> the widget is on the page
+    lr_psnr_plain: float = float("nan")       # the status line's LR-PSNR before the consistency checkbox
+    lr_psnr_consistent: float = float("nan")  #   and after clicking it (the output projected)
 
 
 def prepare_explorer(workdir: Path, parameters: dict) -> Path:
@@ -190,6 +193,16 @@ def explorer_in_browser(workdir: Path, parameters: dict, *, region: str = "hair"
         check.output_before = hashlib.sha1((before or "").encode()).hexdigest() if before else ""
         check.output_after = hashlib.sha1((output_src(driver) or "").encode()).hexdigest()
         time.sleep(1.0)               # let the last of the key presses render
+
+        def status_lr_psnr(d):        # "... LR-PSNR 23.4 dB ..." in the explorer's status line
+            m = re.search(r"LR-PSNR ([0-9.]+) dB", d.page_source)
+            return float(m.group(1)) if m else float("nan")
+        check.lr_psnr_plain = status_lr_psnr(driver)
+        box = driver.find_element(By.CSS_SELECTOR, ".widget-checkbox input[type=checkbox]")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        box.click()
+        wait.until(lambda d: "projected onto the consistent images" in d.page_source)
+        check.lr_psnr_consistent = status_lr_psnr(driver)
         if screenshot is not None:
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(screenshot))

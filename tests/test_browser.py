@@ -51,6 +51,8 @@ def test_explorer_renders_in_jupyterlab_and_a_region_slider_changes_the_output(t
     assert check.moved == "hair"
     assert check.output_before and check.output_after and check.output_after != check.output_before, \
         "moving the hair slider did not change the output image"
+    # the consistency checkbox (issue 33): the status line's LR-PSNR jumps once the output is projected
+    assert check.lr_psnr_plain < 40 <= 60 <= check.lr_psnr_consistent, (check.lr_psnr_plain, check.lr_psnr_consistent)
     assert (tmp_path / "explorer.png").stat().st_size > 10_000
     (tmp_path / "latency.json").write_text(json.dumps({"latency_s": check.latency_s, "render_s": check.render_s}))
     print(f"browser: widget after {check.render_s:.1f} s, slider -> new output in {check.latency_s * 1000:.0f} ms")
