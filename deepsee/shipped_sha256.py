@@ -48,6 +48,14 @@ FILES: dict[str, dict[str, str]] = {
         'snapshots/step_00038000/model.safetensors': 'b085378a85d315fa85906ce6116fdc03413ddbb55425ac71a49dd26dff9131be',
         'stats.jsonl': 'dab4f624b74ee3d67b22a531a5ebbb984cf1139a094f35a2fae3724e531887c1',
     },
+    'judge': {
+        'class_weights.json': '7acf7464d656d2483208d85ea8ed7edf771ef5165c27c9aeb5810d07da7e2e62',
+        'config.yaml': '54a9f569e3eff7acf9e2f0d7a8d79a13c6019c5ae5e5ca3bdfff98e1a649c4aa',
+        'model.safetensors': '20db7f752b13cebbbedac22a4f0c4761570c52bcdc859a580f7ff5a649c3da8d',
+        'run_info.json': '499e40245fdefba4b5b7bc358077427e26cfa07090cad02ed5cbee046999ff3f',
+        'segmenter.json': '4966604ffca570b52d7f11e148c89278c496c01dcc903324443ad78473d5b93d',
+        'stats.jsonl': '64e37452d940e8b12eb00eb902e9f2359f09ddb4bcc0e3e253bd0cb35bb287b9',
+    },
     'segmenter': {
         'class_weights.json': '67441c4a8baa6e71747508baf6f7f5028758554864138505dd6bd4acb196979b',
         'confidence.json': '7e54634b3fad4e14539dac23c6e460ab062f5cd04e630776a6422d595c580819',

@@ -48,6 +48,8 @@ def model_domain(path: str | Path) -> dict:
                    hr_size=d.hr_size)
         if d.dataset == "synthfaces":
             out["faces"] = d.synth_n
+        if (run / "segmenter.json").is_file():
+            out["input"] = cfg.seg.input                  # a segmenter: "lr", or "hr" for a judge
     info = {}
     if (run / "run_info.json").is_file():
         info = json.loads((run / "run_info.json").read_text())
@@ -63,7 +65,9 @@ def model_domain(path: str | Path) -> dict:
     if "dataset" in out:
         parts.append(DATASET_NAMES.get(out["dataset"], out["dataset"])
                      + (f", {out['faces']:,} faces" if "faces" in out else ""))
-        parts.append(f"{out['labels']}, {out['lr_size']} -> {out['hr_size']} px")
+        reads = (f"{out['hr_size']} px HR images -> masks" if out.get("input") == "hr"
+                 else f"{out['lr_size']} -> {out['hr_size']} px")
+        parts.append(f"{out['labels']}, {reads}")
     if "steps" in out:
         parts.append(f"{out['steps']:,} steps" + (f" at batch {out['batch_size']}" if "batch_size" in out else ""))
     out["summary"] = "; ".join(parts) or "not recorded (a model folder without its run's config and log)"
