@@ -360,7 +360,8 @@ def state_folders(runs: Path | None = None) -> dict[str, Path]:
 
 
 def save_state(runs: Path | None = None, state: Path | None = None, log=print) -> Path:
-    """Copy the unfinished runs' resumable state (config, log, last checkpoint, snapshots; no sample grids)
+    """Copy the unfinished runs' resumable state (config, log, last checkpoint, snapshots, and a finished stage's
+    ``branch.json`` and final ``model/``; no sample grids)
     to ``pretrained/training-state``, to commit and continue on another machine or session: the
     showcase runs and the recipe candidates beside them (:func:`state_folders`)."""
     state = state or STATE_DIR
@@ -368,13 +369,14 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
         dest = state / folder.name
         if dest.exists():
             shutil.rmtree(dest)
-        keep = {"checkpoint.json", "config.yaml", "stats.jsonl", "run_info.json", keep_ckpt(folder)}
+        keep = {"checkpoint.json", "config.yaml", "stats.jsonl", "run_info.json", "branch.json", keep_ckpt(folder)}
         dest.mkdir(parents=True)
         for p in folder.iterdir():
             if p.is_file() and p.name in keep:
                 shutil.copy2(p, dest / p.name)
-        if (folder / "snapshots").is_dir():
-            shutil.copytree(folder / "snapshots", dest / "snapshots")
+        for sub in ("snapshots", "model"):   # model/: a finished stage's final model, what the next stage branches from
+            if (folder / sub).is_dir():
+                shutil.copytree(folder / sub, dest / sub)
         log(f"saved {name}'s resumable state to {_repo_rel(dest)}")
     return state
 

@@ -223,7 +223,12 @@ def test_save_and_restore_state_keep_the_showcase_runs_and_recipe_candidates(tmp
             (run / "ckpt-00001000.safetensors").write_bytes(b"new")
             (run / "checkpoint.json").write_text('{"file": "ckpt-00001000.safetensors"}')
     (runs / "sr-independent" / "snapshots" / "step_00000500").mkdir(parents=True)
+    (runs / "sr-independent" / "model").mkdir()                 # a finished stage: what the next one branches from
+    (runs / "sr-independent" / "model" / "config.json").write_text("{}")
+    (runs / "sr-independent" / "branch.json").write_text("{}")
     showcase.save_state(runs, state, log=lambda *_: None)
+    assert (state / "sr-independent" / "model" / "config.json").is_file()
+    assert (state / "sr-independent" / "branch.json").is_file()
     assert sorted(p.name for p in state.iterdir()) == ["sr-independent", "sr-independent-l1decay"]
     assert sorted(p.name for p in (state / "sr-independent-l1decay").iterdir()) == [
         "checkpoint.json", "ckpt-00001000.safetensors", "config.yaml", "run_info.json", "stats.jsonl"]
