@@ -24,6 +24,7 @@ import torch
 from ..explore.engine import ExplorationEngine
 from ..explore.walks import sample_styles
 from ..metrics.consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr, diversity_score
+from ..metrics.style_usage import style_usage
 
 K = 10   # samples per image (the challenge's protocol)
 COLUMNS = ["method", "factor", "diversity_score", "lr_psnr", "lr_psnr_worst", "perceptual", "perceptual_metric",
@@ -172,7 +173,6 @@ def consistency_study(model, items: Sequence[dict], select_items: Sequence[dict]
     and with the projection, the walks' survival, and :func:`consistency_effect`. ``perceptual`` needs a
     ``spatial`` map (TexStatDist or LPIPS). Returns ``{"effect", "survival", "ntire_plain", "ntire_consistent",
     "usage_plain", "usage_consistent"}`` (the last two: style-usage summaries)."""
-    from ..metrics.style_usage import style_usage
     kw = dict(select_items=select_items, region_delta=region_delta, global_delta=global_delta, k=k, scale=scale,
               select_n=select_n, seed=seed, device=device, progress=progress, antialias=antialias)
     plain = style_usage(model, items, perceptual, consistent=False, **kw)
