@@ -56,7 +56,9 @@ def check_factor(factor) -> int:
 
 @dataclass
 class DataConfig:
-    dataset: str = "synthfaces"        # synthfaces | celebamaskhq | celeba | folder
+    dataset: str = "synthfaces"        # synthfaces | celebamaskhq | celeba | folder | synthscenes | ade20k | ost
+    labels: str = "celebamaskhq"       # label set (deepsee.labels): celebamaskhq (faces) | outdoor (SFTGAN's scene
+                                       # classes) | path of a .json/.yaml label-set file; sets model.num_classes
     root: str = ""                     # dataset folder; "" -> <data_root>/<dataset>
     data_root: str = ""                # folder of the datasets; "" -> $DEEPSEE_DATA, else <checkout>/data (data_root())
     hr_size: int = 128                 # HR image side (px)
@@ -267,8 +269,8 @@ def dataset_root(cfg: DataConfig) -> Path:
     settings in the name (``synthfaces_<n>x<size>_seed<k>``), so profiles never overwrite each other."""
     if cfg.root:
         return Path(cfg.root)
-    if cfg.dataset == "synthfaces":
-        return data_root(cfg) / f"synthfaces_{cfg.synth_n}x{cfg.synth_size}_seed{cfg.synth_seed}"
+    if cfg.dataset in ("synthfaces", "synthscenes"):
+        return data_root(cfg) / f"{cfg.dataset}_{cfg.synth_n}x{cfg.synth_size}_seed{cfg.synth_seed}"
     return data_root(cfg) / cfg.dataset
 
 
@@ -398,6 +400,29 @@ def validate_model(m: ModelConfig) -> ModelConfig:
     return m
 
 
+#: Datasets whose masks are outdoor-scene labels (deepsee.labels.OUTDOOR); the others hold faces.
+SCENE_DATASETS = ("synthscenes", "ade20k", "ost")
+
+
+def validate_labels(cfg: Config):
+    """The label set ``data.labels`` names (:func:`deepsee.labels.label_set`), checked against the dataset:
+    a scene dataset needs a label set of 8 outdoor classes, a face dataset the face set (or a file of the
+    user's own); a ``ValueError`` names the key otherwise."""
+    from .labels import label_set
+    try:
+        ls = label_set(cfg.data.labels)
+    except (ValueError, FileNotFoundError) as e:
+        raise ValueError(f"data.labels={cfg.data.labels!r}: {e}") from None
+    scenes = cfg.data.dataset in SCENE_DATASETS
+    if scenes and ls.name != "outdoor":
+        raise ValueError(f"data.dataset={cfg.data.dataset!r} holds outdoor scenes; set data.labels=outdoor "
+                         f"(got {cfg.data.labels!r})")
+    if not scenes and ls.name == "outdoor":
+        raise ValueError(f"data.labels=outdoor, but data.dataset={cfg.data.dataset!r} holds faces; use a scene "
+                         f"dataset ({', '.join(SCENE_DATASETS)})")
+    return ls
+
+
 def restart_stages(restarts, after: int = 0) -> list[tuple[int, list[int], list[str]]]:
     """``pipeline.restarts`` checked -> ``[(steps, snapshot steps, overrides)]``: each stage ends later than
     the one before (and than ``after``, the first schedule's steps, when known); a ``ValueError`` names
@@ -446,6 +471,10 @@ def validate(cfg: Config) -> Config:
     if not 0.0 <= t.hr_style_share <= 1.0:
         raise ValueError(f"train.hr_style_share={t.hr_style_share}; expected a probability in [0, 1]")
     validate_model(cfg.model)
+    labels = validate_labels(cfg)
+    if cfg.model.num_classes != labels.num_classes:
+        raise ValueError(f"model.num_classes={cfg.model.num_classes}, but data.labels={cfg.data.labels!r} has "
+                         f"{labels.num_classes} classes (leave model.num_classes out: the label set sets it)")
     from .metrics.style_usage import GOAL_SETS
     if cfg.eval.usage_goals not in GOAL_SETS:
         raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(GOAL_SETS)}")
@@ -463,4 +492,19 @@ def load_config(profile: str | os.PathLike = "quick", overrides: Sequence[str] |
 def config_from_dict(d: dict) -> Config:
     """A validated Config (:func:`validate`) from a nested dict, e.g. ``Config.to_dict()`` output or a run's
     saved ``config.yaml``."""
-    return validate(_build(Config, d, ""))
+    return validate(_build(Config, _labels_set_classes(d), ""))
+
+
+def _labels_set_classes(d: dict) -> dict:
+    """``model.num_classes`` from ``data.labels`` when the dict does not state it (profiles name the label
+    set once); a stated value is kept and checked by :func:`validate`."""
+    labels = (d.get("data") or {}).get("labels") if isinstance(d.get("data"), dict) else None
+    model = d.get("model") if isinstance(d.get("model"), dict) else {}
+    if labels and "num_classes" not in model:
+        from .labels import label_set
+        try:
+            n = label_set(labels).num_classes
+        except (ValueError, FileNotFoundError):
+            return d          # validate() names the key
+        d = _merge(d, {"model": {"num_classes": n}})
+    return d

@@ -159,7 +159,8 @@ def _interim_model(run: Path) -> tuple[Path, dict]:
     from .models import DeepSEE
     from .train.checkpoint import read_checkpoint, split_prefix
     tensors, meta = read_checkpoint(run)
-    model = DeepSEE(load_config(str(run / "config.yaml")).model)
+    run_cfg = load_config(str(run / "config.yaml"))
+    model = DeepSEE(run_cfg.model, labels=run_cfg.data.labels)
     model.load_state_dict(split_prefix(tensors, "G"))
     return model.eval().save(run / "interim" / "model"), meta
 

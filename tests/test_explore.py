@@ -168,7 +168,11 @@ def test_style_walk_middle_symmetric_rows():
     with pytest.raises(ValueError, match="odd"):
         style_walk(s, steps=4)
     with pytest.raises(ValueError, match="19 rows"):
-        style_walk(torch.zeros(18, 4))
+        style_walk(torch.zeros(18, 4), labels="celebamaskhq")
+    with pytest.raises(ValueError, match="pass labels"):      # 8 rows, no label set: ids only
+        style_walk(torch.zeros(8, 4), classes="lips")
+    scene = style_walk(torch.zeros(8, 4), delta=0.1, steps=3, classes="sky", labels="outdoor")
+    assert (scene[0] != 0).any(1).nonzero().flatten().tolist() == [1]
 
 
 def test_sampling_deterministic_across_chunks():

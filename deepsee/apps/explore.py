@@ -53,12 +53,13 @@ def default_scale(model: str | Path) -> tuple[float, str]:
     return 0.1, "default (no run config.yaml beside the model)"
 
 
-def write_mask_png(path: Path, labels: torch.Tensor | np.ndarray) -> None:
-    """Label map ``[H, W]`` (0..18) -> palette PNG: pixel values = labels, colours = the kit's palette."""
-    from ..constants import PALETTE
+def write_mask_png(path: Path, labels: torch.Tensor | np.ndarray, label_set=None) -> None:
+    """Label map ``[H, W]`` (0..N-1) -> palette PNG: pixel values = labels, colours = the palette of ``label_set``
+    (the model's; faces by default)."""
+    from ..labels import label_set as _label_set
     m = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     im = Image.fromarray(m.astype(np.uint8), mode="P")
-    flat = [v for rgb in PALETTE for v in rgb]
+    flat = [v for rgb in _label_set(label_set).palette for v in rgb]
     im.putpalette(flat + [0] * (768 - len(flat)))
     with atomic_path(path) as tmp:
         im.save(tmp, format="PNG")
@@ -134,6 +135,10 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
         general.append(f"the segmenter records no confidence on its test split ({segmenter}/confidence.json): "
                        "photos far from its training domain cannot be recognised")
     seg_cfg = getattr(seg, "config", None)
+    labels = net.labels
+    if getattr(seg, "labels", labels).name != labels.name:
+        raise ValueError(f"the segmenter {segmenter} predicts the label set {seg.labels.describe()}, the model {model} "
+                         f"takes {labels.describe()}: pass a segmenter of the model's label set (--segmenter)")
     if seg_cfg is not None and seg_cfg.data.lr_size != lr_size:
         general.append(f"the segmenter was trained on {seg_cfg.data.lr_size} px LR images, the model takes "
                        f"{lr_size} px: its masks may be poorer")
@@ -208,7 +213,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
         d = out / path.stem
         (d / "samples").mkdir(parents=True, exist_ok=True)
         files_written = {"mask": "mask.png", "lr": "lr.png", "output": "output.png"}
-        write_mask_png(d / "mask.png", mask[0])
+        write_mask_png(d / "mask.png", mask[0], labels)
         _save_png(d / "lr.png", to_uint8_image(lr[0]))
         _save_png(d / "output.png", to_uint8_image(output))
         if hr_rgb is not None:
@@ -228,7 +233,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
                 save_file(tensors, str(tmp), metadata={"noise": NOISE, "scale": str(scale), "seed": str(seed),
                                                        "style_source": style_source})
             files_written["styles"] = "styles.safetensors"
-        top = [(f"LR input {lr_size}px", to_uint8_image(lr[0])), ("predicted mask", colorize(mask[0])),
+        top = [(f"LR input {lr_size}px", to_uint8_image(lr[0])), ("predicted mask", colorize(mask[0], labels)),
                ("output", to_uint8_image(output))]
         if hr_rgb is not None:
             top.append(("HR input", hr_rgb))
@@ -252,7 +257,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
 
     summary = metadata("", seed, command="deepsee explore", model=str(model), segmenter=str(segmenter),
                        images=str(images), guide=None if guide is None else str(guide),
-                       variant=net.cfg.variant, factor=net.cfg.factor, lr_size=lr_size, hr_size=hr_size,
+                       variant=net.cfg.variant, factor=net.cfg.factor, labels=labels.name, lr_size=lr_size, hr_size=hr_size,
                        downsample=bool(downsample), style_source=style_source, samples=k, noise=NOISE,
                        consistent=bool(consistent), trained_on=domains, confidence_reference=reference,
                        lr_psnr=("dB, the output (and samples) downscaled with the datasets' bicubic against the LR "

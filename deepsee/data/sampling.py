@@ -31,20 +31,20 @@ def choose_item(dataset, index: int = -1, seed: int = 0) -> dict:
     return dataset[int(index)] if index >= 0 else sample_items(dataset, 1, seed)[0]
 
 
-def pick_item(items, showing=(), absent=(), min_pixels: int = 16, avoid=(), fallback: int = 0) -> dict:
+def pick_item(items, showing=(), absent=(), min_pixels: int = 16, avoid=(), fallback: int = 0, labels=None) -> dict:
     """The first of ``items`` whose mask shows every class or region in ``showing`` (at least
     ``min_pixels`` pixels each) and none of ``absent``, skipping the items in ``avoid`` (compared by
     identity). A figure row that edits the glasses thus gets a face that wears some. With no such item,
-    ``items[fallback]``: the figure still renders, and the edit may do nothing there."""
-    from deepsee.constants import CLASS_INDEX, REGIONS, region_pixels
+    ``items[fallback]``: the figure still renders, and the edit may do nothing there. Names are those of the
+    label set ``labels`` (faces by default)."""
+    from deepsee.labels import label_set
+    ls = label_set(labels)
 
     def pixels(mask, name):
-        if name in REGIONS:
-            return int(region_pixels(mask, name).sum())
-        if name not in CLASS_INDEX:
+        if name not in ls.regions and name not in ls.index:
             raise ValueError(f"unknown class or region {name!r}; expected one of "
-                             f"{sorted(set(CLASS_INDEX) | set(REGIONS))}")
-        return int((mask == CLASS_INDEX[name]).sum())
+                             f"{sorted(set(ls.index) | set(ls.regions))}")
+        return int(ls.region_pixels(mask, name).sum())
 
     showing, absent = ([x] if isinstance(x, str) else list(x) for x in (showing, absent))
     if not items:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..constants import CLASSES, NUM_CLASSES
+from ..labels import of
 from ..explore import edits
 from ..seg.metrics import ConfusionMeter, per_class_iou
 from ..seg.predict import predict_masks
@@ -56,7 +56,7 @@ def _judge(judge, images: torch.Tensor, size) -> torch.Tensor:
 def judge_miou(judge, images: Sequence[torch.Tensor], masks: Sequence[torch.Tensor]) -> float:
     """mIoU between the judge's masks of ``images`` (``[3, H, W]`` each, in [-1, 1]) and ``masks`` (``[H, W]``),
     one confusion matrix over all of them."""
-    meter = ConfusionMeter(num_classes=NUM_CLASSES)
+    meter = ConfusionMeter(num_classes=of(judge).num_classes)
     for img, m in zip(images, masks):
         meter.update(_judge(judge, img[None], tuple(m.shape[-2:])), m[None].cpu())
     return float(meter.metrics()["miou"])
@@ -75,7 +75,8 @@ def edit_scores(judge, outputs: Sequence[torch.Tensor], before: Sequence[torch.T
     masks before the edit). Returns ``edit_iou`` (mean over the changed classes of their IoU between the judged
     and the edited masks, accumulated over the faces), ``changed_pixel_acc`` (the share of the changed pixels
     judged as their edited label), ``classes`` (names) and ``faces``."""
-    meter = ConfusionMeter(num_classes=NUM_CLASSES)
+    ls = of(judge)
+    meter = ConfusionMeter(num_classes=ls.num_classes)
     classes: set[int] = set()
     hit = total = 0
     for out, b, a in zip(outputs, before, after):
@@ -89,7 +90,7 @@ def edit_scores(judge, outputs: Sequence[torch.Tensor], before: Sequence[torch.T
     vals = [ious[c] for c in sorted(classes) if not np.isnan(ious[c])]
     return {"edit_iou": float(np.mean(vals)) if vals else float("nan"),
             "changed_pixel_acc": hit / total if total else float("nan"),
-            "classes": [CLASSES[c] for c in sorted(classes)], "faces": len(outputs)}
+            "classes": [ls.classes[c] for c in sorted(classes)], "faces": len(outputs)}
 
 
 @torch.no_grad()

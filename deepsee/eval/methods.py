@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 import torch
 
-from ..constants import CLASSES
+from ..labels import of
 from .evaluate import evaluate
 
 
@@ -65,17 +65,19 @@ def explorative_tables(model, items: Sequence[dict], perceptual=None, *, k: int 
     from ..paper.rows import generate_fn, predicted_style
     from ..explore.walks import sample_styles
     from ..metrics.explorative import diversity, region_leakage
-    unknown = [c for c in leak_classes if c not in CLASSES]
+    ls = of(model)
+    unknown = [c for c in leak_classes if c not in ls.index]
     if unknown:
-        raise ValueError(f"leak_classes: unknown class {', '.join(unknown)}; expected names of deepsee.constants.CLASSES")
+        raise ValueError(f"leak_classes: unknown class {', '.join(unknown)}; expected classes of the model's label set "
+                         f"{ls.name!r}: {', '.join(ls.classes)}")
     div_rows, leak_rows = [], []
     for i, item in enumerate(items):
         gen, style = generate_fn(model, item, device), predicted_style(model, item, device).cpu()
-        samples = gen(sample_styles(style, k, scale=scale, seed=seed + i))
-        div_rows.append({"image": item.get("name", str(i)), **diversity(samples, item["mask"], perceptual)})
+        samples = gen(sample_styles(style, k, scale=scale, seed=seed + i, labels=ls))
+        div_rows.append({"image": item.get("name", str(i)), **diversity(samples, item["mask"], perceptual, labels=ls)})
         present = {int(c) for c in torch.unique(item["mask"])}
-        classes = [CLASSES.index(c) for c in leak_classes if CLASSES.index(c) in present] or sorted(present)[:5]
-        lk = region_leakage(gen, style, item["mask"], classes=classes, delta=leak_delta)
+        classes = [ls.index[c] for c in leak_classes if ls.index[c] in present] or sorted(present)[:5]
+        lk = region_leakage(gen, style, item["mask"], classes=classes, delta=leak_delta, labels=ls)
         lk.insert(0, "image", item.get("name", str(i)))
         leak_rows.append(lk)
     return pd.DataFrame(div_rows), pd.concat(leak_rows, ignore_index=True)

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..constants import CLASS_INDEX, NUM_CLASSES, REGIONS
+from ..constants import REGIONS
+from ..labels import FACES, LabelSet, label_set
 
 __all__ = ["relabel", "grow", "shrink", "move", "paste", "remove", "close_eyes", "open_mouth",
            "close_mouth", "add_hair", "dilate", "erode", "fill_majority", "class_indices"]
@@ -35,8 +36,14 @@ HEAD = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 # --------------------------------------------------------------------------------------------
 # argument handling
 # --------------------------------------------------------------------------------------------
-def class_indices(classes, name: str = "classes") -> list[int]:
-    """Class ids from an int, a class name ("hair"), a region name ("lips"), or a sequence of those."""
+def _ls(labels) -> LabelSet:
+    return FACES if labels is None else label_set(labels)
+
+
+def class_indices(classes, name: str = "classes", labels=None) -> list[int]:
+    """Class ids from an int, a class name ("hair"), a region name ("lips"), or a sequence of those; names
+    and ids of the label set ``labels`` (the face set by default)."""
+    ls = _ls(labels)
     if isinstance(classes, (int, np.integer)) and not isinstance(classes, bool):
         items: Iterable = [int(classes)]
     elif isinstance(classes, str):
@@ -48,16 +55,16 @@ def class_indices(classes, name: str = "classes") -> list[int]:
     out: list[int] = []
     for c in items:
         if isinstance(c, str):
-            if c in REGIONS:
-                out.extend(REGIONS[c])
-            elif c in CLASS_INDEX:
-                out.append(CLASS_INDEX[c])
+            if c in ls.regions:
+                out.extend(ls.regions[c])
+            elif c in ls.index:
+                out.append(ls.index[c])
             else:
                 raise ValueError(f"{name}: unknown class or region name {c!r}; classes: "
-                                 f"{', '.join(CLASS_INDEX)}; regions: {', '.join(REGIONS)}")
+                                 f"{', '.join(ls.classes)}; regions: {', '.join(ls.regions)}")
         elif isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-            if not 0 <= int(c) < NUM_CLASSES:
-                raise ValueError(f"{name}: class id {int(c)} out of range 0..{NUM_CLASSES - 1}")
+            if not 0 <= int(c) < ls.num_classes:
+                raise ValueError(f"{name}: class id {int(c)} out of range 0..{ls.num_classes - 1}")
             out.append(int(c))
         else:
             raise TypeError(f"{name}: expected class ids or names, got {c!r}")
@@ -66,8 +73,8 @@ def class_indices(classes, name: str = "classes") -> list[int]:
     return sorted(set(out))
 
 
-def _one_class(c, name: str) -> int:
-    ids = class_indices(c, name)
+def _one_class(c, name: str, labels=None) -> int:
+    ids = class_indices(c, name, labels)
     if len(ids) != 1:
         raise ValueError(f"{name} must name a single class, got {c!r} -> {ids}")
     return ids[0]
@@ -76,7 +83,8 @@ def _one_class(c, name: str) -> int:
 class _Mask:
     """Converts a user mask to torch int64 [B, H, W] and back to the caller's type and shape."""
 
-    def __init__(self, mask, name: str = "mask"):
+    def __init__(self, mask, name: str = "mask", labels=None):
+        n_classes = _ls(labels).num_classes
         self.numpy = isinstance(mask, np.ndarray)
         if self.numpy:
             if not np.issubdtype(mask.dtype, np.integer):
@@ -93,8 +101,8 @@ class _Mask:
             raise TypeError(f"{name} must be a torch tensor or numpy array, got {type(mask).__name__}")
         if t.dim() not in (2, 3):
             raise ValueError(f"{name} must have shape [H, W] or [B, H, W], got {tuple(t.shape)}")
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= NUM_CLASSES):
-            raise ValueError(f"{name} labels must lie in 0..{NUM_CLASSES - 1}, "
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n_classes):
+            raise ValueError(f"{name} labels must lie in 0..{n_classes - 1}, "
                              f"got {int(t.min())}..{int(t.max())}")
         self.squeeze = t.dim() == 2
         self.device = t.device
@@ -162,9 +170,11 @@ def fill_majority(labels: torch.Tensor, holes: torch.Tensor, allowed: Sequence[i
     """
     labels = labels.clone()
     holes = holes.clone()
-    allowed_mask = torch.zeros(NUM_CLASSES, dtype=torch.bool, device=labels.device)
-    allowed_mask[list(range(NUM_CLASSES)) if allowed is None else list(allowed)] = True
-    ones = torch.ones(NUM_CLASSES, 1, 3, 3, device=labels.device)
+    # classes counted: up to the largest label or allowed id (classes above both never win a pixel)
+    n_classes = max(int(labels.max()) + 1 if labels.numel() else 1, max(allowed) + 1 if allowed else 1)
+    allowed_mask = torch.zeros(n_classes, dtype=torch.bool, device=labels.device)
+    allowed_mask[list(range(n_classes)) if allowed is None else list(allowed)] = True
+    ones = torch.ones(n_classes, 1, 3, 3, device=labels.device)
     for b in range(labels.shape[0]):
         lab, hole = labels[b], holes[b]
         if not hole.any():
@@ -174,8 +184,8 @@ def fill_majority(labels: torch.Tensor, holes: torch.Tensor, allowed: Sequence[i
             what = "pixels outside the filled area" if allowed is None else f"pixels of classes {list(allowed)}"
             raise ValueError(f"cannot fill by neighbourhood majority: the mask has no {what}; pass fill=<class>")
         while hole.any():
-            onehot = F.one_hot(lab, NUM_CLASSES).permute(2, 0, 1).float() * known.float()  # [N, H, W]
-            counts = F.conv2d(onehot[None], ones, padding=1, groups=NUM_CLASSES)[0]      # [N, H, W]
+            onehot = F.one_hot(lab, n_classes).permute(2, 0, 1).float() * known.float()  # [N, H, W]
+            counts = F.conv2d(onehot[None], ones, padding=1, groups=n_classes)[0]      # [N, H, W]
             total = counts.sum(0)
             ready = hole & (total > 0)
             if not ready.any():  # holes cut off from every allowed pixel
@@ -188,13 +198,14 @@ def fill_majority(labels: torch.Tensor, holes: torch.Tensor, allowed: Sequence[i
     return labels
 
 
-def _fill(labels: torch.Tensor, holes: torch.Tensor, fill, name: str = "fill") -> torch.Tensor:
+def _fill(labels: torch.Tensor, holes: torch.Tensor, fill, name: str = "fill", label_set_=None) -> torch.Tensor:
+    ls = _ls(label_set_)
     if fill is None:
         return fill_majority(labels, holes)
-    if isinstance(fill, (list, tuple)) or (isinstance(fill, str) and fill in REGIONS and len(REGIONS[fill]) > 1):
-        return fill_majority(labels, holes, class_indices(fill, name))
+    if isinstance(fill, (list, tuple)) or (isinstance(fill, str) and fill in ls.regions and len(ls.regions[fill]) > 1):
+        return fill_majority(labels, holes, class_indices(fill, name, ls))
     out = labels.clone()
-    out[holes] = _one_class(fill, name)
+    out[holes] = _one_class(fill, name, ls)
     return out
 
 
@@ -231,14 +242,14 @@ def _column_squeeze(region: torch.Tensor, frac: float) -> tuple[torch.Tensor, to
 # --------------------------------------------------------------------------------------------
 # edits
 # --------------------------------------------------------------------------------------------
-def relabel(mask, src, dst, region=None):
+def relabel(mask, src, dst, region=None, labels=None):
     """Give every pixel of class(es) ``src`` the class ``dst`` (only inside bool ``region`` if given).
 
     Fig. 9: ``relabel(m, "mouth", "u_lip")`` closes the mouth, ``relabel(m, "hair", "skin")`` removes hair.
     """
-    m = _Mask(mask)
-    src_ids = class_indices(src, "src")
-    dst_id = _one_class(dst, "dst")
+    m = _Mask(mask, labels=labels)
+    src_ids = class_indices(src, "src", labels)
+    dst_id = _one_class(dst, "dst", labels)
     sel = torch.isin(m.t, torch.tensor(src_ids, device=m.t.device))
     if region is not None:
         sel &= _bool_region(region, m.t, m.squeeze)
@@ -247,32 +258,32 @@ def relabel(mask, src, dst, region=None):
     return m.out(out)
 
 
-def _class_region(mask, cls):
+def _class_region(mask, cls, labels=None):
     """``(mask wrapper, class id, bool map of the class)`` for the one-class edits."""
-    m = _Mask(mask)
-    c = _one_class(cls, "cls")
+    m = _Mask(mask, labels=labels)
+    c = _one_class(cls, "cls", labels)
     return m, c, m.t == c
 
 
-def grow(mask, cls, px: int, into=None):
+def grow(mask, cls, px: int, into=None, labels=None):
     """Dilate class ``cls`` by a disc of radius ``px``; it takes over only pixels of ``into`` classes if given."""
-    m, c, region = _class_region(mask, cls)
+    m, c, region = _class_region(mask, cls, labels)
     new = dilate(region, px) & ~region
     if into is not None:
-        new &= torch.isin(m.t, torch.tensor(class_indices(into, "into"), device=m.t.device))
+        new &= torch.isin(m.t, torch.tensor(class_indices(into, "into", labels), device=m.t.device))
     out = m.t.clone()
     out[new] = c
     return m.out(out)
 
 
-def shrink(mask, cls, px: int, fill=None):
+def shrink(mask, cls, px: int, fill=None, labels=None):
     """Erode class ``cls`` by a disc of radius ``px``; freed pixels take ``fill`` or the neighbouring majority."""
-    m, c, region = _class_region(mask, cls)
+    m, c, region = _class_region(mask, cls, labels)
     freed = region & ~erode(region, px)
-    return m.out(_fill(m.t, freed, fill))
+    return m.out(_fill(m.t, freed, fill, label_set_=labels))
 
 
-def move(mask, cls, dy: int, dx: int, fill=None):
+def move(mask, cls, dy: int, dx: int, fill=None, labels=None):
     """Shift class ``cls`` by ``(dy, dx)`` pixels (down / right positive); it overwrites what it lands on.
 
     Pixels it vacates take ``fill`` or the neighbouring majority (never ``cls`` itself); pixels moved
@@ -281,8 +292,8 @@ def move(mask, cls, dy: int, dx: int, fill=None):
     for v, n in ((dy, "dy"), (dx, "dx")):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"{n} must be an integer number of pixels, got {v!r}")
-    m = _Mask(mask)
-    c = _one_class(cls, "cls")
+    m = _Mask(mask, labels=labels)
+    c = _one_class(cls, "cls", labels)
     region = m.t == c
     moved = _shift(region, int(dy), int(dx), False)
     vacated = region & ~moved
@@ -290,26 +301,26 @@ def move(mask, cls, dy: int, dx: int, fill=None):
     out[moved] = c
     if fill is None:
         # Majority among the labels around the vacated pixels, the moved class excluded.
-        allowed = [k for k in range(NUM_CLASSES) if k != c]
+        allowed = [k for k in range(_ls(labels).num_classes) if k != c]
         out = fill_majority(out, vacated, allowed)
     else:
-        out = _fill(out, vacated, fill)
+        out = _fill(out, vacated, fill, label_set_=labels)
     return m.out(out)
 
 
-def paste(mask, other, cls, fill=None, replace: bool = True):
+def paste(mask, other, cls, fill=None, replace: bool = True, labels=None):
     """Copy class ``cls``'s region from ``other`` (same shape) into ``mask``.
 
     With ``replace=True`` the class ends up exactly where it is in ``other``: its pixels in ``mask``
     that are not in ``other``'s region take ``fill`` or the neighbouring majority. With ``replace=False``
     the region is only added. E.g. re-open closed eyes: ``paste(closed, original, "eyes")``.
     """
-    m = _Mask(mask)
-    o = _Mask(other, "other")
+    m = _Mask(mask, labels=labels)
+    o = _Mask(other, "other", labels)
     if o.t.shape != m.t.shape:
         raise ValueError(f"other has shape {tuple(o.t.shape)}, mask has {tuple(m.t.shape)}")
     o_t = o.t.to(m.t.device)
-    ids = torch.tensor(class_indices(cls, "cls"), device=m.t.device)
+    ids = torch.tensor(class_indices(cls, "cls", labels), device=m.t.device)
     src = torch.isin(o_t, ids)
     out = m.t.clone()
     if replace:
@@ -318,27 +329,27 @@ def paste(mask, other, cls, fill=None, replace: bool = True):
             keep = out.clone()
             keep[src] = o_t[src]
             if fill is None:
-                allowed = [k for k in range(NUM_CLASSES) if k not in ids.tolist()]
+                allowed = [k for k in range(_ls(labels).num_classes) if k not in ids.tolist()]
                 return m.out(fill_majority(keep, stale, allowed))
-            return m.out(_fill(keep, stale, fill))
+            return m.out(_fill(keep, stale, fill, label_set_=labels))
     out[src] = o_t[src]
     return m.out(out)
 
 
-def remove(mask, cls, fill_with=None):
+def remove(mask, cls, fill_with=None, labels=None):
     """Remove class(es) ``cls``; their pixels take ``fill_with``.
 
     ``fill_with``: a class (``"skin"``), a sequence of classes (the neighbouring majority among those
     only, e.g. ``("skin", "l_eye", "r_eye")`` under removed glasses), or None (neighbouring majority
     among all other classes). Fig. 9: remove brows -> ``remove(m, "brows", "skin")``.
     """
-    m = _Mask(mask)
-    ids = class_indices(cls, "cls")
+    m = _Mask(mask, labels=labels)
+    ids = class_indices(cls, "cls", labels)
     holes = torch.isin(m.t, torch.tensor(ids, device=m.t.device))
     if fill_with is None:
-        allowed = [k for k in range(NUM_CLASSES) if k not in ids]
+        allowed = [k for k in range(_ls(labels).num_classes) if k not in ids]
         return m.out(fill_majority(m.t, holes, allowed))
-    return m.out(_fill(m.t, holes, fill_with, "fill_with"))
+    return m.out(_fill(m.t, holes, fill_with, "fill_with", labels))
 
 
 def close_eyes(mask, amount: float = 1.0, fill="skin"):
@@ -358,7 +369,7 @@ def close_eyes(mask, amount: float = 1.0, fill="skin"):
         kept, _ = _column_squeeze(region, amount)
         freed |= region & ~kept
     if fill is None:
-        return m.out(fill_majority(out, freed, [k for k in range(NUM_CLASSES) if k not in EYES]))
+        return m.out(fill_majority(out, freed, [k for k in range(FACES.num_classes) if k not in EYES]))
     return m.out(_fill(out, freed, fill))
 
 

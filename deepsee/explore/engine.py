@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..data.degradation import project_consistent
+from ..labels import of
 from ..models.generator import AUTHORS_BLOCK
 from ..models.masks import to_onehot
 from .walks import region_offset, sample_styles_chunk, style_walk
@@ -150,6 +151,7 @@ class ExplorationEngine:
                  device: str | torch.device | None = None, channels_last: bool = True,
                  max_activation_mb: float | None = None, consistent: bool = False, antialias: bool = False):
         self.model = model
+        self.labels = of(model)       # the model's label set: class and region names of walks and samples
         self.consistent, self.antialias = bool(consistent), bool(antialias)
         self.gen = _generator_of(model)
         if not self.gen.uses_style:
@@ -462,16 +464,16 @@ class ExplorationEngine:
             raise ValueError(f"k must be a non-negative integer, got {k!r}")
         base = self._base_style()
         return self._generate(lambda a, b: sample_styles_chunk(base, a, b, noise=noise, scale=scale, seed=seed,
-                                                               classes=classes), k, progress, chunk)
+                                                               classes=classes, labels=self.labels), k, progress, chunk)
 
     def walk(self, delta: float = 0.15, steps: int = 5, classes=None, progress: bool = False) -> Tensor:
         """Figs. 3, 4 (all rows) and 10 (``classes``): ``[steps, 3, H, W]``, the middle one unchanged."""
-        return self.generate(style_walk(self._base_style(), delta, steps, classes), progress=progress)
+        return self.generate(style_walk(self._base_style(), delta, steps, classes, labels=self.labels), progress=progress)
 
     def region_edit(self, classes, offsets: Sequence[float], direction=None, progress: bool = False) -> Tensor:
         """One image per offset of the rows of ``classes`` (a per-region slider): ``[len(offsets), 3, H, W]``."""
         base = self._base_style()
-        styles = torch.stack([region_offset(base[0], classes, float(o), direction) for o in offsets])
+        styles = torch.stack([region_offset(base[0], classes, float(o), direction, labels=self.labels) for o in offsets])
         return self.generate(styles, progress=progress)
 
     def table_rows(self) -> list[tuple[tuple[int, int], int]]:

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..constants import CLASSES, NUM_CLASSES, REGIONS
+from ..labels import LabelSet, label_set, of
 from ..metrics.consistency import capped_lr_psnr
 
 # Mask edits offered in the explorer: name -> function(mask, cls, amount, other) -> mask.
@@ -49,10 +49,12 @@ class ExplorerState:
     image: torch.Tensor | None = None   # [3, H, W] current output
     gallery: list = field(default_factory=list)  # [(image, score)]
     latencies: list = field(default_factory=list)
+    labels: LabelSet | None = None      # the model's label set (default: the engine's model's, faces before them)
 
     def __post_init__(self):
         if self.mask is None:
             self.mask = self.mask0.clone()
+        self.labels = of(getattr(self.engine, "model", None)) if self.labels is None else label_set(self.labels)
 
 
 def base_style(state: ExplorerState) -> torch.Tensor:
@@ -62,7 +64,7 @@ def base_style(state: ExplorerState) -> torch.Tensor:
     from .walks import region_offset
     offsets = torch.full_like(state.style0, float(state.global_offset))
     for region, off in state.region_offsets.items():
-        for c in REGIONS[region]:
+        for c in state.labels.region_ids(region):
             offsets[c] += off
     return region_offset(state.style0, None, 1.0, direction=offsets)
 
@@ -88,8 +90,8 @@ def render(state: ExplorerState) -> torch.Tensor:
 
 
 def on_region_slider(state: ExplorerState, region: str, value: float) -> torch.Tensor:
-    if region not in REGIONS:
-        raise ValueError(f"region {region!r}; expected one of {', '.join(REGIONS)}")
+    if region not in state.labels.regions:
+        raise ValueError(f"region {region!r}; expected one of {', '.join(state.labels.regions)}")
     state.region_offsets[region] = float(value)
     return render(state)
 
@@ -184,24 +186,25 @@ def on_mask_edit(state: ExplorerState, op: str, cls: int | str, amount: int = 2,
     """Edit the current mask (relabel ``cls`` -> ``target``, grow/shrink by ``amount`` px, move by
     ``amount`` px, or paste ``cls`` from ``other``) and re-render (only the mask cache is rebuilt)."""
     from . import edits
-    c = CLASSES.index(cls) if isinstance(cls, str) else int(cls)
-    t = CLASSES.index(target) if isinstance(target, str) else int(target)
-    if not 0 <= c < NUM_CLASSES:
-        raise ValueError(f"class {cls!r} outside 0..{NUM_CLASSES - 1}")
+    ls = state.labels
+    c = ls.class_id(cls) if isinstance(cls, str) else int(cls)
+    t = ls.class_id(target) if isinstance(target, str) else int(target)
+    if not 0 <= c < ls.num_classes:
+        raise ValueError(f"class {cls!r} outside 0..{ls.num_classes - 1}")
     m = state.mask
     if op == "relabel":
-        m = edits.relabel(m, c, t)
+        m = edits.relabel(m, c, t, labels=ls)
     elif op == "grow":
-        m = edits.grow(m, c, amount)
+        m = edits.grow(m, c, amount, labels=ls)
     elif op == "shrink":
-        m = edits.shrink(m, c, amount)
+        m = edits.shrink(m, c, amount, labels=ls)
     elif op.startswith("move_"):
         dy, dx = {"move_up": (-1, 0), "move_down": (1, 0), "move_left": (0, -1), "move_right": (0, 1)}[op]
-        m = edits.move(m, c, dy * amount, dx * amount)
+        m = edits.move(m, c, dy * amount, dx * amount, labels=ls)
     elif op == "paste":
         if other is None:
             raise ValueError("paste needs another mask (other=...)")
-        m = edits.paste(m, other, c)
+        m = edits.paste(m, other, c, labels=ls)
     else:
         raise ValueError(f"mask edit {op!r}; expected one of {', '.join(EDIT_OPS)}")
     state.mask = torch.as_tensor(m).long()
@@ -236,7 +239,7 @@ def export(state: ExplorerState, out_dir: str | Path, stem: str = "explorer") ->
         Image.fromarray(to_uint8_image(state.image)).save(tmp, format="PNG")
     s = current_style(state).numpy()
     lines = ["class," + ",".join(f"s{k}" for k in range(s.shape[1]))]
-    lines += [CLASSES[i] + "," + ",".join(f"{v:.6f}" for v in row) for i, row in enumerate(s)]
+    lines += [state.labels.classes[i] + "," + ",".join(f"{v:.6f}" for v in row) for i, row in enumerate(s)]
     with atomic_path(paths["style"]) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     with atomic_path(paths["mask"]) as tmp:
@@ -244,11 +247,12 @@ def export(state: ExplorerState, out_dir: str | Path, stem: str = "explorer") ->
     return paths
 
 
-def load_style_csv(path: str | Path) -> torch.Tensor:
-    """Read a style matrix written by :func:`export` -> [19, d]."""
+def load_style_csv(path: str | Path, labels=None) -> torch.Tensor:
+    """Read a style matrix written by :func:`export` -> [N, d] (N: the classes of ``labels``, faces by default)."""
+    n_classes = label_set(labels).num_classes
     rows = Path(path).read_text().strip().splitlines()[1:]
-    if len(rows) != NUM_CLASSES:
-        raise ValueError(f"{path}: expected {NUM_CLASSES} style rows, found {len(rows)}")
+    if len(rows) != n_classes:
+        raise ValueError(f"{path}: expected {n_classes} style rows, found {len(rows)}")
     return torch.tensor([[float(v) for v in r.split(",")[1:]] for r in rows])
 
 
@@ -265,12 +269,14 @@ def _png_bytes(arr: np.ndarray, scale: int = 1) -> bytes:
 class Explorer:
     """ipywidgets front-end over :class:`ExplorerState`. ``Explorer(...).widget`` is displayable."""
 
-    def __init__(self, state: ExplorerState, *, regions=("hair", "skin", "lips", "brows", "eyes"),
+    def __init__(self, state: ExplorerState, *, regions=None,
                  metric: Callable | None = None, metric_name: str = "", gallery_size: int = 8,
                  other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer"):
         import ipywidgets as W
         self.state, self.metric, self.metric_name = state, metric, metric_name
         self.other_mask, self.export_dir, self.gallery_size = other_mask, Path(export_dir), gallery_size
+        ls = state.labels
+        regions = ls.walk_regions if regions is None else regions   # the label set's (faces: hair, skin, ...)
         self.views = {k: W.Image(format="png", width=160, height=160) for k in ("lr", "mask", "output", "gt")}
         self.sliders = {r: W.FloatSlider(value=0.0, min=-0.5, max=0.5, step=0.05, description=r,
                                          continuous_update=False) for r in regions}
@@ -280,8 +286,10 @@ class Explorer:
                                    description="noise", continuous_update=False)
         self.seed = W.IntText(value=state.seed, description="seed")
         self.sample_btn = W.Button(description="sample")
-        self.cls = W.Dropdown(options=[(c, i) for i, c in enumerate(CLASSES)], value=10, description="class")
-        self.target = W.Dropdown(options=[(c, i) for i, c in enumerate(CLASSES)], value=1, description="to")
+        first = ls.index.get("mouth", 1)   # faces open on the mouth (Fig. 9's edit), other sets on class 1
+        self.cls = W.Dropdown(options=[(c, i) for i, c in enumerate(ls.classes)], value=first, description="class")
+        self.target = W.Dropdown(options=[(c, i) for i, c in enumerate(ls.classes)], value=1 if first != 1 else 0,
+                                 description="to")
         self.op = W.Dropdown(options=list(EDIT_OPS), value="relabel", description="edit")
         self.amount = W.IntSlider(value=2, min=1, max=12, description="px")
         self.edit_btn = W.Button(description="apply edit")
@@ -344,7 +352,7 @@ class Explorer:
         h = image.shape[-1]
         lr_scale = max(1, h // st.lr.shape[-1])
         self.views["lr"].value = _png_bytes(to_uint8_image(st.lr[0]), lr_scale)
-        self.views["mask"].value = _png_bytes(colorize(st.mask))
+        self.views["mask"].value = _png_bytes(colorize(st.mask, st.labels))
         self.views["output"].value = _png_bytes(to_uint8_image(image))
         if st.gt is not None:
             self.views["gt"].value = _png_bytes(to_uint8_image(st.gt))
@@ -394,7 +402,7 @@ class Explorer:
 
         from ..viz import colorize, to_uint8_image
         st = self.state
-        panels = [("LR input", to_uint8_image(st.lr[0])), ("edited mask", colorize(st.mask)),
+        panels = [("LR input", to_uint8_image(st.lr[0])), ("edited mask", colorize(st.mask, st.labels)),
                   ("current output", to_uint8_image(st.image))]
         if st.gt is not None:
             panels.append(("ground truth", to_uint8_image(st.gt)))

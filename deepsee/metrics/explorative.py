@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..constants import CLASSES
+from ..labels import label_set
 
 
 # --------------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def _pairs(K: int, max_pairs: int, seed: int) -> np.ndarray:
 
 @torch.no_grad()
 def diversity(samples: Tensor, mask: Tensor, metric: Callable | None = None, *, max_pairs: int = 1000,
-              seed: int = 0, chunk: int = 64) -> dict:
+              seed: int = 0, chunk: int = 64, labels=None) -> dict:
     """Mean pairwise distance between K sampled solutions of one image, overall and per semantic region.
 
     ``samples [K, 3, H, W]`` in ``[-1, 1]``, ``mask [H, W]`` int labels (0..18). Uses every pair when
@@ -170,7 +170,7 @@ def diversity(samples: Tensor, mask: Tensor, metric: Callable | None = None, *, 
     the pairs (``[-1, 1]`` units, range ``[0, 2]``; 0 when all samples are equal).
 
     Returns a flat dict (one table row per image): ``pairs``, ``K``, ``l1_overall``, ``l1_<class>``
-    for every class present in ``mask`` (class names of :data:`deepsee.constants.CLASSES`), and with
+    for every class present in ``mask`` (class names of the label set ``labels``, faces by default), and with
     ``metric`` (e.g. the perceptual metric) ``perceptual_overall`` (mean pairwise ``metric``) plus
     ``perceptual_metric`` (its ``name``).
     """
@@ -178,7 +178,8 @@ def diversity(samples: Tensor, mask: Tensor, metric: Callable | None = None, *, 
         raise ValueError(f"expected samples [K >= 2, 3, H, W], got {tuple(samples.shape)}")
     if tuple(mask.shape) != tuple(samples.shape[2:]):
         raise ValueError(f"mask {tuple(mask.shape)} must match the samples' size {tuple(samples.shape[2:])}")
-    num = len(CLASSES)
+    names = label_set(labels).classes
+    num = len(names)
     m = mask.to(samples.device).long().flatten()
     if m.min() < 0 or m.max() >= num:
         raise ValueError(f"mask labels must lie in 0..{num - 1}")
@@ -201,7 +202,7 @@ def diversity(samples: Tensor, mask: Tensor, metric: Callable | None = None, *, 
         out["perceptual_metric"] = getattr(metric, "name", "metric")
     for c in range(num):
         if counts[c] > 0:
-            out[f"l1_{CLASSES[c]}"] = float(sums[c] / (counts[c] * len(pairs)))
+            out[f"l1_{names[c]}"] = float(sums[c] / (counts[c] * len(pairs)))
     return out
 
 
@@ -225,7 +226,7 @@ def region_bands(region: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]
 @torch.no_grad()
 def region_leakage(generate_fn: Callable[[Tensor], Tensor], style: Tensor, mask: Tensor,
                    classes: Sequence[int] | None = None, delta: float = 0.5, band: int = 2,
-                   clamp: bool = True) -> pd.DataFrame:
+                   clamp: bool = True, labels=None) -> pd.DataFrame:
     """How much a style edit of one region changes the output inside vs outside that region.
 
     For each class ``c`` present in ``mask``: row ``c`` of the style matrix gets ``+delta`` (then
@@ -255,7 +256,7 @@ def region_leakage(generate_fn: Callable[[Tensor], Tensor], style: Tensor, mask:
         inside, outside = region_bands(msk == c, band)
         vin = float(change[inside].mean()) if inside.any() else float("nan")
         vout = float(change[outside].mean()) if outside.any() else float("nan")
-        rows.append({"class_index": c, "region": CLASSES[c], "delta": float(delta),
+        rows.append({"class_index": c, "region": label_set(labels).classes[c], "delta": float(delta),
                      "delta_effective": float((s[c] - style[c]).abs().mean()),
                      "pixels_inside": int(inside.sum()), "pixels_outside": int(outside.sum()),
                      "inside": vin, "outside": vout,

@@ -36,12 +36,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..constants import REGIONS, region_pixels
+from ..labels import FACES, label_set, of
 from .consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr
 
-#: Regions measured (the large ones the LR image constrains, and the small, uncertain ones).
-USAGE_REGIONS: tuple[str, ...] = ("hair", "skin", "cloth", "background", "lips", "eyes", "brows")
-SMALL_REGIONS: tuple[str, ...] = ("lips", "eyes", "brows")
+#: Regions measured for faces (the large ones the LR image constrains, and the small, uncertain ones); a model of
+#: another label set is measured on that set's ``usage_regions`` / ``small_regions`` (deepsee.labels).
+USAGE_REGIONS: tuple[str, ...] = FACES.usage_regions
+SMALL_REGIONS: tuple[str, ...] = FACES.small_regions
 HF_SIGMA = 1.5          # Gaussian of the high-frequency split (HR pixels)
 MIN_PIXELS = 16         # a region smaller than this in an image is skipped there
 
@@ -75,17 +76,18 @@ def high_pass(img: Tensor, sigma: float = HF_SIGMA) -> Tensor:
     return img - low
 
 
-def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] = USAGE_REGIONS) -> dict:
+def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] | None = None, labels=None) -> dict:
     """Mean colour ``[3]`` and high-frequency RMS of each region of one image.
 
     ``img [3, H, W]`` in [-1, 1] (converted to [0, 1]); ``mask [H, W]``. Regions with fewer than
     :data:`MIN_PIXELS` pixels are left out.
     """
+    ls = of(labels)
     x = (img.float().clamp(-1, 1) + 1) / 2
     hf = high_pass(x[None])[0].pow(2).mean(0)                                   # [H, W]
     out = {}
-    for r in regions:
-        m = region_pixels(mask, r)
+    for r in ls.usage_regions if regions is None else regions:
+        m = ls.region_pixels(mask, r)
         if int(m.sum()) < MIN_PIXELS:
             continue
         out[r] = (x[:, m].mean(1), float(hf[m].mean().sqrt()))
@@ -144,7 +146,7 @@ def check_explorable(model) -> None:
 
 @torch.no_grad()
 def information_rows(model, items: Sequence[dict], perceptual: Callable | None = None,
-                     device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS,
+                     device: str | torch.device = "cpu", regions: Sequence[str] | None = None,
                      engines: dict | None = None, consistent: bool = False, antialias: bool = False) -> pd.DataFrame:
     """Oracle style (HR encoder on the ground truth) against LR style, per image and region (``lr_psnr``: the
     output's LR consistency, dB).
@@ -155,6 +157,8 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
     """
     from .image import psnr, ssim
     check_explorable(model)
+    ls = of(model)
+    regions = ls.usage_regions if regions is None else regions
     rows = []
     for it in items:
         eng = _engine(model, it, device, engines, consistent, antialias)
@@ -163,11 +167,11 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
         gt = it["hr"][None].float().expand_as(out)
         p, s, lp = psnr(out, gt), ssim(out, gt), _lr_psnr(out, it, antialias)
         d = perceptual(out, gt) if perceptual is not None else torch.full((2,), float("nan"))
-        ref = region_stats(it["hr"], it["mask"], regions)
+        ref = region_stats(it["hr"], it["mask"], regions, ls)
         for j, source in enumerate(("lr", "oracle")):
             rows.append({"image": it["name"], "style": source, "region": "all", "psnr": float(p[j]),
                          "ssim": float(s[j]), "perceptual": float(d[j]), "lr_psnr": float(lp[j])})
-            stats = region_stats(out[j], it["mask"], regions)
+            stats = region_stats(out[j], it["mask"], regions, ls)
             for r, (col, hf) in stats.items():
                 rows.append({"image": it["name"], "style": source, "region": r,
                              "colour_error": float((col - ref[r][0]).abs().mean()),
@@ -188,7 +192,7 @@ def edge_band(mask: Tensor, width: int) -> Tensor:
 
 def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps: int = 2,
                         device: str | torch.device = "cpu",
-                        regions: Sequence[str] = USAGE_REGIONS, global_delta: float = 0.15,
+                        regions: Sequence[str] | None = None, global_delta: float = 0.15,
                         engines: dict | None = None, band: int | None = None, consistent: bool = False,
                         antialias: bool = False) -> pd.DataFrame:
     """Walk one region's rows by ``+-steps * delta`` (and all rows by ``+-steps * global_delta``).
@@ -205,16 +209,19 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
     resolution limit from a change elsewhere in the face. ``lr_psnr_worst``: the less consistent end of the walk (dB).
     """
     from ..explore.walks import style_walk
+    ls = of(model)
+    regions = ls.usage_regions if regions is None else regions
     rows = []
     n = 2 * steps + 1
     for it in items:
         eng = _engine(model, it, device, engines, consistent, antialias)
         style = _test_style(model, it, device)
-        masks = {r: region_pixels(it["mask"], r) for r in regions}
+        masks = {r: ls.region_pixels(it["mask"], r) for r in regions}
         width = int(band if band is not None else getattr(getattr(model, "cfg", None), "factor", 0) or 0)
         present = [r for r in regions if int(masks[r].sum()) >= MIN_PIXELS]
-        ends = [style_walk(style, delta=global_delta, steps=n)[[0, n - 1]]]
-        ends += [style_walk(style, delta=delta, steps=n, classes=list(REGIONS[r]))[[0, n - 1]] for r in present]
+        ends = [style_walk(style, delta=global_delta, steps=n, labels=ls)[[0, n - 1]]]
+        ends += [style_walk(style, delta=delta, steps=n, classes=list(ls.region_ids(r)), labels=ls)[[0, n - 1]]
+                 for r in present]
         out = eng.generate(torch.cat([style[None]] + ends), progress=False).cpu().float()
         worst = _lr_psnr(out[1:], it, antialias).reshape(len(ends), 2).min(1)      # [walks]
         out = out / 2                                                                   # [0, 1] units
@@ -237,16 +244,18 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
 @torch.no_grad()
 def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1, noise: str = "gaussian",
                    perceptual: Callable | None = None, seed: int = 0,
-                   device: str | torch.device = "cpu", regions: Sequence[str] = USAGE_REGIONS,
+                   device: str | torch.device = "cpu", regions: Sequence[str] | None = None,
                    engines: dict | None = None, consistent: bool = False, antialias: bool = False) -> pd.DataFrame:
     """K samples around the LR style per image: mean pairwise L1 ([0, 1] units) overall and per region,
     the mean pairwise perceptual distance, and the samples' LR-PSNR (mean, worst; dB). Image ``i`` uses the
     sample stream ``seed + i``."""
     from ..explore.walks import sample_styles
+    ls = of(model)
+    regions = ls.usage_regions if regions is None else regions
     rows = []
     for i, it in enumerate(items):
         eng = _engine(model, it, device, engines, consistent, antialias)
-        styles = sample_styles(_test_style(model, it, device), k, noise=noise, scale=scale, seed=seed + i)
+        styles = sample_styles(_test_style(model, it, device), k, noise=noise, scale=scale, seed=seed + i, labels=ls)
         out = eng.generate(styles, progress=False).cpu().float()
         a, b = torch.triu_indices(k, k, 1)
         diff = (out[a] - out[b]).abs().mean(1) / 2                                # [pairs, H, W]
@@ -256,7 +265,7 @@ def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1
         if perceptual is not None:
             row["perceptual_all"] = float(pairwise_perceptual(perceptual, out, a, b).mean())
         for r in regions:
-            m = region_pixels(it["mask"], r)
+            m = ls.region_pixels(it["mask"], r)
             if int(m.sum()) >= MIN_PIXELS:
                 row[f"l1_{r}"] = float(diff[:, m].mean())
         rows.append(row)
@@ -325,7 +334,7 @@ def style_usage(model, items: Sequence[dict], perceptual: Callable | None, *, se
     parts = {name: pd.concat([df for _, df in sorted(got, key=lambda x: x[0])], ignore_index=True)
              for name, got in found.items() if got}
     parts["summary"] = summarize_style_usage(parts, perceptual_name=getattr(perceptual, "name", "perceptual"),
-                                             goals=goals)
+                                             goals=goals, labels=of(model))
     return parts
 
 
@@ -335,9 +344,12 @@ def _row(group, measure, region, value, goal="", met=None, unit=""):
 
 
 def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str = "perceptual",
-                          goals: dict | None = None) -> pd.DataFrame:
-    """One row per measured quantity: group, measure, region, value, unit, goal, met."""
+                          goals: dict | None = None, labels=None) -> pd.DataFrame:
+    """One row per measured quantity: group, measure, region, value, unit, goal, met. ``labels``: the model's
+    label set (its usage and small regions; faces by default)."""
     g = GOALS if goals is None else goals
+    ls = FACES if labels is None else label_set(labels)
+    usage_regions, small_regions = ls.usage_regions, ls.small_regions
     rows = []
     info, rc, div = parts.get("information"), parts.get("region_control"), parts.get("diversity")
     if info is not None and len(info):
@@ -355,7 +367,7 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
                          bool(red >= g["perceptual_reduction"]) if np.isfinite(red) else None, "relative"))
         reg = info[info.region != "all"].groupby(["region", "style"])[["colour_error", "hf_error"]].mean()
         better = {"colour_error": 0, "hf_error": 0}
-        regions = [r for r in USAGE_REGIONS if (r, "lr") in reg.index and (r, "oracle") in reg.index]
+        regions = [r for r in usage_regions if (r, "lr") in reg.index and (r, "oracle") in reg.index]
         for r in regions:
             for col, label in (("colour_error", "mean-colour error"), ("hf_error", "high-frequency RMS error")):
                 lo, orc = reg.loc[(r, "lr"), col], reg.loc[(r, "oracle"), col]
@@ -378,10 +390,10 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
                              "all rows): mean change", "all", v, f">= {g['global_walk_change']}",
                              v >= g["global_walk_change"], "[0, 1]"))
         loc = rc[rc.region != "global"].groupby("region")[["inside", "outside", "delta", "steps"]].mean()
-        for r in [r for r in USAGE_REGIONS if r in loc.index]:
+        for r in [r for r in usage_regions if r in loc.index]:
             ins, outs = loc.loc[r, "inside"], loc.loc[r, "outside"]
             walk = f"+-{int(loc.loc[r, 'steps'])} x {loc.loc[r, 'delta']:g}"
-            small = r in SMALL_REGIONS
+            small = r in small_regions
             rows.append(_row("region control", f"{walk} on the region's rows: change inside", r, ins,
                              f">= {g['small_region_inside_change']}" if small else "",
                              (ins >= g["small_region_inside_change"]) if small else None, "[0, 1]"))
@@ -406,7 +418,7 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
                          v, f">= {need}" if need else "", (v >= need) if need else None, "[0, 1]"))
         if "perceptual_all" in div:
             rows.append(_row("diversity", f"K = {k}: mean pairwise {perceptual_name}", "all", div.perceptual_all.mean()))
-        for r in USAGE_REGIONS:
+        for r in usage_regions:
             if f"l1_{r}" in div:
                 rows.append(_row("diversity", f"K = {k}: mean pairwise L1", r, div[f"l1_{r}"].mean(), unit="[0, 1]"))
     sel = parts.get("selection")

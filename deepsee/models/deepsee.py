@@ -24,6 +24,7 @@ from torch import Tensor
 
 from ..config import VARIANT_FACTS, ModelConfig, validate_model
 from ..data.degradation import project_consistent
+from ..labels import LabelSet, label_set
 from ..runs import atomic_path, write_json
 from .discriminator import build_discriminator
 from .encoders import SharedEncoder, StyleEncoder
@@ -66,10 +67,12 @@ class DeepSEE(nn.Module):
     ``train.speedups``), the paper's modules when empty. Same numbers and state-dict keys either way.
     """
 
-    def __init__(self, cfg: ModelConfig, style_branch: str = "effective", speedups: Sequence[str] = ()):
+    def __init__(self, cfg: ModelConfig, style_branch: str = "effective", speedups: Sequence[str] = (),
+                 labels: "LabelSet | str | None" = None):
         super().__init__()
         check_model_config(cfg)
         self.cfg = dataclasses.replace(cfg, enc_widths=list(cfg.enc_widths))
+        self.labels = model_labels(cfg, labels)
         sources = VARIANT_FACTS[cfg.variant].style_sources
         self.generator = build_generator(cfg, style_branch, parts(speedups))
         self.speedups = tuple(n for n in MODEL_SPEEDUPS if n in speedups)   # what the model was built with
@@ -158,7 +161,8 @@ class DeepSEE(nn.Module):
             save_file(state, str(tmp), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
         write_json(d / CONFIG_FILE, {"format": FORMAT, "format_version": FORMAT_VERSION,
                                      "model": dataclasses.asdict(self.cfg),
-                                     "style_branch": self.generator.style_branch})
+                                     "style_branch": self.generator.style_branch,
+                                     "labels": self.labels.to_dict()})
         return d
 
     @classmethod
@@ -183,7 +187,11 @@ class DeepSEE(nn.Module):
             raise ValueError(f"{cfg_path} has format_version {meta['format_version']}; this kit reads "
                              f"up to {FORMAT_VERSION}")
         cfg = model_config_from_dict(meta["model"], str(cfg_path))
-        model = cls(cfg, style_branch=style_branch or meta.get("style_branch", "effective"))
+        try:   # folders saved before label sets hold faces (no "labels" entry)
+            labels = label_set(meta.get("labels"))
+        except (ValueError, FileNotFoundError) as e:
+            raise ValueError(f"{cfg_path}: its label set is unreadable ({e})") from None
+        model = cls(cfg, style_branch=style_branch or meta.get("style_branch", "effective"), labels=labels)
         try:
             state = load_file(str(w_path))
         except (SafetensorError, OSError, ValueError) as e:
@@ -202,7 +210,17 @@ class DeepSEE(nn.Module):
         return model.to(map_location).eval()
 
 
-__all__ = ["DeepSEE", "build_discriminator"]
+def model_labels(cfg: ModelConfig, labels: "LabelSet | str | None" = None) -> LabelSet:
+    """The label set of a model with config ``cfg``: ``labels`` (a set or its name), else the face set; a
+    ``ValueError`` when its class count is not ``cfg.num_classes`` (the width of the semantic inputs)."""
+    ls = label_set(labels)
+    if ls.num_classes != cfg.num_classes:
+        raise ValueError(f"label set {ls.name!r} has {ls.num_classes} classes, but model.num_classes="
+                         f"{cfg.num_classes}; pass the model's label set (data.labels)")
+    return ls
+
+
+__all__ = ["DeepSEE", "build_discriminator", "model_labels"]
 
 
 class ConsistentSR(nn.Module):
@@ -225,6 +243,7 @@ class ConsistentSR(nn.Module):
     cfg = property(lambda self: self.model.cfg)
     style_sources = property(lambda self: self.model.style_sources)
     test_time_source = property(lambda self: self.model.test_time_source)
+    labels = property(lambda self: self.model.labels)
 
     def encode_style(self, image: Tensor, mask: Tensor, source: str = "lr") -> Tensor:
         return self.model.encode_style(image, mask, source)

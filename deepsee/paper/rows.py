@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ..constants import REGIONS, region_pixels
+from ..labels import of
 from ..explore.engine import ExplorationEngine
 from ..explore.walks import style_walk
 from ..metrics.consistency import capped_lr_psnr
@@ -43,18 +43,20 @@ def walk_rows(model, items: Sequence[dict], *, delta: float = 0.15, steps: int =
     rows = []
     for it in items:
         eng, style = engine_for(model, it, device), predicted_style(model, it, device)
-        imgs = eng.generate(style_walk(style, delta=delta, steps=steps, classes=classes), progress=False).cpu()
+        imgs = eng.generate(style_walk(style, delta=delta, steps=steps, classes=classes, labels=of(model)),
+                            progress=False).cpu()
         rows.append({"lr": it["lr"], "images": list(imgs), "label": it.get("name", "")})
     return rows
 
 
-def full_face(items: Sequence[dict], regions: Sequence[str], min_pixels: int = 16) -> dict:
-    """The first item whose mask shows every region of ``regions`` with at least ``min_pixels``
-    pixels (else the first item): Fig. 10 walks them all on one face."""
+def full_face(items: Sequence[dict], regions: Sequence[str], min_pixels: int = 16, labels=None) -> dict:
+    """The first item whose mask shows every region of ``regions`` (of the label set ``labels``, faces by
+    default) with at least ``min_pixels`` pixels (else the first item): Fig. 10 walks them all on one face."""
     if not items:
         raise ValueError("no items to choose from")
+    ls = of(labels)
     for it in items:
-        if all(int(region_pixels(it["mask"], r).sum()) >= min_pixels for r in regions):
+        if all(int(ls.region_pixels(it["mask"], r).sum()) >= min_pixels for r in regions):
             return it
     return items[0]
 
@@ -65,12 +67,12 @@ def region_walk_rows(model, item: dict, regions: Sequence[str], *, delta: float 
     style. Rows: ``region``, ``mask``, ``images``, ``highlight`` (the region's pixels). ``consistent``: every
     image projected onto the images consistent with the LR input (the walk's share that survives it)."""
     eng, style = engine_for(model, item, device, consistent, antialias), predicted_style(model, item, device)
-    rows = []
+    rows, ls = [], of(model)
     for region in regions:
-        imgs = eng.generate(style_walk(style, delta=delta, steps=steps, classes=list(REGIONS[region])),
+        imgs = eng.generate(style_walk(style, delta=delta, steps=steps, classes=list(ls.region_ids(region)), labels=ls),
                             progress=False).cpu()
         rows.append({"region": region, "mask": item["mask"], "images": list(imgs),
-                     "highlight": region_pixels(item["mask"], region)})
+                     "highlight": ls.region_pixels(item["mask"], region)})
     return rows
 
 

@@ -19,12 +19,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..constants import NUM_CLASSES
+from ..labels import label_set, read_saved
+
+LABEL_SET_NAMES = {"celebamaskhq": "CelebAMask-HQ face", "outdoor": "SFTGAN outdoor-scene"}
 from ..runs import write_json
 
 CONFIDENCE_FILE = "confidence.json"
 DATASET_NAMES = {"synthfaces": "SynthFaces (drawn faces, built in)", "celebamaskhq": "CelebAMask-HQ photographs",
-                 "celeba": "CelebA photographs", "folder": "an image folder"}
+                 "celeba": "CelebA photographs", "folder": "an image folder",
+                 "synthscenes": "SynthScenes (drawn outdoor scenes, built in)", "ade20k": "ADE20K photographs",
+                 "ost": "SFTGAN's OutdoorSceneTraining photographs"}
 
 
 def _run_folder(path: str | Path) -> Path:
@@ -44,10 +48,11 @@ def model_domain(path: str | Path) -> dict:
     if (run / "config.yaml").is_file():
         cfg = load_config(str(run / "config.yaml"))
         d = cfg.data
-        out.update(dataset=d.dataset, labels=f"{NUM_CLASSES} CelebAMask-HQ face classes", lr_size=d.lr_size,
-                   hr_size=d.hr_size)
-        if d.dataset == "synthfaces":
-            out["faces"] = d.synth_n
+        ls = read_saved(run) if (run / "labels.json").is_file() else label_set(d.labels)
+        out.update(dataset=d.dataset, labels=f"{ls.num_classes} {LABEL_SET_NAMES.get(ls.name, ls.name)} classes",
+                   label_set=ls.name, lr_size=d.lr_size, hr_size=d.hr_size)
+        if d.dataset in ("synthfaces", "synthscenes"):
+            out["faces" if d.dataset == "synthfaces" else "scenes"] = d.synth_n
         if (run / "segmenter.json").is_file():
             out["input"] = cfg.seg.input                  # a segmenter: "lr", or "hr" for a judge
     info = {}
@@ -64,7 +69,8 @@ def model_domain(path: str | Path) -> dict:
     parts = []
     if "dataset" in out:
         parts.append(DATASET_NAMES.get(out["dataset"], out["dataset"])
-                     + (f", {out['faces']:,} faces" if "faces" in out else ""))
+                     + (f", {out['faces']:,} faces" if "faces" in out else "")
+                     + (f", {out['scenes']:,} scenes" if "scenes" in out else ""))
         reads = (f"{out['hr_size']} px HR images -> masks" if out.get("input") == "hr"
                  else f"{out['lr_size']} -> {out['hr_size']} px")
         parts.append(f"{out['labels']}, {reads}")

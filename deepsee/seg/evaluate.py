@@ -15,7 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import Config, resolve_device
-from ..constants import CLASS_LABELS, CLASSES, NUM_CLASSES
+from ..labels import FACES, label_set
 from ..runs import write_table
 from .deeplab import BACKBONES, arch_name
 from .metrics import ConfusionMeter
@@ -51,7 +51,8 @@ def evaluate_segmenter(cfg: Config, run_dir: str | Path, split: str = "test", *,
     _train.require_masks(ds, f"evaluate_segmenter ({split})")
     if cfg.eval.max_images > 0 and len(ds) > cfg.eval.max_images:
         ds = torch.utils.data.Subset(ds, range(cfg.eval.max_images))
-    meter = ConfusionMeter(num_classes=NUM_CLASSES)
+    labels = model.labels
+    meter = ConfusionMeter(num_classes=labels.num_classes)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=cfg.data.num_workers)
     for batch in tqdm(loader, desc=f"evaluate segmenter ({split})", unit="batch"):
         image = batch[model.config.seg.input]                  # the LR image, or the HR one for a judge
@@ -64,7 +65,8 @@ def evaluate_segmenter(cfg: Config, run_dir: str | Path, split: str = "test", *,
     share = (meter.matrix.sum(1).double() / meter.matrix.sum()).tolist()
     return {"backbone": BACKBONES[seg.backbone][1], "arch": arch_name(seg),
             "width": seg.width, "acc": m["acc"], "miou": m["miou"], "fwiou": m["fwiou"],
-            "per_class_iou": dict(zip(CLASSES, m["per_class_iou"])), "class_share": dict(zip(CLASSES, share)),
+            "per_class_iou": dict(zip(labels.classes, m["per_class_iou"])),
+            "class_share": dict(zip(labels.classes, share)), "labels": labels.name,
             "confusion": meter.matrix.tolist(), "dataset": cfg.data.dataset, "split": split, "n_images": len(ds),
             "lr_size": cfg.data.lr_size, "mask_size": cfg.data.hr_size,
             "epochs": info.get("epochs_done", float("nan")), "pretrained": bool(model.pretrained_source),
@@ -104,11 +106,12 @@ def table5(results: list[dict], dataset: str, profile: str) -> pd.DataFrame:
 def per_class_table(results: list[dict]) -> pd.DataFrame:
     """Per-class IoU: one row per class, one ``iou_<backbone>`` column per measured segmenter, plus
     the ground-truth pixel share of the first result's split."""
-    df = pd.DataFrame({"class_index": range(NUM_CLASSES), "class": CLASSES, "label": CLASS_LABELS})
+    ls = label_set(results[0].get("labels")) if results else FACES
+    df = pd.DataFrame({"class_index": range(ls.num_classes), "class": ls.classes, "label": ls.labels})
     if results:
-        df["gt_pixel_share"] = [round(results[0]["class_share"][c], 6) for c in CLASSES]
+        df["gt_pixel_share"] = [round(results[0]["class_share"][c], 6) for c in ls.classes]
     for r in results:
-        df[f"iou_{r['backbone']}"] = [round(r["per_class_iou"][c], 4) for c in CLASSES]
+        df[f"iou_{r['backbone']}"] = [round(r["per_class_iou"][c], 4) for c in ls.classes]
     return df
 
 

@@ -71,6 +71,7 @@ from tqdm.auto import tqdm
 
 from ..config import Config, dataset_root, load_config, resolve_device
 from ..constants import NUM_CLASSES
+from ..labels import FACES, LabelSet, label_set
 from ..runs import append_jsonl, atomic_path, new_run_dir, seed_everything, write_json
 from .deeplab import arch_name, build_segmenter
 from .losses import segmenter_loss
@@ -102,15 +103,15 @@ def ground_truth_config(cfg: Config) -> Config:
     return cfg
 
 
-def mirror_labels(num_classes: int = NUM_CLASSES) -> Tensor:
-    """Label permutation ``[N]`` of a horizontal flip (left/right classes swapped)."""
-    perm = torch.arange(num_classes)
-    for a, b in MIRROR_PAIRS:
-        perm[a], perm[b] = b, a
-    return perm
+def mirror_labels(num_classes: int = NUM_CLASSES, labels: LabelSet = FACES) -> Tensor:
+    """Label permutation ``[N]`` of a horizontal flip (left/right classes of ``labels`` swapped)."""
+    if num_classes != labels.num_classes:
+        raise ValueError(f"num_classes={num_classes}, but label set {labels.name!r} has {labels.num_classes}")
+    return torch.tensor(labels.mirror(), dtype=torch.int64)
 
 
-def random_flip(lr: Tensor, mask: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def random_flip(lr: Tensor, mask: Tensor, generator: torch.Generator | None = None,
+                labels: LabelSet = FACES) -> tuple[Tensor, Tensor]:
     """Flip each sample of ``lr [B, 3, h, w]`` and ``mask [B, H, W]`` horizontally with probability 1/2,
     swapping the left/right labels of the flipped masks. (Bicubic downsampling commutes with the
     flip, so flipping the LR image equals downsampling the flipped HR image.)"""
@@ -119,7 +120,7 @@ def random_flip(lr: Tensor, mask: Tensor, generator: torch.Generator | None = No
         return lr, mask
     lr, mask = lr.clone(), mask.clone()
     lr[flip] = lr[flip].flip(-1)
-    mask[flip] = mirror_labels().to(mask.device)[mask[flip].flip(-1)]
+    mask[flip] = mirror_labels(labels.num_classes, labels).to(mask.device)[mask[flip].flip(-1)]
     return lr, mask
 
 
@@ -207,14 +208,15 @@ def balanced_class_weights(counts, *, method: str = "enet", image_counts=None) -
 def training_class_weights(cfg: Config, dataset, run_dir: Path, *, method: str = "enet") -> Tensor:
     """Balanced weights of the training split; pixel counts cached in the dataset root."""
     key = f"seg_class_counts-{cfg.data.dataset}-train-{cfg.data.hr_size}px-n{len(dataset)}.json"
+    n_classes = label_set(cfg.data.labels).num_classes
     cache = dataset_root(cfg.data) / ".deepsee_cache" / key
     counts = None
     if cache.is_file():
         counts = json.loads(cache.read_text())["counts"]
-        if len(counts) != NUM_CLASSES:
-            raise ValueError(f"{cache}: expected {NUM_CLASSES} class counts, found {len(counts)}; delete the file")
+        if len(counts) != n_classes:
+            raise ValueError(f"{cache}: expected {n_classes} class counts, found {len(counts)}; delete the file")
     if counts is None:
-        counts = class_pixel_counts(dataset, num_workers=cfg.data.num_workers)
+        counts = class_pixel_counts(dataset, num_classes=n_classes, num_workers=cfg.data.num_workers)
         try:
             write_json(cache, {"counts": counts, "split": "train", "hr_size": cfg.data.hr_size, "n": len(dataset)})
         except OSError as e:  # read-only dataset: the run folder keeps the counts anyway
@@ -315,6 +317,7 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
     if not resume and (run_dir / "state.json").exists():
         raise FileExistsError(f"{run_dir} already holds a segmenter run; pass resume=True (--resume) or a new folder")
     cfg.save(run_dir / "config.yaml")
+    label_set(cfg.data.labels).save(run_dir / "labels.json")   # the set itself, wherever the config's file lives
 
     # the dataset's own flip keeps left/right labels (as the SR models are trained); the segmenter
     # flips itself and swaps them, so "left eye" stays learnable from position
@@ -329,7 +332,8 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
                                   key=sc.input)
     weights = training_class_weights(cfg, train_set, run_dir, method=sc.class_weighting).to(device)
 
-    model = build_segmenter(sc, NUM_CLASSES).to(device)
+    labels = label_set(cfg.data.labels)
+    model = build_segmenter(sc, labels.num_classes).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=sc.lr, momentum=sc.momentum, weight_decay=sc.weight_decay)
     spe = n // sc.batch_size
     total = sc.epochs * spe if sc.max_steps <= 0 else min(sc.epochs * spe, sc.max_steps)
@@ -380,7 +384,7 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
                 g["lr"] = lr_now
             lr_img, target = batch[sc.input], batch["mask"]       # [B, 3, h, w] (the judge: [B, 3, H, W]), [B, H, W]
             if cfg.data.flip:
-                lr_img, target = random_flip(lr_img, target)
+                lr_img, target = random_flip(lr_img, target, labels=labels)
             lr_img, target = lr_img.to(device), target.to(device)
             logits = model(lr_img, tuple(target.shape[-2:]))      # [B, 19, H, W]
             loss = segmenter_loss(logits, target, weights, lovasz_weight=sc.lovasz_weight,
@@ -434,7 +438,8 @@ def segmenter_info(cfg: Config, model: nn.Module, state: dict) -> dict:
     """What a trained segmenter is: backbone, width, data sizes, steps, ImageNet weights or not."""
     spe = max(state.get("steps_per_epoch", 1), 1)
     return {"backbone": cfg.seg.backbone, "arch": arch_name(cfg.seg), "width": cfg.seg.width,
-            "num_classes": NUM_CLASSES, "dataset": cfg.data.dataset, "lr_size": cfg.data.lr_size,
+            "num_classes": label_set(cfg.data.labels).num_classes, "labels": label_set(cfg.data.labels).name,
+            "dataset": cfg.data.dataset, "lr_size": cfg.data.lr_size,
             "input": cfg.seg.input, "input_size": cfg.data.lr_size if cfg.seg.input == "lr" else cfg.data.hr_size,
             "mask_size": cfg.data.hr_size, "steps": state["step"], "epochs_done": round(state["step"] / spe, 3),
             "epochs_configured": cfg.seg.epochs, "elapsed_s": round(state["elapsed_s"], 1),
@@ -452,7 +457,8 @@ def load_segmenter(run_dir: str | Path, device: str | torch.device = "cpu") -> n
     weights = run_dir / "model.safetensors"
     if not weights.is_file():
         weights = run_dir / _read_state(run_dir)["model_file"]
-    model = build_segmenter(dataclasses.replace(cfg.seg, pretrained=False), NUM_CLASSES)
+    labels = label_set(run_dir / "labels.json") if (run_dir / "labels.json").is_file() else label_set(cfg.data.labels)
+    model = build_segmenter(dataclasses.replace(cfg.seg, pretrained=False), labels.num_classes)
     sd = load_file(str(weights), device=str(device))
     missing, unexpected = model.load_state_dict(sd, strict=False)
     if missing or unexpected:
@@ -462,4 +468,5 @@ def load_segmenter(run_dir: str | Path, device: str | torch.device = "cpu") -> n
     if info.is_file():
         model.pretrained_source = json.loads(info.read_text()).get("pretrained_source", "")
     model.config = cfg
+    model.labels = labels
     return model.to(device).eval()

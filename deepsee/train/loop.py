@@ -146,7 +146,7 @@ class _Run:
         self.train_set, self.sample_set = self._datasets()
         plan = steps_plan(cfg.train, len(self.train_set), self.info.world_size)
         self.epoch_plan = plan
-        model = DeepSEE(cfg.model, speedups=Speedups.parse(cfg.train.speedups).model_side())
+        model = DeepSEE(cfg.model, speedups=Speedups.parse(cfg.train.speedups).model_side(), labels=cfg.data.labels)
         disc = build_discriminator(cfg.model)
         if cfg.train.grad_checkpoint:
             _enable_grad_checkpointing(model)

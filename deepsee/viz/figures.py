@@ -13,7 +13,7 @@ import textwrap
 
 import numpy as np
 
-from ..constants import region_pixels
+from ..labels import of
 from .palette import colorize
 from .panels import (GREEN, MINUS, ORANGE, YELLOW, _as_list, as_mask, as_rgb, badge,
                      classes_of, col_title, finish, frame, image_grid, inset,
@@ -36,7 +36,7 @@ def _check_rows(rows, name: str) -> list[dict]:
 
 # --------------------------------------------------------------------------- 00 data
 
-def sample_grid_figure(images, masks, n_cols: int = 8, names=None, title: str = ""):
+def sample_grid_figure(images, masks, n_cols: int = 8, names=None, title: str = "", labels=None):
     """Dataset samples: a row of images over a row of their colour-coded masks (wrapped every ``n_cols``).
 
     Args:
@@ -55,20 +55,20 @@ def sample_grid_figure(images, masks, n_cols: int = 8, names=None, title: str = 
     for i, (img, m) in enumerate(zip(imgs, ms)):
         b, c = divmod(i, n_cols)
         show(axes[2 * b, c], img)
-        show(axes[2 * b + 1, c], colorize(m), pixels=True)
+        show(axes[2 * b + 1, c], colorize(m, labels), pixels=True)
         if names is not None:
             col_title(axes[2 * b, c], str(names[i]))
     for b in range(n_blocks):
         row_label(axes[2 * b, 0], f"image ({size_str(imgs[0])})")
         row_label(axes[2 * b + 1, 0], "mask")
     remove_unused(axes)
-    return finish(fig, title, classes_of(ms))
+    return finish(fig, title, classes_of(ms), labels=labels)
 
 
 # --------------------------------------------------------------------------- Fig. 2
 
 def segmentation_figure(lr, pred, hr, gt, *, overlay_gt: bool = True, alpha: float = 0.5,
-                        names=None, title: str = ""):
+                        names=None, title: str = "", labels=None):
     """Fig. 2: masks predicted from LR images. One row per sample; columns LR (nearest blow-up),
     predicted mask, HR image, ground-truth mask, prediction over HR (``alpha``) and, with
     ``overlay_gt``, ground truth over HR. The pixel accuracy of each prediction is written on it.
@@ -86,8 +86,8 @@ def segmentation_figure(lr, pred, hr, gt, *, overlay_gt: bool = True, alpha: flo
     for i in range(len(lrs)):
         h = hrs[i]
         p = resize_nearest(preds[i], gts[i].shape)
-        panels = [lr_display(lrs[i], h.shape[:2]), colorize(preds[i]), h, colorize(gts[i]),
-                  overlay(h, preds[i], alpha)] + ([overlay(h, gts[i], alpha)] if overlay_gt else [])
+        panels = [lr_display(lrs[i], h.shape[:2]), colorize(preds[i], labels), h, colorize(gts[i], labels),
+                  overlay(h, preds[i], alpha, labels)] + ([overlay(h, gts[i], alpha, labels)] if overlay_gt else [])
         for j, img in enumerate(panels):
             show(axes[i, j], img, pixels=j in (0, 1, 3))
         badge(axes[i, 1], f"acc {float((p == gts[i]).mean()):.2f}")
@@ -95,7 +95,7 @@ def segmentation_figure(lr, pred, hr, gt, *, overlay_gt: bool = True, alpha: flo
             row_label(axes[i, 0], str(names[i]))
     for j, text in enumerate(headers):
         col_title(axes[0, j], text)
-    return finish(fig, title, classes_of(preds + gts))
+    return finish(fig, title, classes_of(preds + gts), labels=labels)
 
 
 # --------------------------------------------------------------------------- Figs. 3/4
@@ -128,7 +128,7 @@ def change_map(a, b, gain: float) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
-def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "", diff_gain: float = 0.0):
+def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "", diff_gain: float = 0.0, labels=None):
     """Figs. 3/4: walking the style space. Per row the LR input, then one solution per delta added to
     the predicted style matrix; headers "-2δ", "-δ", "predicted style", "+δ", "+2δ" with values;
     the unmodified (delta 0) column is framed in orange.
@@ -167,14 +167,14 @@ def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "
 
 # --------------------------------------------------------------------------- Fig. 10
 
-def _highlight(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
+def _highlight(mask: np.ndarray, keep: np.ndarray, labels=None) -> np.ndarray:
     """Colour-coded mask with everything outside ``keep`` turned light grey."""
-    rgb = colorize(mask).astype(np.float32)
+    rgb = colorize(mask, labels).astype(np.float32)
     grey = 0.3 * rgb.mean(-1, keepdims=True) + 0.7 * 235.0
     return np.where(keep[..., None], rgb, grey).astype(np.uint8)
 
 
-def region_walk_figure(rows, title: str = "", diff_gain: float = 0.0, headers=None):
+def region_walk_figure(rows, title: str = "", diff_gain: float = 0.0, headers=None, labels=None):
     """Fig. 10: disentangled (per-region) style changes. Per row the mask with the manipulated region
     in colour (all other classes greyed), then the variants.
 
@@ -193,12 +193,12 @@ def region_walk_figure(rows, title: str = "", diff_gain: float = 0.0, headers=No
         m = as_mask(r["mask"])
         keep = r.get("highlight")
         if keep is None:
-            keep = region_pixels(m, r["region"])
+            keep = of(labels).region_pixels(m, r["region"])
         keep = np.asarray(keep.detach().cpu() if hasattr(keep, "detach") else keep, dtype=bool)
         if keep.shape != m.shape:
             raise ValueError(f"highlight shape {keep.shape} differs from mask shape {m.shape}")
         shown.update(int(c) for c in np.unique(m[keep]))
-        show(axes[i, 0], _highlight(m, keep), pixels=True)
+        show(axes[i, 0], _highlight(m, keep, labels), pixels=True)
         row_label(axes[i, 0], str(r["region"]))
         for j, x in enumerate(r["images"]):
             show(axes[i, j + 1], as_rgb(x))
@@ -213,12 +213,12 @@ def region_walk_figure(rows, title: str = "", diff_gain: float = 0.0, headers=No
     if diff_gain > 0:
         col_title(axes[0, n_var + 1], f"|first - last| x{diff_gain:g}")
     remove_unused(axes)
-    return finish(fig, title, sorted(shown))
+    return finish(fig, title, sorted(shown), labels=labels)
 
 
 # --------------------------------------------------------------------------- Fig. 5
 
-def best_of_figure(rows, metric_name: str = "LPIPS", lower_is_better: bool = True, title: str = ""):
+def best_of_figure(rows, metric_name: str = "LPIPS", lower_is_better: bool = True, title: str = "", labels=None):
     """Fig. 5: best of n random solutions. Columns LR, best of 10 / 100 / 1,000 (by ``metric_name``,
     score written top right), ground truth.
 
@@ -251,7 +251,7 @@ def best_of_figure(rows, metric_name: str = "LPIPS", lower_is_better: bool = Tru
 
 # --------------------------------------------------------------------------- Figs. 8/9/16
 
-def manipulation_figure(rows, title: str = ""):
+def manipulation_figure(rows, title: str = "", labels=None):
     """Figs. 8/9/16: semantic mask edits. For each example a row of (edited) masks above the row of
     outputs, each column captioned with its edit; with ``lr=`` the LR input is inset in the first output.
 
@@ -277,7 +277,7 @@ def manipulation_figure(rows, title: str = ""):
         for j, (m, x) in enumerate(zip(r["masks"], r["images"])):
             m = as_mask(m)
             masks.append(m)
-            show(axes[2 * i, j], colorize(m), pixels=True)
+            show(axes[2 * i, j], colorize(m, labels), pixels=True)
             col_title(axes[2 * i, j], str(caps[j]))
             img = as_rgb(x)
             show(axes[2 * i + 1, j], img)
@@ -287,12 +287,12 @@ def manipulation_figure(rows, title: str = ""):
         row_label(axes[2 * i, 0], f"{label}\nmask")
         row_label(axes[2 * i + 1, 0], "output")
     remove_unused(axes)
-    return finish(fig, title, classes_of(masks))
+    return finish(fig, title, classes_of(masks), labels=labels)
 
 
 # --------------------------------------------------------------------------- Figs. 14/15/17
 
-def extreme_sr_figure(items, n_per_row: int = 2, title: str = ""):
+def extreme_sr_figure(items, n_per_row: int = 2, title: str = "", labels=None):
     """Figs. 14/15/17: extreme SR at full size. Per item a large output with the LR input inset
     bottom right (yellow border); beside it the predicted mask over the ground truth (or, without
     ``gt``, over the LR input blown up).
@@ -322,7 +322,7 @@ def extreme_sr_figure(items, n_per_row: int = 2, title: str = ""):
         col_title(ax_out, f"{it.get('label') or 'output'} ({factor}x, {size_str(lr)} \u2192 {size_str(out)})")
         m = as_mask(it["mask"])
         masks.append(m)
-        show(ax_mask, colorize(m), pixels=True)
+        show(ax_mask, colorize(m, labels), pixels=True)
         badge(ax_mask, "predicted mask", corner="upper left")
         if it.get("gt") is not None:
             show(ax_side, as_rgb(it["gt"]))
@@ -331,12 +331,12 @@ def extreme_sr_figure(items, n_per_row: int = 2, title: str = ""):
             show(ax_side, resize_nearest(lr, out.shape[:2]), pixels=True)
             badge(ax_side, lr_title(lr), corner="upper left")
             frame(ax_side, YELLOW, width=1.5)
-    return finish(fig, title, classes_of(masks))
+    return finish(fig, title, classes_of(masks), labels=labels)
 
 
 # --------------------------------------------------------------------------- Fig. 18
 
-def ablation_figure(rows, show_lr: bool = True, title: str = ""):
+def ablation_figure(rows, show_lr: bool = True, title: str = "", labels=None):
     """Fig. 18: ablation variants side by side, in the order of :data:`ABLATION_VARIANTS` (unknown
     keys after them), then the ground truth. Final models (independent, guided) have orange headers
     and frames, the ground truth green.
@@ -380,7 +380,7 @@ def _is_ours(name: str) -> bool:
     return n.startswith("ours") or "deepsee" in n
 
 
-def comparison_figure(rows, show_lr: bool = False, title: str = ""):
+def comparison_figure(rows, show_lr: bool = False, title: str = "", labels=None):
     """Figs. 11-13: methods side by side, then the ground truth. The guiding image is inset top right
     on the guided column(s) (name containing "guided"), the predicted mask bottom right on ours
     (names starting with "ours"), the LR input bottom right (yellow) on the ground truth.
@@ -412,14 +412,14 @@ def comparison_figure(rows, show_lr: bool = False, title: str = ""):
             if _is_ours(name) and r.get("mask") is not None:
                 m = as_mask(r["mask"])
                 masks.append(m)
-                inset(ax, colorize(m), corner="lower right", frac=0.3, color="white")
+                inset(ax, colorize(m, labels), corner="lower right", frac=0.3, color="white")
         show(axes[i, -1], gt)
         inset(axes[i, -1], lr_big, corner="lower right", frac=0.3)
         if r.get("label"):
             row_label(axes[i, 0], str(r["label"]))
     for j, text in enumerate(headers):
         col_title(axes[0, j], text)
-    return finish(fig, title, classes_of(masks))
+    return finish(fig, title, classes_of(masks), labels=labels)
 
 
 __all__ = [

@@ -1,22 +1,24 @@
-"""Colour-coding of label masks with the kit's fixed 19-class palette (deepsee.constants.PALETTE)."""
+"""Colour-coding of label masks with a label set's fixed palette (deepsee.labels; faces by default)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..constants import CLASS_LABELS, PALETTE
-
-_PALETTE = np.asarray(PALETTE, dtype=np.uint8)
+from ..labels import FACES, LabelSet, label_set
 
 
-def colorize(mask) -> np.ndarray:
-    """Label map [H, W] (ints 0..18; numpy or torch; or one-hot [19, H, W]) -> RGB uint8 [H, W, 3]."""
+def colorize(mask, labels: "LabelSet | str | None" = None) -> np.ndarray:
+    """Label map [H, W] (ints 0..N-1; numpy or torch; or one-hot [N, H, W]) -> RGB uint8 [H, W, 3], coloured
+    with the palette of ``labels`` (a label set or its name; default: the face set's 19 classes)."""
+    ls = FACES if labels is None else label_set(labels)
+    palette = np.asarray(ls.palette, dtype=np.uint8)
     m = mask.detach().cpu().numpy() if hasattr(mask, "detach") else np.asarray(mask)
-    if m.ndim == 3 and m.shape[0] == len(PALETTE):
+    if m.ndim == 3 and m.shape[0] == len(palette):
         m = m.argmax(0)
     m = m.astype(np.int64)
-    if m.min() < 0 or m.max() >= len(PALETTE):
-        raise ValueError(f"mask labels must lie in 0..{len(PALETTE) - 1}, got {m.min()}..{m.max()}")
-    return _PALETTE[m]
+    if m.min() < 0 or m.max() >= len(palette):
+        raise ValueError(f"mask labels must lie in 0..{len(palette) - 1} (label set {ls.name!r}), "
+                         f"got {m.min()}..{m.max()}")
+    return palette[m]
 
 
 def to_uint8_image(x) -> np.ndarray:
@@ -27,9 +29,11 @@ def to_uint8_image(x) -> np.ndarray:
     return np.clip(np.round((a + 1) * 127.5), 0, 255).astype(np.uint8)
 
 
-def legend_handles(classes=None):
-    """Matplotlib patches for a colour legend of the given class indices (default: all 19)."""
+def legend_handles(classes=None, labels: "LabelSet | str | None" = None):
+    """Matplotlib patches for a colour legend of the given class indices (default: every class of ``labels``,
+    the face set by default)."""
     from matplotlib.patches import Patch
-    idx = range(len(PALETTE)) if classes is None else classes
-    return [Patch(facecolor=np.asarray(PALETTE[i]) / 255.0, edgecolor="0.5", label=CLASS_LABELS[i])
+    ls = FACES if labels is None else label_set(labels)
+    idx = range(ls.num_classes) if classes is None else classes
+    return [Patch(facecolor=np.asarray(ls.palette[i]) / 255.0, edgecolor="0.5", label=ls.labels[i])
             for i in idx]

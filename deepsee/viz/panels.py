@@ -15,7 +15,6 @@ import textwrap
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..constants import NUM_CLASSES
 from .palette import colorize, legend_handles, to_uint8_image
 
 FONT = 8            # smallest font size (pt) of any text, at the saved size
@@ -50,9 +49,9 @@ def as_rgb(x) -> np.ndarray:
 
 
 def as_mask(m) -> np.ndarray:
-    """Label map -> int64 [H, W]; accepts ``[H, W]``, ``[1, H, W]`` or one-hot/soft ``[19, H, W]``."""
+    """Label map -> int64 [H, W]; accepts ``[H, W]``, ``[1, H, W]`` or one-hot/soft ``[N, H, W]`` (N > 1)."""
     a = _numpy(m)
-    if a.ndim == 3 and a.shape[0] == NUM_CLASSES:
+    if a.ndim == 3 and a.shape[0] > 1 and a.dtype.kind in "fb":
         a = a.argmax(0)
     if a.ndim == 3 and a.shape[0] == 1:
         a = a[0]
@@ -85,9 +84,9 @@ def lr_title(lr) -> str:
     return f"LR ({size_str(as_rgb(lr))})"
 
 
-def overlay(image: np.ndarray, mask, alpha: float = 0.5) -> np.ndarray:
+def overlay(image: np.ndarray, mask, alpha: float = 0.5, labels=None) -> np.ndarray:
     """Colour-coded ``mask`` blended over ``image`` (uint8 [H, W, 3]); the mask is resized to the image."""
-    colours = resize_nearest(colorize(as_mask(mask)), image.shape[:2]).astype(np.float32)
+    colours = resize_nearest(colorize(as_mask(mask), labels), image.shape[:2]).astype(np.float32)
     out = (1.0 - alpha) * image.astype(np.float32) + alpha * colours
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
@@ -186,15 +185,15 @@ def image_grid(n_rows: int, n_cols: int, *, panel: float = PANEL_IN, extra_w: fl
     return fig, axes
 
 
-def class_legend(fig: Figure, classes) -> None:
-    """Colour legend of ``classes`` (indices) below the figure."""
+def class_legend(fig: Figure, classes, labels=None) -> None:
+    """Colour legend of ``classes`` (indices of the label set ``labels``; faces by default) below the figure."""
     classes = [int(c) for c in classes]
     if not classes:
         return
     per_row = max(1, int(fig.get_figwidth() / 1.1))
     n_rows = -(-len(classes) // per_row)
     ncols = -(-len(classes) // n_rows)  # balance the rows
-    fig.legend(handles=legend_handles(classes), loc="outside lower center", ncols=ncols,
+    fig.legend(handles=legend_handles(classes, labels), loc="outside lower center", ncols=ncols,
                fontsize=FONT, frameon=False, handlelength=1.2, handleheight=1.0,
                columnspacing=0.9, handletextpad=0.4, borderaxespad=0.2)
 
@@ -238,10 +237,11 @@ def fit_to_panels(fig: Figure, iterations: int = 5) -> None:
         h0, f0, h1 = h1, f1, max(0.5, h1 + (1.0 - f1) * (h1 - h0) / (f1 - f0))
 
 
-def finish(fig: Figure, title: str = "", classes=None) -> Figure:
-    """Common end of every image figure: class legend (if ``classes``), caption, height fitted to panels."""
+def finish(fig: Figure, title: str = "", classes=None, labels=None) -> Figure:
+    """Common end of every image figure: class legend (if ``classes``, of the label set ``labels``), caption,
+    height fitted to panels."""
     if classes is not None:
-        class_legend(fig, classes)
+        class_legend(fig, classes, labels)
     caption(fig, title)
     fit_to_panels(fig)
     return fig
