@@ -379,7 +379,25 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
             if (folder / sub).is_dir():
                 shutil.copytree(folder / sub, dest / sub)
         log(f"saved {name}'s resumable state to {_repo_rel(dest)}")
+    for folder in _scene_segmenter(runs):   # the scenes segmenter: the scenes SR training reads it
+        dest = state / folder.name
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(folder, dest, ignore=shutil.ignore_patterns("pred_masks", "samples"))
+        log(f"saved {folder.name} (the scenes segmenter{'' if _seg_finished(folder) else ', resumable'}) to "
+            f"{_repo_rel(dest)}")
     return state
+
+
+def _seg_finished(folder: Path) -> bool:
+    p = folder / "state.json"
+    return p.is_file() and bool(json.loads(p.read_text()).get("finished"))
+
+
+def _scene_segmenter(runs: Path | None) -> list[Path]:
+    """The scenes segmenter's training folder while it is not shipped (its state travels with the scenes run)."""
+    folder = (runs or RUNS_DIR) / SCENES_SEG_RUN
+    return [folder] if (folder / "state.json").is_file() and "scenes-segmenter" not in _expected() else []
 
 
 def keep_ckpt(folder: Path) -> str:
@@ -492,9 +510,46 @@ def train_extreme(runs: Path | None = None, *, threads: int = 1, log=print) -> P
     return run
 
 
+SCENES_PROFILE = "showcase-scenes"                            # the 4x scenes model (Fig. 19; issue 32)
+SCENES_SEG_RUN = "seg-scenes"                                 # its LR-scene segmenter's training folder
+SCENES_RUN = "sr-scenes-independent"                          # its SR training folder
+
+
+def scenes_config(run_root: Path | None = None):
+    """The scenes model's configuration (``deepsee/profiles/showcase-scenes.yaml``) with this clone's data folder."""
+    from .config import data_root, load_config
+    cfg = load_config(SCENES_PROFILE)
+    cfg.run_root = str(run_root or RUNS_DIR)
+    cfg.data.data_root = str(data_root(cfg.data))
+    return cfg
+
+
+def train_scenes(runs: Path | None = None, *, threads: int = 1, log=print) -> tuple[Path, Path]:
+    """The 4x scenes models: the LR-scene segmenter (``seg.max_steps``), then the independent SR model on the
+    ground-truth masks (its perceptual loss on that segmenter's features), each resumed from its checkpoint
+    (also from ``pretrained/training-state``). Returns (segmenter folder, SR folder)."""
+    from .seg import train_segmenter
+    from .train.jobs import set_threads, train_one
+    runs = runs or RUNS_DIR
+    restore_state(runs, log=log)
+    set_threads(threads)
+    cfg = scenes_config(runs)
+    seg = runs / SCENES_SEG_RUN
+    started = (seg / "state.json").is_file()
+    if not (started and json.loads((seg / "state.json").read_text()).get("finished")):
+        log(f"scenes segmenter: training in {_repo_rel(seg)}")
+        train_segmenter(cfg, run_dir=seg, resume=started)
+    run = runs / SCENES_RUN
+    log(f"scenes model: training in {_repo_rel(run)}")
+    train_one(cfg, str(seg), str(run), progress=True)
+    return seg, run
+
+
 def _cmd(args) -> int:
     runs = Path(args.runs) if args.runs else None
-    if args.showcase_command == "train" and args.part == "ablation":
+    if args.showcase_command == "train" and args.part == "scenes":
+        train_scenes(runs, threads=args.threads)
+    elif args.showcase_command == "train" and args.part == "ablation":
         train_ablation(runs, threads=args.threads)
     elif args.showcase_command == "train" and args.part == "extreme":
         train_extreme(runs, threads=args.threads)
@@ -535,9 +590,10 @@ def register(subparsers) -> None:
     t.add_argument("--workers", type=int, default=2, help="SR trainings side by side (default 2)")
     t.add_argument("--threads", type=int, default=1, help="threads per training (default 1)")
     t.add_argument("--no-export", action="store_true", help="do not export to pretrained/showcase at the end")
-    t.add_argument("--part", choices=("main", "ablation", "extreme"), default="main",
+    t.add_argument("--part", choices=("main", "ablation", "extreme", "scenes"), default="main",
                    help="main: the segmenter and the 8x models (default); ablation: the four ablation variants "
-                        "(Fig. 18), one after the other; extreme: the 32x model (showcase-32x profile)")
+                        "(Fig. 18), one after the other; extreme: the 32x model (showcase-32x profile); scenes: the "
+                        "outdoor-scene segmenter and 4x model (Fig. 19, showcase-scenes profile)")
     e = sub.add_parser("export", help="export finished runs to pretrained/showcase (SHA-256 into the registry)")
     e.add_argument("names", nargs="+", choices=list(MODELS))
     e.add_argument("--note", default="", help="a provenance note for run_info.json")

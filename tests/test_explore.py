@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from fixtures import randomize
+
 from deepsee.explore.edits import (add_hair, close_eyes, close_mouth, grow, move, open_mouth, paste, relabel,
                                    remove, shrink)
 from deepsee.explore.walks import region_offset, sample_styles, sample_styles_chunk, style_walk
@@ -206,27 +208,7 @@ def test_region_offset():
 # exploration engine
 
 
-def _randomize(model, seed=0):
-    """Weights that keep activations O(1) and make every branch matter (fresh init is nearly constant)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "alpha" in name:
-                p.copy_(torch.randn(p.shape, generator=g))
-            elif p.ndim >= 2:
-                p.copy_(torch.randn(p.shape, generator=g) / p[0].numel() ** 0.5)
-            else:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-        for mod in model.modules():
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_mean.copy_(torch.randn(mod.running_mean.shape, generator=g) * 0.2)
-                mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=g) + 0.5)
-            if hasattr(mod, "weight_orig"):   # spectral norm: converge u, v for the new weights
-                mat = mod.weight_orig.reshape(mod.weight_orig.shape[0], -1)
-                for _ in range(30):
-                    mod.weight_v.copy_(torch.nn.functional.normalize(mat.t() @ mod.weight_u, dim=0))
-                    mod.weight_u.copy_(torch.nn.functional.normalize(mat @ mod.weight_v, dim=0))
-    return model.eval()
+_randomize = randomize   # kept under this name: other test files import it from here
 
 
 def _model(profile="smoke", **overrides):

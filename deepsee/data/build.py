@@ -1,4 +1,8 @@
-"""``build_dataset``: one entry point from a Config to a dataset of item dicts, and ``check_dataset``."""
+"""``build_dataset``: one entry point from a Config to a dataset of item dicts, and ``check_dataset``.
+
+Face datasets: synthfaces, celebamaskhq, celeba, folder. Outdoor scenes (``data.labels=outdoor``):
+synthscenes (generated, then read by the ADE20K loader), ade20k, ost (SFTGAN's sets).
+"""
 from __future__ import annotations
 
 from collections import Counter
@@ -6,12 +10,14 @@ from collections import Counter
 import numpy as np
 
 from ..config import dataset_root
-from ..constants import CLASSES, NUM_CLASSES
-from . import celeba, celebamaskhq, folder
+from ..constants import NUM_CLASSES
+from ..labels import label_set
+from . import ade20k, celeba, celebamaskhq, folder, ost
 from .common import FaceDataset, read_label_png
 from .synthfaces import ensure_synthfaces
+from .synthscenes import ensure_synthscenes
 
-DATASETS = ("synthfaces", "celebamaskhq", "celeba", "folder")
+DATASETS = ("synthfaces", "celebamaskhq", "celeba", "folder", "synthscenes", "ade20k", "ost")
 
 
 def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = False,
@@ -24,13 +30,15 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
         guided: add a guide image of the same person (people with one image are left out).
         masks:  None: masks where the dataset has them (ground truth, or ``data.mask_dir`` which overrides
                 it); True: fail without masks; False: no masks (faster; e.g. to predict them).
-        progress: show a bar for one-time work (generating SynthFaces, merging CelebAMask-HQ's part
-                masks into the label cache); training workers pass False.
+        progress: show a bar for one-time work (generating SynthFaces / SynthScenes, merging CelebAMask-HQ's
+                part masks or converting ADE20K's masks into a label cache); training workers pass False.
     """
     d = cfg.data
     train = split == "train" if train is None else train
     if d.dataset == "synthfaces":
         root = ensure_synthfaces(cfg, progress=progress)
+    elif d.dataset == "synthscenes":
+        root = ensure_synthscenes(cfg, progress=progress)
     elif d.dataset in DATASETS:
         root = dataset_root(d)
     else:
@@ -38,6 +46,10 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
     if d.dataset in ("synthfaces", "celebamaskhq"):
         recs = celebamaskhq.records(root, split, hr_size=d.hr_size, mask_dir=d.mask_dir, masks=masks is not False,
                                    progress=progress)
+    elif d.dataset in ("synthscenes", "ade20k"):
+        recs = ade20k.records(root, split, mask_dir=d.mask_dir, masks=masks is not False, progress=progress)
+    elif d.dataset == "ost":
+        recs = ost.records(root, split, mask_dir=d.mask_dir, masks=masks)
     elif d.dataset == "celeba":
         recs = celeba.records(root, split, mask_dir=d.mask_dir, masks=masks)
     else:
@@ -46,15 +58,15 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
                        train=train, guided=guided, source=f"{d.dataset} {split} ({root})")
 
 
-def class_frequencies(masks) -> dict[str, np.ndarray]:
+def class_frequencies(masks, num_classes: int = NUM_CLASSES) -> dict[str, np.ndarray]:
     """Over label maps or label PNG paths: ``images`` (fraction containing each class) and ``pixels``
-    (fraction of all pixels), each [19]."""
-    present = np.zeros(NUM_CLASSES)
-    pixels = np.zeros(NUM_CLASSES)
+    (fraction of all pixels), each [num_classes] (default: the 19 face classes)."""
+    present = np.zeros(num_classes)
+    pixels = np.zeros(num_classes)
     n = 0
     for m in masks:
-        a = read_label_png(m) if not isinstance(m, np.ndarray) else m
-        c = np.bincount(a.ravel(), minlength=NUM_CLASSES)[:NUM_CLASSES]
+        a = read_label_png(m, num_classes) if not isinstance(m, np.ndarray) else m
+        c = np.bincount(a.ravel(), minlength=num_classes)[:num_classes]
         present += c > 0
         pixels += c / a.size
         n += 1
@@ -63,7 +75,9 @@ def class_frequencies(masks) -> dict[str, np.ndarray]:
 
 def check_dataset(cfg, *, max_images: int = 0, echo=print) -> dict:
     """Build every split, read up to ``max_images`` items of each (0 = all) and report counts,
-    identities and class frequencies. Bad data raises a DataError naming the file."""
+    identities and class frequencies (of the classes of ``data.labels``). Bad data raises a DataError
+    naming the file."""
+    labels = label_set(cfg.data.labels)
     report: dict = {"dataset": cfg.data.dataset, "splits": {}}
     masks_all = []
     for split in ("train", "val", "test"):
@@ -82,11 +96,11 @@ def check_dataset(cfg, *, max_images: int = 0, echo=print) -> dict:
         if ds.has_masks:
             masks_all += [r.mask for r in ds.records]
     if masks_all:
-        f = class_frequencies(masks_all)
+        f = class_frequencies(masks_all, labels.num_classes)
         report["class_frequencies"] = {c: {"images": float(f["images"][k]), "pixels": float(f["pixels"][k])}
-                                       for k, c in enumerate(CLASSES)}
+                                       for k, c in enumerate(labels.classes)}
         echo(f"class frequencies over {len(masks_all)} masks (share of images containing the class, "
              f"share of pixels):")
-        for k, c in enumerate(CLASSES):
+        for k, c in enumerate(labels.classes):
             echo(f"  {k:2d} {c:11s} {100 * f['images'][k]:6.1f}% {100 * f['pixels'][k]:6.2f}%")
     return report

@@ -1,4 +1,5 @@
-"""``deepsee data synth`` (write SynthFaces) and ``deepsee data check`` (validate a configured dataset)."""
+"""``deepsee data synth`` (write SynthFaces, or SynthScenes with ``--kind scenes``) and ``deepsee data check``
+(validate a configured dataset)."""
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,18 @@ def _splits(text: str) -> list[int]:
 
 def register(subparsers) -> None:
     from ..cli import add_config_args
-    p = subparsers.add_parser("data", help="SynthFaces generation and dataset checks")
+    p = subparsers.add_parser("data", help="SynthFaces / SynthScenes generation and dataset checks")
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
-    s = sub.add_parser("synth", help="write a SynthFaces dataset in the CelebAMask-HQ layout")
-    s.add_argument("--out", required=True, help="output folder (replaced if it holds an older SynthFaces)")
+    s = sub.add_parser("synth", help="write a SynthFaces dataset in the CelebAMask-HQ layout (or, with --kind "
+                                     "scenes, a SynthScenes dataset in the ADE20K layout)")
+    s.add_argument("--kind", choices=("faces", "scenes"), default="faces",
+                   help="faces: SynthFaces (default); scenes: SynthScenes, outdoor scenes with SFTGAN's classes")
+    s.add_argument("--out", required=True, help="output folder (replaced if it holds an older dataset of that kind)")
     s.add_argument("--n", type=int, default=1500, help="number of images (default 1500)")
-    s.add_argument("--size", type=int, default=256, help="image side in px; masks are half (default 256)")
+    s.add_argument("--size", type=int, default=256,
+                   help="image side in px; SynthFaces masks are half, SynthScenes masks full size (default 256)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--identities", type=int, default=None, help="number of people (default n / 5)")
+    s.add_argument("--identities", type=int, default=None, help="number of people (default n / 5; faces only)")
     s.add_argument("--splits", type=_splits, default=None, help="train,val,test sizes (default 80/6.7/13.3%%)")
     s.add_argument("--workers", type=int, default=None, help="processes (default: up to 8; 0 = this one)")
     s.set_defaults(func=_synth)
@@ -36,12 +41,26 @@ def register(subparsers) -> None:
 
 
 def _synth(args) -> int:
+    if args.kind == "scenes":
+        return _synth_scenes(args)
     from .synthfaces import generate_synthfaces
     ident = args.identities if args.identities is not None else max(1, args.n // 5)
     t = time.perf_counter()
     out = generate_synthfaces(args.out, args.n, args.size, args.seed, ident, args.splits, workers=args.workers)
     dt = time.perf_counter() - t
     print(f"wrote {args.n} SynthFaces images ({args.size}px, {ident} people) to {out} in {dt:.1f} s "
+          f"({1000 * dt / args.n:.1f} ms per image)")
+    return 0
+
+
+def _synth_scenes(args) -> int:
+    from .synthscenes import generate_synthscenes
+    if args.identities is not None:
+        raise ValueError("--identities applies to --kind faces only (scenes have no people)")
+    t = time.perf_counter()
+    out = generate_synthscenes(args.out, args.n, args.size, args.seed, args.splits, workers=args.workers)
+    dt = time.perf_counter() - t
+    print(f"wrote {args.n} SynthScenes images ({args.size}px, ADE20K layout) to {out} in {dt:.1f} s "
           f"({1000 * dt / args.n:.1f} ms per image)")
     return 0
 

@@ -173,16 +173,17 @@ def mask_dir_paths(mask_dir: Path, names: Sequence[str]) -> list[Path]:
     return [Path(mask_dir) / f"{n}.png" for n in names]
 
 
-def read_label_png(path: Path) -> np.ndarray:
-    """A label PNG (one channel, values 0..18) -> uint8 ``[H, W]``; anything else raises DataError."""
+def read_label_png(path: Path, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """A label PNG (one channel, values 0..num_classes-1; default the 19 face classes) -> uint8 ``[H, W]``;
+    anything else raises DataError."""
     im = open_image(path, "label mask")
     a = np.asarray(im)
     if a.ndim != 2 or im.mode not in ("L", "P", "I", "I;16", "1"):
         raise DataError(f"label mask {path} has mode {im.mode} with shape {a.shape}; expected a "
-                        f"single-channel PNG of class indices 0..{NUM_CLASSES - 1}")
-    if a.size and (a.min() < 0 or a.max() >= NUM_CLASSES):
+                        f"single-channel PNG of class indices 0..{num_classes - 1}")
+    if a.size and (a.min() < 0 or a.max() >= num_classes):
         raise DataError(f"label mask {path} holds values {int(a.min())}..{int(a.max())}; "
-                        f"valid class indices are 0..{NUM_CLASSES - 1}")
+                        f"valid class indices are 0..{num_classes - 1}")
     return a.astype(np.uint8)
 
 

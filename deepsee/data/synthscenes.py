@@ -1,0 +1,223 @@
+"""SynthScenes: the kit's built-in outdoor-scene dataset, drawn procedurally with exact semantic masks.
+
+The second domain of the kit (the paper's Fig. 19: ADE20K scenes segmented into SFTGAN's outdoor
+classes, 4x) needs scene data that runs on a CPU without downloads. SynthScenes draws cartoon
+landscapes (:mod:`deepsee.data.synthscenes_draw`) with per-pixel labels of the 8 classes of
+:data:`deepsee.labels.OUTDOOR` (background, sky, water, grass, mountain, building, plant, animal):
+varied layouts whose low-frequency structure stays readable at a quarter of the size, and per-class
+appearance that changes from scene to scene with detail a 4x smaller image cannot show (cloud shapes
+and cirrus streaks, water ripples and reflections, grass blades, rock strata and snow, bricks,
+windows and roof tiles, leaf clumps, fur), so a style code has something to carry.
+
+Determinism. Scene ``i`` is drawn from a generator seeded with ``(seed, 7, i)`` alone, with arithmetic
+that is exact or correctly rounded; the same settings give the same bytes on disk on every machine,
+whatever the number of worker processes.
+
+On disk, exactly ADE20K's SceneParsing layout (``ADEChallengeData2016``), read back by
+:mod:`deepsee.data.ade20k`::
+
+    images/training/ADE_train_%08d.jpg          scenes 0 .. a-1 (numbered from 1); JPEG quality 95
+    annotations/training/ADE_train_%08d.png     single-channel uint8, ADE20K's 150-class ids
+    images/validation/ADE_val_%08d.jpg          scenes a .. n-1 (numbered from 1)
+    annotations/validation/ADE_val_%08d.png
+    synthscenes.json                            settings and the split sizes; written last
+
+Each outdoor class is written as one representative ADE20K id (:data:`OUTDOOR_TO_ADE`): background
+14 (earth), sky 3, water 22, grass 10, mountain 17, building 2, plant 5 (tree), animal 127; the ADE20K
+loader's table maps each back. Splits ``[a, b, c]`` (train, val, test): ``training`` holds the ``a``
+train scenes; ``validation`` holds ``b + c`` scenes, of which the first ``b`` (sorted names,
+``ADE_val_00000001`` ..) are val and the rest test -- the rule the ADE20K loader applies when the
+folder has this manifest (a real ADE20K folder uses its own rule, see :mod:`deepsee.data.ade20k`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .synthfaces import default_splits
+from .synthscenes_draw import render_scene
+
+VERSION = 1                # bump when the drawing changes: existing folders are then regenerated
+MANIFEST = "synthscenes.json"
+#: ADE20K id written for each outdoor class (index = deepsee.labels.OUTDOOR label value).
+OUTDOOR_TO_ADE = (14, 3, 22, 10, 17, 2, 5, 127)
+SUBSETS = ("training", "validation")
+
+
+def _check_settings(n: int, size: int, splits: Sequence[int]) -> list[int]:
+    splits = [int(s) for s in splits]
+    if n < 1 or len(splits) != 3 or min(splits) < 0 or sum(splits) != n:
+        raise ValueError(f"SynthScenes splits {splits} must be three non-negative sizes summing to n={n}")
+    if size < 32:
+        raise ValueError(f"SynthScenes size must be >= 32, got {size}")
+    return splits
+
+
+def file_stem(index: int, splits: Sequence[int]) -> tuple[str, str]:
+    """``(subset, stem)`` of scene ``index``: ``("training", "ADE_train_00000001")`` for the first."""
+    a = int(splits[0])
+    if index < a:
+        return "training", f"ADE_train_{index + 1:08d}"
+    return "validation", f"ADE_val_{index - a + 1:08d}"
+
+
+def _write_scenes(root: str, seed: int, size: int, jobs: list[tuple[int, str, str]]) -> int:
+    """Render and write scenes ``(index, subset, stem)``: the JPEG and the ADE-id annotation PNG."""
+    root = Path(root)
+    lut = np.asarray(OUTDOOR_TO_ADE, np.uint8)
+    for index, subset, stem in jobs:
+        rgb, label = render_scene(seed, index, size)
+        Image.fromarray(rgb).save(root / "images" / subset / f"{stem}.jpg", quality=95)
+        Image.fromarray(lut[label]).save(root / "annotations" / subset / f"{stem}.png", compress_level=6)
+    return len(jobs)
+
+
+def read_manifest(root: str | os.PathLike) -> dict | None:
+    p = Path(root) / MANIFEST
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _manifest(n: int, size: int, seed: int, splits: Sequence[int]) -> dict:
+    return {"format": "synthscenes", "version": VERSION, "n": n, "size": size, "seed": seed,
+            "splits": list(splits)}
+
+
+def _same(manifest: dict | None, want: dict) -> bool:
+    return manifest is not None and all(manifest.get(k) == v for k, v in want.items())
+
+
+def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256, seed: int = 0,
+                         splits: Sequence[int] | None = None, *, workers: int | None = None,
+                         progress: bool = True) -> Path:
+    """Write a SynthScenes dataset to ``out`` in the ADE20K layout (see the module docstring).
+
+    The files are written to a temporary sibling folder that replaces ``out`` only when complete
+    (the manifest last), so an interrupted run never leaves a half dataset. An existing ``out`` is
+    replaced only when it is a SynthScenes folder (has ``synthscenes.json``) or empty; anything else
+    raises ``FileExistsError``.
+
+    Args:
+        n, size, seed: scene count, image side in pixels (masks have the same size), generator seed.
+        splits: train/val/test sizes summing to ``n`` (default: 80% / 6.7% / 13.3%, as SynthFaces).
+        workers: processes (None: up to 8 for large jobs, 0: this process). The bytes do not depend on it.
+    """
+    out = Path(out)
+    splits = _check_settings(n, size, default_splits(n) if splits is None else splits)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder")
+    if out.is_dir() and read_manifest(out) is None and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty and holds no {MANIFEST}; refusing to overwrite it "
+                              f"(choose another --out or remove the folder)")
+    t0 = time.perf_counter()
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        for sub in SUBSETS:
+            (tmp / "images" / sub).mkdir(parents=True)
+            (tmp / "annotations" / sub).mkdir(parents=True)
+        todo = [(i, *file_stem(i, splits)) for i in range(n)]
+        if workers is None:
+            workers = 0 if n * size * size < 200 * 256 * 256 else min(8, os.cpu_count() or 1)
+        chunk = 25
+        jobs = [todo[i:i + chunk] for i in range(0, n, chunk)]
+        with tqdm(total=n, desc=f"SynthScenes {n} x {size}px", unit="img", disable=not progress) as bar:
+            if workers <= 1:
+                for j in jobs:
+                    bar.update(_write_scenes(str(tmp), seed, size, j))
+            else:
+                with ProcessPoolExecutor(workers) as pool:
+                    for done in pool.map(_write_scenes, [str(tmp)] * len(jobs), [seed] * len(jobs),
+                                         [size] * len(jobs), jobs):
+                        bar.update(done)
+        manifest = _manifest(n, size, seed, splits)
+        if _same(read_manifest(out), manifest):
+            return out      # another process wrote the same dataset meanwhile
+        from ..labels import OUTDOOR
+        manifest.update({"layout": "ADEChallengeData2016 (images/, annotations/ {training, validation})",
+                         "val_test": "validation: the first splits[1] sorted names are val, the rest test",
+                         "ade_ids": dict(zip(OUTDOOR.classes, OUTDOOR_TO_ADE)), "jpeg_quality": 95,
+                         "seconds": round(time.perf_counter() - t0, 2)})
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")   # last: marks completeness
+        if out.is_dir():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def ensure_synthscenes(cfg, progress: bool = True) -> Path:
+    """The SynthScenes folder of ``cfg`` (a Config or its DataConfig: ``synth_n``, ``synth_size``,
+    ``synth_seed``, ``splits``), generated when its manifest is missing or records other settings or
+    another drawing version; returns at once when it is already there."""
+    from ..config import dataset_root
+    d = getattr(cfg, "data", cfg)
+    root = dataset_root(d)
+    splits = _check_settings(d.synth_n, d.synth_size, d.splits)
+    want = _manifest(d.synth_n, d.synth_size, d.synth_seed, splits)
+    if not _same(read_manifest(root), want):
+        generate_synthscenes(root, d.synth_n, d.synth_size, d.synth_seed, splits, progress=progress)
+    return root
+
+
+def colorize(label: np.ndarray) -> np.ndarray:
+    """Outdoor label map -> RGB uint8 in the OUTDOOR palette."""
+    from ..labels import OUTDOOR
+    return np.asarray(OUTDOOR.palette, np.uint8)[np.asarray(label, np.int64)]
+
+
+def sample_grid(root_or_cfg, n: int = 8, out: str | os.PathLike | None = None, *, cols: int = 8) -> np.ndarray:
+    """For eyeballing: ``n`` scenes over their colour-coded masks (OUTDOOR palette), a uint8 RGB grid
+    (rows of ``cols`` images, each above its mask, 2 px gaps), saved as a PNG when ``out`` is given.
+
+    ``root_or_cfg``: a SynthScenes (or ADE20K) folder -- its first ``n`` training scenes, read through the
+    ADE20K loader (labels mapped to the outdoor classes; centre squares at the smallest side, at most
+    256 px) -- or a Config (its train split as the models
+    see it, at ``data.hr_size``).
+    """
+    if isinstance(root_or_cfg, (str, os.PathLike)):
+        from .ade20k import records
+        from .common import image_size, load_hr, load_mask
+        recs = records(root_or_cfg, "train", progress=False)[:n]
+        side = min([256] + [min(image_size(r.image)) for r in recs])
+        images, masks = [], []
+        for r in recs:                      # centre square, as the models see it (at most 256 px)
+            hr, wh = load_hr(r.image, side)
+            images.append(((hr.permute(1, 2, 0).numpy() + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8))
+            masks.append(load_mask(r.mask, side, wh).numpy())
+    else:
+        from .build import build_dataset
+        ds = build_dataset(root_or_cfg, "train", train=False, masks=True, progress=False)
+        items = [ds[i] for i in range(min(n, len(ds)))]
+        images = [((it["hr"].permute(1, 2, 0).numpy() + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
+                  for it in items]
+        masks = [it["mask"].numpy() for it in items]
+    if not images:
+        raise ValueError("sample_grid: no images to show")
+    s = images[0].shape[0]
+    cols = max(1, min(cols, len(images)))
+    rows = -(-len(images) // cols)
+    gap = 2
+    grid = np.full((rows * (2 * s + gap) + (rows - 1) * 2 * gap, cols * (s + gap) - gap, 3), 255, np.uint8)
+    for i, (im, m) in enumerate(zip(images, masks)):
+        r, c = divmod(i, cols)
+        y, x = r * (2 * s + 3 * gap), c * (s + gap)
+        grid[y:y + s, x:x + s] = im[:s, :s]
+        grid[y + s + gap:y + 2 * s + gap, x:x + s] = colorize(m)[:s, :s]
+    if out is not None:
+        Image.fromarray(grid).save(out)
+    return grid
