@@ -228,7 +228,7 @@ class _Run:
     def _save_samples(self):
         t = self.trainer
         out = render_outputs(t.generate, self.samples, t.sources, t.guided)
-        grid = grid_image(self.samples["lr"], self.samples["mask"], out, self.samples["hr"])
+        grid = grid_image(self.samples["lr"], self.samples["mask"], out, self.samples["hr"], labels=self.cfg.data.labels)
         path = save_png(grid, self.run_dir / "samples" / f"step_{t.step:08d}.png")
         if self.tb is not None:
             self.tb.add_image("samples", grid, t.step, dataformats="HWC")

@@ -57,13 +57,14 @@ def render_outputs(generate, batch: dict, sources: tuple[str, ...], guided: bool
 
 
 def grid_image(lr: torch.Tensor, mask: torch.Tensor, output: torch.Tensor, hr: torch.Tensor,
-               pad: int = 2) -> np.ndarray:
-    """uint8 ``[rows * (H + pad), 4 * (W + pad), 3]``: LR | mask | output | ground truth per row."""
+               pad: int = 2, labels=None) -> np.ndarray:
+    """uint8 ``[rows * (H + pad), 4 * (W + pad), 3]``: LR | mask (palette of ``labels``) | output | ground truth
+    per row."""
     size = hr.shape[-2:]
     lr_up = F.interpolate(lr.float().cpu(), size=size, mode="nearest")
     rows = []
     for i in range(hr.shape[0]):
-        tiles = [to_uint8_image(lr_up[i]), colorize(mask[i].cpu()), to_uint8_image(output[i].cpu()),
+        tiles = [to_uint8_image(lr_up[i]), colorize(mask[i].cpu(), labels), to_uint8_image(output[i].cpu()),
                  to_uint8_image(hr[i].cpu())]
         tiles = [np.pad(t, ((0, pad), (0, pad), (0, 0)), constant_values=255) for t in tiles]
         rows.append(np.concatenate(tiles, axis=1))
