@@ -218,6 +218,9 @@ class PipelineConfig:
     ablation_steps: int = 0            # train.schedule_steps for the ablation variants (0 = train section's)
     extreme_profile: str = "paper-32x"  # profile of the 32x model (notebooks 42-43); "" = skip
     extreme_steps: int = 0             # train.schedule_steps for the 32x model (0 = its profile's)
+    scenes_profile: str = ""           # profile of the outdoor-scenes models (notebook 46, Fig. 19); "" = skip
+    scenes_steps: int = 0              # train.schedule_steps for the scenes SR model (0 = its profile's)
+    scenes_seg_steps: int = 0          # seg.max_steps for the scenes segmenter (0 = its profile's)
     seg_backbones: list[str] = field(default_factory=lambda: ["drn", "resnet101", "xception65"])
     extra_backbone_steps: int = 0      # seg.max_steps for the non-DRN backbones (0 = seg section's)
     restarts: list = field(default_factory=list)  # warm restarts of the main SR runs after their schedule, in

@@ -323,6 +323,43 @@ class Pipeline:
             return None
         return load_segmenter(self.shipped("judge"), device=self.device)
 
+    def scenes_models(self, retrain: bool = False, log=print) -> dict:
+        """The outdoor-scenes models of notebook 46 (Fig. 19; ``pipeline.scenes_profile``): ``{model, segmenter, cfg,
+        source}``, or ``{skipped: why}``. Profiles that take shipped models use ``pretrained/showcase/scenes-*``
+        (checksums verified); the others train a segmenter and an SR model under ``<run_root>/pipeline-<profile>/``
+        once (``pipeline.scenes_seg_steps`` / ``scenes_steps`` override their budgets) and reuse them after."""
+        from .models import DeepSEE
+        from .seg import load_segmenter, train_segmenter
+        from .showcase import _expected
+        from .train.jobs import train_one
+        pc = self.cfg.pipeline
+        if not pc.scenes_profile:
+            return {"skipped": "Fig. 19 skipped: this profile trains no scenes model (pipeline.scenes_profile is empty). "
+                               "`make showcase` renders it from the shipped scenes models; "
+                               "`--set pipeline.scenes_profile=quick-scenes` trains a small one here."}
+        ov = ([f"train.schedule_steps={pc.scenes_steps}"] if pc.scenes_steps else []) + (
+            [f"seg.max_steps={pc.scenes_seg_steps}"] if pc.scenes_seg_steps else [])
+        cfg = self.sub_config(pc.scenes_profile, ov)
+        if self.use_shipped(retrain):
+            missing = [n for n in ("scenes-segmenter", "scenes-independent") if not _expected().get(n)]
+            if missing:
+                return {"cfg": cfg, "skipped": f"Fig. 19 skipped: the showcase scenes models ({', '.join(missing)}) are "
+                                               "not shipped with this version; `deepsee showcase train --part scenes` "
+                                               "trains them (issue 32)."}
+            seg_dir, sr_dir, source = self.shipped("scenes-segmenter"), self.shipped("scenes-independent"), "shipped"
+        else:
+            root = self.run_root / f"pipeline-{self.profile}"
+            seg_dir, sr_dir, source = root / "scenes-seg", root / "scenes-sr", f"trained here ({cfg.profile})"
+            state = seg_dir / "state.json"
+            if not (state.is_file() and json.loads(state.read_text()).get("finished")):
+                log(f"scenes segmenter: training in {seg_dir}")
+                train_segmenter(cfg, run_dir=seg_dir, resume=state.is_file())
+            if not (sr_dir / "model").is_dir():
+                log(f"scenes model: training in {sr_dir}")
+                train_one(cfg, str(seg_dir) if cfg.train.perceptual == "segmenter" else None, str(sr_dir))
+        return {"model": DeepSEE.load(model_folder(sr_dir)).to(self.device).eval(), "cfg": cfg, "source": source,
+                "segmenter": load_segmenter(seg_dir, device=self.device), "run": sr_dir, "seg_run": seg_dir}
+
     def masks_dir(self, segmenter_run: Path) -> Path:
         """Where notebook 10 writes the predicted masks: beside a trained segmenter's run, or under the
         run root for a shipped one (``pretrained/`` stays read-only)."""
@@ -415,33 +452,37 @@ class Pipeline:
     def state_path(self) -> Path:
         return self.run_root / f"pipeline-{self.profile}" / "state.json"
 
-    def conditions(self, factor: int | None = None) -> str:
-        """``<dataset>_<factor>x_<profile>``; ``factor=0`` leaves the factor out."""
+    def conditions(self, factor: int | None = None, dataset: str | None = None) -> str:
+        """``<dataset>_<factor>x_<profile>``; ``factor=0`` leaves the factor out; ``dataset``: another dataset's
+        results (notebook 46's scenes), else this pipeline's."""
         f = self.cfg.model.factor if factor is None else factor
-        return f"{self.dataset}_{f}x_{self.profile}" if f else f"{self.dataset}_{self.profile}"
+        d = dataset or self.dataset
+        return f"{d}_{f}x_{self.profile}" if f else f"{d}_{self.profile}"
 
-    def figure_path(self, name: str, factor: int | None = None) -> Path:
+    def figure_path(self, name: str, factor: int | None = None, dataset: str | None = None) -> Path:
         """``figures/<name>_<dataset>_<factor>x_<profile>`` (stem; save_figure adds .png/.pdf)."""
-        return self.figures_dir / f"{name}_{self.conditions(factor)}"
+        return self.figures_dir / f"{name}_{self.conditions(factor, dataset)}"
 
-    def table_path(self, name: str, factor: int | None = None) -> Path:
-        return self.results_dir / f"{name}_{self.conditions(factor)}.csv"
+    def table_path(self, name: str, factor: int | None = None, dataset: str | None = None) -> Path:
+        return self.results_dir / f"{name}_{self.conditions(factor, dataset)}.csv"
 
-    def save_figure(self, fig, name: str, factor: int | None = None, show: bool = True, **extra) -> Path:
+    def save_figure(self, fig, name: str, factor: int | None = None, show: bool = True, dataset: str | None = None,
+                    **extra) -> Path:
         """Save ``fig`` as ``figures/<name>_<conditions>.png`` and ``.pdf`` with a metadata sidecar;
         in a notebook also show it inline (a ``display_dpi`` rendering, so executed notebooks and
         their HTML exports stay small). Returns the PNG path."""
-        png = save_figure(fig, self.figure_path(name, factor), profile=self.profile, seed=self.cfg.seed,
-                          dataset=self.dataset, **{**self.provenance(), **extra})
+        png = save_figure(fig, self.figure_path(name, factor, dataset), profile=self.profile, seed=self.cfg.seed,
+                          dataset=dataset or self.dataset, **{**self.provenance(), **extra})
         if show:
             show_inline(fig)
         import matplotlib.pyplot as plt
         plt.close(fig)
         return png
 
-    def save_table(self, df, name: str, factor: int | None = None, path: Path | None = None, **extra) -> Path:
-        return write_table(df, path or self.table_path(name, factor), profile=self.profile,
-                           seed=self.cfg.seed, dataset=self.dataset, **{**self.provenance(), **extra})
+    def save_table(self, df, name: str, factor: int | None = None, path: Path | None = None,
+                   dataset: str | None = None, **extra) -> Path:
+        return write_table(df, path or self.table_path(name, factor, dataset), profile=self.profile,
+                           seed=self.cfg.seed, dataset=dataset or self.dataset, **{**self.provenance(), **extra})
 
     def provenance(self) -> dict:
         """What every figure/table made from this pipeline states: the shipped models, the perceptual loss

@@ -34,8 +34,11 @@ MODELS = {   # name -> what it is (the registry's purpose line)
     "independent": "showcase DeepSEE 8x independent (SynthFaces, 16 -> 128)",
     "guided": "showcase DeepSEE 8x guided (SynthFaces, 16 -> 128)",
     "judge": "showcase HR-face judge segmenter, mask control (issue 31; DRN-D width 8, HR input, 4,800 steps)",
+    "scenes-segmenter": "showcase LR-scene segmenter (issue 32; DRN-D width 8; SynthScenes, 8 outdoor classes, 32 -> "
+                        "128, 4,800 steps)",
+    "scenes-independent": "showcase DeepSEE 4x independent on outdoor scenes (issue 32, Fig. 19; SynthScenes, 32 -> 128)",
 }
-SEGMENTERS = ("segmenter", "judge")   # train-seg runs (the rest: train-sr runs)
+SEGMENTERS = ("segmenter", "judge", "scenes-segmenter")   # train-seg runs (the rest: train-sr runs)
 SIZE_LIMIT_MB = 80.0          # everything under pretrained/showcase together (issue 31)
 _REGISTRY_MODULE = Path(__file__).parent / "shipped_sha256.py"
 # files of a run folder that are shipped (the rest, e.g. resumable checkpoints and sample grids, is not)
@@ -291,7 +294,8 @@ SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshot
 def run_folders(runs: Path | None = None) -> dict[str, Path]:
     """The first stage's training folders (the segmenter's and the SR runs' first schedule)."""
     runs = runs or RUNS_DIR
-    return {"segmenter": runs / "seg-drn", "judge": runs / "judge-hr", **{v: runs / f"sr-{v}" for v in SR_NAMES}}
+    return {"segmenter": runs / "seg-drn", "judge": runs / "judge-hr", **{v: runs / f"sr-{v}" for v in SR_NAMES},
+            "scenes-segmenter": runs / SCENES_SEG_RUN, "scenes-independent": runs / SCENES_RUN}
 
 
 def final_folders(runs: Path | None = None) -> dict[str, Path]:

@@ -34,6 +34,8 @@ PROMISES = {
            "figures/fig17_image_folder_synthfaces_32x_smoke.png"],
     "44": ["figures/fig18_ablation_synthfaces_8x_smoke.png"],
     "45": ["figures/fig11_comparison_synthfaces_8x_smoke.png", "figures/fig13_comparison_landmark_methods_synthfaces_8x_smoke.png"],
+    "46": ["figures/fig19_scenes_synthscenes_4x_smoke.png", "results/scenes_vs_bicubic_synthscenes_4x_smoke.csv",
+           "results/style_usage_synthscenes_4x_smoke.csv", "figures/explorer_snapshot_synthscenes_4x_smoke.png"],
     "90": ["figures/explorer_snapshot_synthfaces_8x_smoke.png"],
 }
 

@@ -375,7 +375,9 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
         red = 1 - allr.loc["oracle", "perceptual"] / allr.loc["lr", "perceptual"]
         rows.append(_row("information", f"{perceptual_name} reduction by the oracle style", "all", red,
                          *_goal(g, "perceptual_reduction", red, "{:.0%}"), "relative"))
-        reg = info[info.region != "all"].groupby(["region", "style"])[["colour_error", "hf_error"]].mean()
+        regional = info[info.region != "all"]      # none when no measured region is in any mask
+        reg = (regional.groupby(["region", "style"])[["colour_error", "hf_error"]].mean() if len(regional)
+               else pd.DataFrame(columns=["colour_error", "hf_error"]))
         better = {"colour_error": 0, "hf_error": 0}
         regions = [r for r in usage_regions if (r, "lr") in reg.index and (r, "oracle") in reg.index]
         for r in regions:

@@ -334,6 +334,39 @@ def extreme_sr_figure(items, n_per_row: int = 2, title: str = "", labels=None):
     return finish(fig, title, classes_of(masks), labels=labels)
 
 
+# --------------------------------------------------------------------------- Fig. 19
+
+def scenes_figure(rows, title: str = "", labels="outdoor"):
+    """Fig. 19: DeepSEE on outdoor scenes. Per row the LR input (blown up, yellow frame), the predicted mask,
+    the output at the model's test-time style, the outputs at sampled styles and the ground truth.
+
+    Args:
+        rows: dicts ``lr=``, ``mask=``, ``output=``, ``samples=[...]``, ``gt=``, optional ``name=``.
+        labels: the label set of the masks (the outdoor classes of SFTGAN by default).
+    """
+    rows = _check_rows(rows, "scenes_figure")
+    n_samples = max(len(r["samples"]) for r in rows)
+    fig, axes = image_grid(len(rows), 4 + n_samples, extra_h=0.9)
+    masks = []
+    for i, r in enumerate(rows):
+        out = as_rgb(r["output"])
+        lr = as_rgb(r["lr"])
+        m = as_mask(r["mask"])
+        masks.append(m)
+        panels = ([(lr_display(r["lr"], out.shape[:2]), lr_title(lr)), (colorize(m, labels), "predicted mask"),
+                   (out, "output (LR style)")] + [(as_rgb(x), f"sampled style {k + 1}") for k, x in enumerate(r["samples"])]
+                  + [(as_rgb(r["gt"]), "ground truth")])
+        for j, (img, head) in enumerate(panels):
+            show(axes[i, j], img, pixels=j < 2)
+            if i == 0:
+                col_title(axes[i, j], head)
+        frame(axes[i, 0], YELLOW, width=1.5)
+        if r.get("name"):
+            row_label(axes[i, 0], str(r["name"]))
+    remove_unused(axes)
+    return finish(fig, title, classes_of(masks), labels=labels)
+
+
 # --------------------------------------------------------------------------- Fig. 18
 
 def ablation_figure(rows, show_lr: bool = True, title: str = "", labels=None):
@@ -424,6 +457,6 @@ def comparison_figure(rows, show_lr: bool = False, title: str = "", labels=None)
 
 __all__ = [
     "ABLATION_VARIANTS", "FINAL_MODELS", "sample_grid_figure", "segmentation_figure",
-    "style_walk_figure", "region_walk_figure", "best_of_figure", "manipulation_figure",
+    "style_walk_figure", "region_walk_figure", "best_of_figure", "manipulation_figure", "scenes_figure",
     "extreme_sr_figure", "ablation_figure", "comparison_figure",
 ]
