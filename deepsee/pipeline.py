@@ -323,6 +323,22 @@ class Pipeline:
             return None
         return load_segmenter(self.shipped("judge"), device=self.device)
 
+    @property
+    def labels(self):
+        """The label set of this pipeline's data (``data.labels``; :mod:`deepsee.labels`)."""
+        from .labels import label_set
+        return label_set(self.cfg.data.labels)
+
+    def face_only(self, what: str, *edits: str) -> str:
+        """"" when this pipeline's label set has the classes the face edits ``edits`` need
+        (:data:`deepsee.labels.FACE_EDITS`); otherwise why ``what`` is skipped (printed, and returned)."""
+        reasons = [r for e in edits if (r := self.labels.skip_reason(e))]
+        if not reasons:
+            return ""
+        msg = f"{what} skipped: " + "; ".join(reasons)
+        print(msg)
+        return msg
+
     def scenes_models(self, retrain: bool = False, log=print) -> dict:
         """The outdoor-scenes models of notebook 46 (Fig. 19; ``pipeline.scenes_profile``): ``{model, segmenter, cfg,
         source}``, or ``{skipped: why}``. Profiles that take shipped models use ``pretrained/showcase/scenes-*``

@@ -70,48 +70,52 @@ print(P, f"\n{factor}x model, {len(items)} faces drawn")
 # steps; hair added in two steps.
 
 # %%
-m0 = a["mask"]
-rows = [edit_row(model, a, [m0, edits.close_eyes(m0), m0, edits.open_mouth(m0, open_mouth_px),
-                            edits.remove(edits.open_mouth(m0, open_mouth_px), "eye_g")],
-                 ["original", "close eyes", "reopen", "open mouth", "no glasses"], device=P.device, antialias=P.cfg.data.antialias)]
-seq = [b["mask"]] + edits.close_mouth(edits.open_mouth(b["mask"], mouth_steps), steps=mouth_steps)
-rows.append(edit_row(model, b, seq, ["original", "mouth open"] + [f"closing {k}" for k in range(1, len(seq) - 1)],
-                     device=P.device, antialias=P.cfg.data.antialias))
-rows.append(edit_row(model, c, [c["mask"]] + [edits.add_hair(c["mask"], px) for px in hair_px],
-                     ["original"] + [f"add hair ({px} px)" for px in hair_px], device=P.device,
-                     antialias=P.cfg.data.antialias))
-lr_psnr_of = {"Fig. 8": rows}
-P.save_figure(manipulation_figure(rows, title=P.title(factor, "edited masks")), "fig08_manipulations", factor=factor);
+skip = P.face_only("Figs. 8, 9 and 16 (face-part edits)", "close_eyes", "open_mouth", "remove_glasses", "add_hair")
+if not skip:
+    m0 = a["mask"]
+    rows = [edit_row(model, a, [m0, edits.close_eyes(m0), m0, edits.open_mouth(m0, open_mouth_px),
+                                edits.remove(edits.open_mouth(m0, open_mouth_px), "eye_g")],
+                     ["original", "close eyes", "reopen", "open mouth", "no glasses"], device=P.device, antialias=P.cfg.data.antialias)]
+    seq = [b["mask"]] + edits.close_mouth(edits.open_mouth(b["mask"], mouth_steps), steps=mouth_steps)
+    rows.append(edit_row(model, b, seq, ["original", "mouth open"] + [f"closing {k}" for k in range(1, len(seq) - 1)],
+                         device=P.device, antialias=P.cfg.data.antialias))
+    rows.append(edit_row(model, c, [c["mask"]] + [edits.add_hair(c["mask"], px) for px in hair_px],
+                         ["original"] + [f"add hair ({px} px)" for px in hair_px], device=P.device,
+                         antialias=P.cfg.data.antialias))
+    lr_psnr_of = {"Fig. 8": rows}
+    P.save_figure(manipulation_figure(rows, title=P.title(factor, "edited masks")), "fig08_manipulations", factor=factor);
 
 # %% [markdown]
 # ## Fig. 9: edits the LR image contradicts
 # Mouth → lips, brows → skin, hair → skin, glasses removed.
 
 # %%
-fig9_edits = [("mouth -> lips", lambda m: edits.relabel(m, "mouth", "u_lip")),
-              ("brows -> skin", lambda m: edits.remove(m, ["l_brow", "r_brow"], "skin")),
-              ("hair -> skin", lambda m: edits.relabel(m, "hair", "skin")),
-              ("remove glasses", lambda m: edits.remove(m, "eye_g"))]
-needs = ["mouth", "brows", "hair", "glasses"]     # what each edit needs on the face
-fig9_items = []
-for need in needs:
-    fig9_items.append(pick_item(items, showing=need, avoid=fig9_items, fallback=len(fig9_items)))
-rows = [edit_row(model, it, [it["mask"], fn(it["mask"])], ["original", cap], device=P.device,
-                 antialias=P.cfg.data.antialias) for it, (cap, fn) in zip(fig9_items, fig9_edits)]
-lr_psnr_of["Fig. 9"] = rows
-P.save_figure(manipulation_figure(rows, title=P.title(factor, "edits inconsistent with the LR input are visible")),
-              "fig09_manipulations", factor=factor);
+if not skip:
+    fig9_edits = [("mouth -> lips", lambda m: edits.relabel(m, "mouth", "u_lip")),
+                  ("brows -> skin", lambda m: edits.remove(m, ["l_brow", "r_brow"], "skin")),
+                  ("hair -> skin", lambda m: edits.relabel(m, "hair", "skin")),
+                  ("remove glasses", lambda m: edits.remove(m, "eye_g"))]
+    needs = ["mouth", "brows", "hair", "glasses"]     # what each edit needs on the face
+    fig9_items = []
+    for need in needs:
+        fig9_items.append(pick_item(items, showing=need, avoid=fig9_items, fallback=len(fig9_items)))
+    rows = [edit_row(model, it, [it["mask"], fn(it["mask"])], ["original", cap], device=P.device,
+                     antialias=P.cfg.data.antialias) for it, (cap, fn) in zip(fig9_items, fig9_edits)]
+    lr_psnr_of["Fig. 9"] = rows
+    P.save_figure(manipulation_figure(rows, title=P.title(factor, "edits inconsistent with the LR input are visible")),
+                  "fig09_manipulations", factor=factor);
 
 # %% [markdown]
 # ## Fig. 16: opening a closed mouth
 
 # %%
-it = pick_item(items[::-1], showing="lips", absent="mouth")     # a face whose mouth is closed
-rows = [edit_row(model, it, [it["mask"]] + [edits.open_mouth(it["mask"], px) for px in fig16_px],
-                 ["default solution"] + [f"open mouth ({px} px)" for px in fig16_px], device=P.device,
-                 antialias=P.cfg.data.antialias)]
-lr_psnr_of["Fig. 16"] = rows
-P.save_figure(manipulation_figure(rows, title=P.title(factor, "mask edited to open the mouth")), "fig16_open_mouth", factor=factor);
+if not skip:
+    it = pick_item(items[::-1], showing="lips", absent="mouth")     # a face whose mouth is closed
+    rows = [edit_row(model, it, [it["mask"]] + [edits.open_mouth(it["mask"], px) for px in fig16_px],
+                     ["default solution"] + [f"open mouth ({px} px)" for px in fig16_px], device=P.device,
+                     antialias=P.cfg.data.antialias)]
+    lr_psnr_of["Fig. 16"] = rows
+    P.save_figure(manipulation_figure(rows, title=P.title(factor, "mask edited to open the mouth")), "fig16_open_mouth", factor=factor);
 
 # %% [markdown]
 # ## LR consistency of the edits (beyond the paper; issue 33)
@@ -119,9 +123,10 @@ P.save_figure(manipulation_figure(rows, title=P.title(factor, "mask edited to op
 # the LR image contradicts (eyes closed where it shows them open) cannot be consistent with it.
 
 # %%
-ec = edit_consistency(lr_psnr_of)
-P.save_table(ec, "edit_consistency", path=P.table_path("edit_consistency", factor), factor=factor)
-ec
+if not skip:
+    ec = edit_consistency(lr_psnr_of)
+    P.save_table(ec, "edit_consistency", path=P.table_path("edit_consistency", factor), factor=factor)
+    ec
 
 # %% [markdown]
 # ## Mask control, measured (issue 31)
@@ -136,7 +141,7 @@ ec
 from deepsee.data import spread_items
 from deepsee.eval.mask_control import FIGURE_EDITS, mask_control_table
 judge = P.judge()
-if judge is not None:
+if judge is not None and not skip:
     mc_items = spread_items(test, P.cfg.eval.mask_control_images)
     mc = mask_control_table(judge, {f"independent {factor}x": model}, mc_items, FIGURE_EDITS, device=P.device)
     P.save_table(mc, "mask_control", path=P.table_path("mask_control", factor), factor=factor, images=len(mc_items),
@@ -151,11 +156,13 @@ else:
 # %%
 from IPython.display import Markdown
 from deepsee.constants import region_pixels
-r = rows[0]
-mouth = region_pixels(r["masks"][-1], "mouth")
-change = (r["images"][-1] - r["images"][0]).abs().mean(0) / 2     # [H, W], images in [0, 1]
-Markdown(f"{factor}x model. Fig. 16, widest opening: the image changes by {float(change.mean()):.4f} on average, "
-         f"{float(change[mouth].mean()) if mouth.any() else float('nan'):.4f} inside the new mouth region "
-         f"({int(mouth.sum())} px). LR consistency of the edited outputs: mean "
-         f"{ec[ec.masks == 'edited'].lr_psnr.mean():.1f} dB, worst {ec[ec.masks == 'edited'].lr_psnr_worst.min():.1f} dB "
-         f"(unedited masks: {ec[ec.masks == 'unedited'].lr_psnr.mean():.1f} dB).")
+if not skip:
+    r = rows[0]
+    mouth = region_pixels(r["masks"][-1], "mouth")
+    change = (r["images"][-1] - r["images"][0]).abs().mean(0) / 2     # [H, W], images in [0, 1]
+    skip = (f"{factor}x model. Fig. 16, widest opening: the image changes by {float(change.mean()):.4f} on average, "
+            f"{float(change[mouth].mean()) if mouth.any() else float('nan'):.4f} inside the new mouth region "
+            f"({int(mouth.sum())} px). LR consistency of the edited outputs: mean "
+            f"{ec[ec.masks == 'edited'].lr_psnr.mean():.1f} dB, worst {ec[ec.masks == 'edited'].lr_psnr_worst.min():.1f} dB "
+            f"(unedited masks: {ec[ec.masks == 'unedited'].lr_psnr.mean():.1f} dB).")
+Markdown(skip)

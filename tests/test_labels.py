@@ -172,3 +172,60 @@ def test_segmenter_flip_and_class_weights_follow_the_set():
     flipped = (faces[:, :, -2:] == 4).all(-1).all(-1)
     assert flipped.any()                                        # faces: l_eye <-> r_eye swapped on a flip
     assert set(np.unique(scenes.numpy())) == {4, 5}             # scenes: classes kept, only positions flip
+
+
+def test_face_only_figures_say_why_they_are_skipped(tmp_path, capsys):
+    """A user's own label set without glasses or a mouth: notebook 42's face edits are skipped, with the reason."""
+    from deepsee.pipeline import setup
+    d = FACES.to_dict()
+    d.update(name="faces-no-glasses", classes=[c if c != "eye_g" else "scarf" for c in FACES.classes],
+             edits=["close_eyes", "open_mouth", "close_mouth", "add_hair"])
+    path = LabelSet.from_dict(d).save(tmp_path / "own.json")
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False,
+              overrides=[f"data.labels={path}"])
+    assert P.labels.name == "faces-no-glasses"
+    why = P.face_only("Figs. 8, 9 and 16", "close_eyes", "remove_glasses")
+    assert why.startswith("Figs. 8, 9 and 16 skipped: remove_glasses skipped for label set 'faces-no-glasses'")
+    assert "needs the classes eye_g" in why and why in capsys.readouterr().out
+    assert setup("smoke", run_root=str(tmp_path / "r2"), out_dir=str(tmp_path / "o2"),
+                 interactive=False).face_only("Fig. 8", "close_eyes", "remove_glasses") == ""
+
+
+def test_deepsee_explore_runs_a_scenes_model_and_refuses_a_face_segmenter(tmp_path, capsys):
+    """``deepsee explore --model`` on an outdoor-scenes model: the mask PNG carries the outdoor palette, the styles
+    have 8 rows, the summary names the label set; a face segmenter with a scenes model is refused, naming both."""
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    from deepsee.cli import main
+    from deepsee.config import load_config
+    from deepsee.data import generate_synthscenes
+    from deepsee.models import DeepSEE
+    from deepsee.seg import train_segmenter
+    from fixtures import smoke_segmenter
+    data = generate_synthscenes(tmp_path / "scenes", n=12, size=64, seed=0, splits=[8, 2, 2], workers=0,
+                                progress=False)
+    cfg = load_config("smoke-scenes", [f"run_root={tmp_path / 'runs'}", f"data.root={data}", "device=cpu"])
+    seg = train_segmenter(cfg)
+    torch.manual_seed(0)
+    model = tmp_path / "runs" / "sr-scenes"
+    DeepSEE(cfg.model, labels=cfg.data.labels).save(model / "model")
+    images = tmp_path / "images"
+    images.mkdir()
+    for p in sorted((data / "images" / "validation").glob("*.jpg"))[:2]:
+        Image.open(p).save(images / (p.stem + ".png"))
+    out = tmp_path / "out"
+    args = ["explore", "--model", str(model), "--images", str(images), "--device", "cpu", "--samples", "2"]
+    assert main(args + ["--segmenter", str(seg), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["labels"] == "outdoor" and summary["trained_on"]["model"]["label_set"] == "outdoor"
+    d = out / summary["images_explored"][0]["folder"]
+    with Image.open(d / "mask.png") as m:
+        assert m.getpalette()[:24] == [v for rgb in OUTDOOR.palette for v in rgb] and np.asarray(m).max() <= 7
+    assert load_file(str(d / "styles.safetensors"))["samples"].shape == (2, 8, cfg.model.style_dim)
+    face_seg = smoke_segmenter(load_config("smoke", [f"run_root={tmp_path / 'faces'}", "device=cpu"]))
+    capsys.readouterr()
+    assert main(args + ["--segmenter", str(face_seg), "--out", str(tmp_path / "out2")]) != 0
+    err = capsys.readouterr().err
+    assert "predicts the label set celebamaskhq (19 face classes)" in err and "takes outdoor (8" in err
+    assert not (tmp_path / "out2").exists()                    # refused before anything is written

@@ -186,7 +186,7 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
             side = photo.rgb.shape[0]
             if side != lr_size:
                 note = (f"{side}x{side} resized to the model's LR size {lr_size}x{lr_size} (bicubic); "
-                        "pass --downsample if the images are high-resolution faces to be made LR like the "
+                        "pass --downsample if the images are high-resolution images to be made LR like the "
                         "training data")
                 notes.append(note)
                 log(f"{path.name}: {note}")

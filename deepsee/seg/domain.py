@@ -55,6 +55,14 @@ def model_domain(path: str | Path) -> dict:
             out["faces" if d.dataset == "synthfaces" else "scenes"] = d.synth_n
         if (run / "segmenter.json").is_file():
             out["input"] = cfg.seg.input                  # a segmenter: "lr", or "hr" for a judge
+    else:   # a model folder alone (DeepSEE.save): its config.json states the label set and sizes
+        meta = next((p for p in (run / "model" / "config.json", run / "config.json") if p.is_file()), None)
+        model_cfg = json.loads(meta.read_text()) if meta is not None else {}
+        if isinstance(model_cfg.get("model"), dict):
+            ls = label_set(model_cfg.get("labels"))
+            m = model_cfg["model"]
+            out.update(labels=f"{ls.num_classes} {LABEL_SET_NAMES.get(ls.name, ls.name)} classes", label_set=ls.name,
+                       lr_size=m.get("lr_size"), hr_size=m.get("lr_size", 0) * m.get("factor", 0))
     info = {}
     if (run / "run_info.json").is_file():
         info = json.loads((run / "run_info.json").read_text())
@@ -74,6 +82,8 @@ def model_domain(path: str | Path) -> dict:
         reads = (f"{out['hr_size']} px HR images -> masks" if out.get("input") == "hr"
                  else f"{out['lr_size']} -> {out['hr_size']} px")
         parts.append(f"{out['labels']}, {reads}")
+    elif "labels" in out:
+        parts.append(f"dataset not recorded; {out['labels']}, {out['lr_size']} -> {out['hr_size']} px")
     if "steps" in out:
         parts.append(f"{out['steps']:,} steps" + (f" at batch {out['batch_size']}" if "batch_size" in out else ""))
     out["summary"] = "; ".join(parts) or "not recorded (a model folder without its run's config and log)"
