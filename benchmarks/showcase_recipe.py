@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from deepsee.config import load_config  # noqa: E402
 from deepsee.data import build_dataset, spread_items  # noqa: E402
 from deepsee.metrics import perceptual_metric  # noqa: E402
-from deepsee.metrics.style_usage import SHOWCASE_GOALS, emergence_row, style_usage  # noqa: E402
+from deepsee.eval.style_usage import SHOWCASE_GOALS, emergence_row, style_usage  # noqa: E402
 from deepsee.models import DeepSEE  # noqa: E402
 from deepsee.runs import REPO_ROOT, write_table  # noqa: E402
 

@@ -17,6 +17,8 @@ import importlib
 import importlib.util
 import sys
 
+from .config import add_config_args  # noqa: F401  (the sub-commands' shared options)
+
 # Modules that define ``register(subparsers)``.
 COMMAND_MODULES = (
     "deepsee.data.cli",
@@ -25,17 +27,10 @@ COMMAND_MODULES = (
     "deepsee.seg.cli",
     "deepsee.eval.cli",
     "deepsee.apps.explore",
+    "deepsee.apps.weights",
     "deepsee.reproduce",
     "deepsee.showcase",
 )
-
-
-def add_config_args(p: argparse.ArgumentParser, default: str = "quick") -> None:
-    """The shared ``--config PROFILE`` and ``--set key=value`` options."""
-    p.add_argument("--config", default=default,
-                   help=f"profile name (smoke, quick, paper, paper-8x, ...) or YAML path (default {default})")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set train.batch_size=2 (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ The resolved configuration is saved with every run (``config.yaml``).
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -196,7 +197,7 @@ class EvalConfig:
     usage_region_delta: float = 0.3    # style usage: region walk delta (as Fig. 10), +-2 delta
     usage_global_delta: float = 0.15   # style usage: global walk delta (as Fig. 3), +-2 delta
     usage_goals: str = "quick"         # style usage: the goal set of the table's goal/met columns (quick | showcase;
-                                       # deepsee.metrics.style_usage.GOAL_SETS)
+                                       # deepsee.eval.style_usage.GOAL_SETS)
     emergence_images: int = 40         # emergence figure: test images per snapshot (information, region control)
     emergence_select_images: int = 8   #   and for diversity and selection (the style-usage protocol, smaller)
     emergence_steps: list[int] = field(default_factory=list)   # snapshot steps measured (the final model always);
@@ -403,6 +404,10 @@ def validate_model(m: ModelConfig) -> ModelConfig:
     return m
 
 
+#: The style-usage goal sets ``eval.usage_goals`` names (their thresholds: deepsee.eval.style_usage.GOAL_SETS, whose
+#: keys a test holds equal to these).
+USAGE_GOAL_SETS = ("quick", "showcase", "scenes")
+
 #: Datasets whose masks are outdoor-scene labels (deepsee.labels.OUTDOOR); the others hold faces.
 SCENE_DATASETS = ("synthscenes", "ade20k", "ost")
 
@@ -478,9 +483,8 @@ def validate(cfg: Config) -> Config:
     if cfg.model.num_classes != labels.num_classes:
         raise ValueError(f"model.num_classes={cfg.model.num_classes}, but data.labels={cfg.data.labels!r} has "
                          f"{labels.num_classes} classes (leave model.num_classes out: the label set sets it)")
-    from .metrics.style_usage import GOAL_SETS
-    if cfg.eval.usage_goals not in GOAL_SETS:
-        raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(GOAL_SETS)}")
+    if cfg.eval.usage_goals not in USAGE_GOAL_SETS:
+        raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(USAGE_GOAL_SETS)}")
     restart_stages(cfg.pipeline.restarts, cfg.pipeline.main_steps or t.schedule_steps)
     if cfg.pipeline.pretrained not in ("", "showcase"):
         raise ValueError(f"pipeline.pretrained={cfg.pipeline.pretrained!r}; expected '' (train) or 'showcase'")
@@ -511,3 +515,11 @@ def _labels_set_classes(d: dict) -> dict:
             return d          # validate() names the key
         d = _merge(d, {"model": {"num_classes": n}})
     return d
+
+
+def add_config_args(p: argparse.ArgumentParser, default: str = "quick") -> None:
+    """The shared ``--config PROFILE`` and ``--set key=value`` options."""
+    p.add_argument("--config", default=default,
+                   help=f"profile name (smoke, quick, paper, paper-8x, ...) or YAML path (default {default})")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set train.batch_size=2 (repeatable)")

@@ -195,8 +195,7 @@ def status() -> list[dict[str, Any]]:
             row.update(present=True, size=p.stat().st_size, sha256_actual=actual,
                        ok=_hash_ok(actual, e.sha256))
         rows.append(row)
-    from .showcase import status_rows   # the models shipped in pretrained/showcase (verified file by file)
-    return rows + status_rows()
+    return rows
 
 
 def _check_url(url: str) -> None:

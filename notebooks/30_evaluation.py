@@ -78,7 +78,7 @@ from IPython.display import Markdown, display
 from deepsee.data import sample_items, spread_items
 from deepsee.eval import table6, table7
 from deepsee.eval.methods import evaluate_methods, explorative_tables
-from deepsee.metrics.style_usage import GOAL_SETS, style_usage
+from deepsee.eval.style_usage import GOAL_SETS, style_usage
 from deepsee.pipeline import setup
 
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,

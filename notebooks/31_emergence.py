@@ -59,7 +59,7 @@ noise_scale = None      # sigma of the samples (eval.oracle_scale)
 # %%
 from IPython.display import Markdown
 from deepsee.data import spread_items
-from deepsee.metrics.style_usage import GOAL_SETS, emergence
+from deepsee.eval.style_usage import GOAL_SETS, emergence
 from deepsee.pipeline import setup
 from deepsee.viz import emergence_figure
 

@@ -48,7 +48,7 @@ image_seed = 43         # draw of the faces (added to seed)
 from IPython.display import Markdown
 from deepsee.config import data_root as data_folder
 from deepsee.data import ensure_synthfaces, sample_items
-from deepsee.data.photos import photo_item
+from deepsee.seg import photo_item
 from deepsee.paper.rows import image_files, sr_rows
 from deepsee.metrics import psnr
 from deepsee.pipeline import setup
@@ -71,7 +71,7 @@ P.save_figure(extreme_sr_figure(out[2:4], title=P.title(factor)), "fig15_extreme
 # %% [markdown]
 # ## Fig. 17: faces from an image folder
 # Each image is turned upright (EXIF) and centre-cropped to a square when it is not one
-# (`deepsee.data.photos.photo_item`), resized to the output size, made LR, and segmented by the pipeline's
+# (`deepsee.seg.photo_item`), resized to the output size, made LR, and segmented by the pipeline's
 # segmenter from the LR image at the segmenter's own input size.
 
 # %%

@@ -100,7 +100,7 @@ if "model" in S:
 
 # %%
 if "model" in S:
-    from deepsee.metrics.style_usage import GOAL_SETS, style_usage
+    from deepsee.eval.style_usage import GOAL_SETS, style_usage
     nu = usage_images or ev.usage_images
     parts = style_usage(model, scored[:nu], perceptual, select_items=scored[:ev.usage_select_images],
                         k=ev.usage_samples, select_n=ev.usage_select_n, scale=ev.oracle_scale, seed=seed,

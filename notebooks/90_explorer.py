@@ -73,7 +73,7 @@ print(P, "\nmodel:", source)
 
 # %%
 if face_image:
-    from deepsee.data.photos import photo_item
+    from deepsee.seg import photo_item
     from deepsee.seg import load_segmenter
     item = photo_item(face_image, load_segmenter(segmenter_run, device=P.device),
                       model.cfg.hr_size, model.cfg.lr_size, device=P.device)

@@ -132,7 +132,7 @@ def _model_and_faces(n: int = 2, seed: int = 0):
 
 def test_ntire_table_measures_both_forms_beside_the_quoted_rows():
     from deepsee.eval.consistency import COLUMNS, ntire_table, walk_survival
-    from deepsee.metrics.style_usage import region_control_rows
+    from deepsee.eval.style_usage import region_control_rows
     model, items = _model_and_faces(seed=20)
     table, per = ntire_table({"independent": model}, items, TextureDistance(), k=3, scale=0.3)
     assert list(table.columns) == COLUMNS

@@ -132,7 +132,7 @@ def test_photo_item_is_an_hr_face_made_lr_with_its_predicted_mask(runs, tmp_path
     from PIL import Image
 
     from deepsee.data import lr_from_hr
-    from deepsee.data.photos import photo_item
+    from deepsee.seg import photo_item
     from deepsee.seg import load_segmenter
     src = sorted(runs["images"].iterdir())[0]
     odd = tmp_path / "me.png"
@@ -148,7 +148,7 @@ def test_photo_item_is_an_hr_face_made_lr_with_its_predicted_mask(runs, tmp_path
 def test_photo_item_turns_an_exif_rotated_portrait_upright_and_crops_it(runs, tmp_path):
     """The one photo-to-item path (Fig. 17, the explorer): a phone portrait stored on its side with an EXIF
     orientation, taller than wide, gives the item of its upright centre square; no stretching."""
-    from deepsee.data.photos import photo_item
+    from deepsee.seg import photo_item
     from deepsee.seg import load_segmenter
     seg = load_segmenter(runs["seg"])
     face = np.asarray(Image.open(sorted(runs["images"].iterdir())[0]).convert("RGB"))      # 128 x 128

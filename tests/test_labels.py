@@ -103,7 +103,7 @@ def test_model_carries_and_saves_its_set_and_face_folders_load_unchanged(tmp_pat
 
 def test_walks_engine_and_style_usage_use_the_models_regions():
     from deepsee.explore import ExplorationEngine
-    from deepsee.metrics.style_usage import region_control_rows
+    from deepsee.eval.style_usage import region_control_rows
     from deepsee.paper.rows import region_walk_rows
     model, cfg = _outdoor_model()
     m = cfg.model

@@ -13,9 +13,10 @@ import torch.nn.functional as F
 
 from deepsee import weights
 from deepsee.metrics import (LPIPS, FeatureDistance, MissingWeightsError, best_of_n, diversity, feature_statistics,
-                             fid_from_features, fid_from_stats, inception_features, oracle_selection, perceptual_metric,
+                             fid_from_features, fid_from_stats, inception_features, perceptual_metric,
                              psnr, reference_statistics, reference_stats_path, region_bands, region_leakage, ssim,
                              to_uint8)
+from deepsee.paper.oracle import oracle_selection
 
 
 @pytest.fixture

@@ -161,7 +161,7 @@ def test_snapshots_are_the_model_at_their_step(tmp_path, monkeypatch):
 
 
 def test_showcase_goal_set_adds_diversity_and_colour_regions():
-    from deepsee.metrics.style_usage import GOAL_SETS, emergence_row, summarize_style_usage
+    from deepsee.eval.style_usage import GOAL_SETS, emergence_row, summarize_style_usage
     div = pd.DataFrame({"K": [16], "scale": [0.3], "l1_all": [0.025]})
     quick = summarize_style_usage({"diversity": div}, goals=GOAL_SETS["quick"])
     show = summarize_style_usage({"diversity": div}, goals=GOAL_SETS["showcase"])

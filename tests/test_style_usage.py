@@ -1,4 +1,4 @@
-"""deepsee.metrics.style_usage: the measurements of how much a model uses its style space."""
+"""deepsee.eval.style_usage: the measurements of how much a model uses its style space."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from deepsee.config import load_config
-from deepsee.metrics.style_usage import (high_pass, information_rows, region_control_rows, region_stats,
+from deepsee.eval.style_usage import (high_pass, information_rows, region_control_rows, region_stats,
                                          style_usage, summarize_style_usage)
 from deepsee.models import DeepSEE
 
@@ -120,7 +120,7 @@ def test_models_without_both_encoders_are_refused():
 def test_style_usage_item_by_item_equals_the_four_parts_run_apart():
     """style_usage builds each item's engine once for all parts; its tables are those of the four
     functions called on their own (select item j keeps the sample stream seed + j)."""
-    from deepsee.metrics.style_usage import diversity_rows, selection_rows
+    from deepsee.eval.style_usage import diversity_rows, selection_rows
     from deepsee.metrics.texture import TextureDistance
     model, items = _model(), _items(3)
     tex = TextureDistance()
@@ -143,7 +143,7 @@ def test_region_control_walks_every_present_region_and_the_whole_style():
 
 
 def test_edge_band_is_the_ring_of_one_lr_pixel_around_a_region():
-    from deepsee.metrics.style_usage import edge_band
+    from deepsee.eval.style_usage import edge_band
     m = torch.zeros(16, 16, dtype=torch.bool)
     m[6:10, 6:10] = True
     ring = edge_band(m, 2)
@@ -167,7 +167,7 @@ def test_region_walk_splits_the_outside_into_the_edge_band_and_beyond():
     diag = s[s.measure.str.startswith("inside / outside beyond")]
     assert len(diag) == len(loc) and (diag.goal == "").all()     # a diagnostic beside the goal, not a goal
     assert len(s[s.measure == "inside / outside"]) == len(loc)
-    from deepsee.metrics.style_usage import emergence_row
+    from deepsee.eval.style_usage import emergence_row
     row = emergence_row(s)
     assert row["min_inside_outside_beyond_band"] == pytest.approx(diag.value.min())
     assert row["min_inside_outside"] == pytest.approx(s[s.measure == "inside / outside"].value.min())

@@ -149,11 +149,13 @@ def test_user_entries_are_status_only(hub):
 
 def test_status_lists_every_entry(hub):
     """Every registry entry (none present in the empty cache), then the shipped showcase models."""
-    rows = weights.status()
+    from deepsee.apps.weights import status_rows
+    rows = status_rows()
     shipped = [r for r in rows if r["kind"] == "shipped"]
     assert [r["name"] for r in rows if r["kind"] != "shipped"] == list(weights.REGISTRY)
+    assert [r["name"] for r in weights.status()] == list(weights.REGISTRY)     # the registry alone
     assert [r["name"] for r in shipped] == ["showcase_segmenter", "showcase_independent", "showcase_guided",
-                                            "showcase_judge"]
+                                            "showcase_judge", "showcase_scenes-segmenter", "showcase_scenes-independent"]
     for r in rows:
         assert set(r) >= {"name", "purpose", "path", "size", "sha256_expected", "sha256_actual", "present", "ok"}
         assert r["kind"] == "shipped" or not r["present"]

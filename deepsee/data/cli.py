@@ -17,7 +17,7 @@ def _splits(text: str) -> list[int]:
 
 
 def register(subparsers) -> None:
-    from ..cli import add_config_args
+    from ..config import add_config_args
     p = subparsers.add_parser("data", help="SynthFaces / SynthScenes generation and dataset checks")
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     s = sub.add_parser("synth", help="write a SynthFaces dataset in the CelebAMask-HQ layout (or, with --kind "

@@ -115,3 +115,13 @@ def project_consistent(sr: Tensor, lr: Tensor, antialias: bool = False, *, clip:
             x = affine(z)
         x = x.clamp(-1, 1)
     return x[0] if one else x
+
+
+def bicubic_upsample(lr: Tensor, size) -> Tensor:
+    """Bicubic upsampling ``[B, 3, h, w] -> [B, 3, H, W]`` (``align_corners=False``), clamped to [-1, 1].
+
+    The baseline of Tables 6-7 (the inverse of the kit's bicubic LR, without antialias).
+    """
+    if isinstance(size, int):
+        size = (size, size)
+    return F.interpolate(lr.float(), size=tuple(size), mode="bicubic", align_corners=False).clamp(-1, 1)

@@ -130,32 +130,6 @@ def resize_square(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.BICUBIC))
 
 
-def photo_item(path: str | Path, segmenter, hr_size: int, lr_size: int, *,
-               seg_sizes: tuple[int, int] | None = None, device="cpu",
-               log: Callable[[str], None] | None = stderr_log) -> dict:
-    """A photo of a face as a dataset-like item, treated as a high-resolution image: read by
-    :func:`load_photo` (upright, RGB, centre-cropped to a square; ``log`` gets its notes), ``hr`` the photo
-    at ``hr_size`` (:func:`resize_square`), ``lr`` made from it with the datasets' operator
-    (``deepsee.data.lr_from_hr``), ``mask`` predicted by ``segmenter`` from the photo made LR at
-    ``seg_sizes = (its input side, its output side)`` (default ``(lr_size, hr_size)``: from ``lr``), then
-    resized (nearest) to ``hr_size``; ``name`` (the file stem) and ``notes``. Tensors unbatched, on the
-    CPU, images in [-1, 1]."""
-    import torch
-    import torch.nn.functional as F
-
-    from ..seg import predict_masks
-    from .common import lr_from_hr, to_tensor_image
-    photo = load_photo(path, log=log)
-    hr = to_tensor_image(resize_square(photo.rgb, hr_size))[None]
-    lr = lr_from_hr(hr, lr_size)
-    seg_lr, seg_out = seg_sizes or (lr_size, hr_size)
-    with torch.inference_mode():
-        mask = predict_masks(segmenter, lr_from_hr(hr, seg_lr).to(device), seg_out).cpu()
-        if seg_out != hr_size:
-            mask = F.interpolate(mask[:, None].float(), size=(hr_size, hr_size), mode="nearest")[:, 0].long()
-    return {"hr": hr[0], "lr": lr[0], "mask": mask[0], "name": Path(path).stem, "notes": list(photo.notes)}
-
-
 def list_photos(folder: str | Path) -> list[Path]:
     """The regular, non-hidden files of ``folder`` (not its subfolders), sorted; clear errors when the
     folder is missing or empty, or when two files share a stem (their outputs would collide)."""

@@ -5,7 +5,7 @@ The paper's claim: the prior-only generator improves when style *or* semantics a
 (independent, guided). Each variant is scored on the same test faces (those whose person has a second image, so
 that the variants reading an HR style have their guide); a bootstrap resample draws faces, not per-variant
 values, so the differences between variants keep their pairing. Variants with a style also get the global walk
-and the selection gain of the style-usage protocol (:mod:`deepsee.metrics.style_usage`), from their test-time
+and the selection gain of the style-usage protocol (:mod:`deepsee.eval.style_usage`), from their test-time
 style.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..metrics.style_usage import region_control_rows, selection_rows
+from .style_usage import region_control_rows, selection_rows
 from .evaluate import evaluate
 
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "perceptual": False}

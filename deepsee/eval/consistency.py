@@ -24,7 +24,7 @@ import torch
 from ..explore.engine import ExplorationEngine
 from ..explore.walks import sample_styles
 from ..metrics.consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr, diversity_score
-from ..metrics.style_usage import style_usage
+from .style_usage import style_usage
 
 K = 10   # samples per image (the challenge's protocol)
 COLUMNS = ["method", "factor", "diversity_score", "lr_psnr", "lr_psnr_worst", "perceptual", "perceptual_metric",
@@ -97,7 +97,7 @@ def ntire_table(models: dict, items: Sequence[dict], metric, *, k: int = K, scal
 
 def walk_survival(plain: pd.DataFrame, consistent: pd.DataFrame) -> pd.DataFrame:
     """Per region, the share of a walk's change that survives the projection: mean inside change with the
-    projection / without (two :func:`deepsee.metrics.style_usage.region_control_rows` tables of the same
+    projection / without (two :func:`deepsee.eval.style_usage.region_control_rows` tables of the same
     images), and the inside/outside ratio of each."""
     def agg(df):
         return df.groupby("region")[["inside", "outside"]].mean()
@@ -128,7 +128,7 @@ def _usage_values(parts: dict) -> dict:
 def consistency_effect(plain: dict, consistent: dict, ntire_plain: pd.DataFrame, ntire_consistent: pd.DataFrame,
                        survival: pd.DataFrame, perceptual_name: str = "perceptual") -> pd.DataFrame:
     """Issue 33's table: each quantity without and with the projection, and the goals of the projected form.
-    ``plain`` / ``consistent``: :func:`deepsee.metrics.style_usage.style_usage` parts of the same images;
+    ``plain`` / ``consistent``: :func:`deepsee.eval.style_usage.style_usage` parts of the same images;
     ``ntire_*``: :func:`ntire_image_rows`; ``survival``: :func:`walk_survival`."""
     a, b = _usage_values(plain), _usage_values(consistent)
     g = EFFECT_GOALS
@@ -169,7 +169,7 @@ def consistency_study(model, items: Sequence[dict], select_items: Sequence[dict]
                       ntire_k: int = K, seed: int = 0, antialias: bool = False, device="cpu",
                       progress: bool = False) -> dict[str, pd.DataFrame]:
     """Everything issue 33 asks of the projection on one model: the style-usage protocol
-    (:func:`deepsee.metrics.style_usage.style_usage`) and the NTIRE protocol on ``select_items``, each without
+    (:func:`deepsee.eval.style_usage.style_usage`) and the NTIRE protocol on ``select_items``, each without
     and with the projection, the walks' survival, and :func:`consistency_effect`. ``perceptual`` needs a
     ``spatial`` map (TexStatDist or LPIPS). Returns ``{"effect", "survival", "ntire_plain", "ntire_consistent",
     "usage_plain", "usage_consistent"}`` (the last two: style-usage summaries)."""

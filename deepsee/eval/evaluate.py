@@ -14,22 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..data.degradation import project_consistent
+from ..data.degradation import bicubic_upsample, project_consistent  # noqa: F401  (deepsee.eval.bicubic_upsample)
 from ..metrics import psnr, ssim
 from ..metrics.consistency import lr_psnr, summarize_lr_psnr
 from ..metrics.settings import metric_settings
 
 BICUBIC = "Bicubic"
-
-
-def bicubic_upsample(lr: Tensor, size) -> Tensor:
-    """Bicubic upsampling ``[B, 3, h, w] -> [B, 3, H, W]`` (``align_corners=False``), clamped to [-1, 1].
-
-    The baseline of Tables 6-7 (the inverse of the kit's bicubic LR, without antialias).
-    """
-    if isinstance(size, int):
-        size = (size, size)
-    return F.interpolate(lr.float(), size=tuple(size), mode="bicubic", align_corners=False).clamp(-1, 1)
 
 
 def model_label(model) -> str:

@@ -56,7 +56,7 @@ from ..models.generator import AUTHORS_BLOCK
 from ..models.masks import to_onehot
 from .walks import region_offset, sample_styles_chunk, style_walk
 
-__all__ = ["ExplorationEngine"]
+__all__ = ["ExplorationEngine", "engine_for", "predicted_style"]
 
 
 def _generator_of(model) -> nn.Module:
@@ -479,3 +479,19 @@ class ExplorationEngine:
     def table_rows(self) -> list[tuple[tuple[int, int], int]]:
         """(feature size, number of table rows) of every style-level NormBlock: how much the mask compresses."""
         return [(t.size, t.rows) for t in self._tables]
+
+
+def predicted_style(model, item: dict, device="cpu") -> Tensor:
+    """The style matrix ``[N, d]`` the model uses at test time for ``item`` (:meth:`DeepSEE.test_time_style`:
+    the LR encoder on its LR image and mask when the model has one)."""
+    style = model.test_time_style(item, device)
+    if style is None:
+        raise ValueError(f"the {model.cfg.variant} model has no style")
+    return style[0]
+
+
+def engine_for(model, item: dict, device="cpu", consistent: bool = False, antialias: bool = False) -> ExplorationEngine:
+    """An exploration engine for ``item``'s (LR image, mask); ``consistent``: its images projected onto the
+    images whose kit LR (``antialias``) is the item's LR input."""
+    return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device), consistent=consistent,
+                             antialias=antialias)

@@ -441,11 +441,11 @@ def explorer_for(model, item: dict, *, metric: Callable | None = None, metric_na
                  other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer",
                  noise_scale: float = 0.1, device="cpu", consistent: bool = False, antialias: bool = False,
                  **kwargs) -> Explorer:
-    """The explorer on one test item (or :func:`deepsee.data.photos.photo_item`): it opens on the
+    """The explorer on one test item (or :func:`deepsee.seg.photo_item`): it opens on the
     style the LR encoder predicts and the item's (predicted) mask; ``other_mask`` is the mask that
     the "paste" edit takes regions from (another face). ``consistent``: open with the consistency projection
     on (``antialias``: the degradation that made the item's LR image)."""
-    from ..paper.rows import engine_for, predicted_style
+    from .engine import engine_for, predicted_style
     state = ExplorerState(engine=engine_for(model, item, device, consistent, antialias), lr=item["lr"][None].to(device),
                           mask0=item["mask"], style0=predicted_style(model, item, device).cpu(), gt=item.get("hr"),
                           noise_scale=noise_scale)

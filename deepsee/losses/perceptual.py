@@ -170,8 +170,8 @@ def build_perceptual(cfg, segmenter_dir: str | os.PathLike | None = None, *,
     """The perceptual loss named by ``cfg.train.perceptual`` (``None`` for ``none``).
 
     ``vgg19`` raises an error naming the file and how to fetch it when the ImageNet weights are not
-    in the local cache (``deepsee.weights.MissingWeightsError``). ``segmenter`` loads the kit segmenter from ``segmenter_dir``
-    (a ``train-seg`` run folder) unless a ``segmenter`` module is given.
+    in the local cache (``deepsee.weights.MissingWeightsError``). ``segmenter`` takes the kit segmenter module
+    (``deepsee.seg.load_segmenter(segmenter_dir)``, which the training loads); ``segmenter_dir`` names its source.
     """
     kind = cfg.train.perceptual
     if kind not in PERCEPTUAL_KINDS:
@@ -182,16 +182,12 @@ def build_perceptual(cfg, segmenter_dir: str | os.PathLike | None = None, *,
         return VGGPerceptualLoss(vgg19_weights_path())
     if kind == "texture":
         return TexturePerceptualLoss()
-    source = ""
     if segmenter is None:
-        if segmenter_dir is None:
-            raise FileNotFoundError(
-                "train.perceptual=segmenter needs a trained kit segmenter: pass --segmenter RUN_DIR "
-                "(segmenter_dir=...) pointing at a `deepsee train-seg` run folder, or use "
-                "--set train.perceptual=none")
-        from ..seg import load_segmenter
-        segmenter = load_segmenter(segmenter_dir)
-        source = str(segmenter_dir)
+        raise FileNotFoundError(
+            "train.perceptual=segmenter needs a trained kit segmenter: pass --segmenter RUN_DIR "
+            "(segmenter_dir=...) pointing at a `deepsee train-seg` run folder, or use "
+            "--set train.perceptual=none")
+    source = str(segmenter_dir or "")
     segmenter.requires_grad_(False)
     return SegmenterPerceptualLoss(segmenter, source=source)
 

@@ -5,10 +5,11 @@
   ("TexStatDist", no weights) and :class:`FeatureDistance` ("SegFeatDist", segmenter features), the
   factory :func:`perceptual_metric`, the blur-vs-detail check :func:`known_answer_table`;
 - distribution: :func:`fid_from_features`, :func:`inception_features`, :func:`reference_statistics`;
-- explorative: :func:`best_of_n`, :func:`oracle_selection`, :func:`diversity`, :func:`region_leakage`.
+- explorative: :func:`best_of_n`, :func:`diversity`, :func:`region_leakage` (the oracle study that samples styles:
+  :func:`deepsee.paper.oracle.oracle_selection`; the style-usage protocol: :mod:`deepsee.eval.style_usage`).
 """
 from ..weights import MissingWeightsError  # noqa: F401
-from .explorative import best_of_n, diversity, oracle_selection, region_bands, region_leakage  # noqa: F401
+from .explorative import best_of_n, diversity, region_bands, region_leakage  # noqa: F401
 from .fid import (build_inception, feature_statistics, fid_from_features, fid_from_stats,  # noqa: F401
                   fid_weights_id, frechet_distance, inception_features, reference_statistics,
                   reference_stats_path)

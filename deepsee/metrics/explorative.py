@@ -82,7 +82,7 @@ def best_of_n(scores, ns: Sequence[int] = (1, 10, 100, 1000), mode: str = "max",
 # --------------------------------------------------------------------------------------------------
 # Oracle selection: sample K solutions of one image and score them (Figs 5-7)
 
-def _metric_dict(metrics) -> dict[str, Callable]:
+def metric_dict(metrics) -> dict[str, Callable]:
     if metrics is None:
         from .image import ssim
         return {"ssim": ssim}
@@ -91,62 +91,9 @@ def _metric_dict(metrics) -> dict[str, Callable]:
     return {getattr(m, "key", None) or getattr(m, "__name__", f"metric{i}"): m for i, m in enumerate(metrics)}
 
 
-def _to_numpy(v) -> np.ndarray:
+def to_numpy(v) -> np.ndarray:
     return v.detach().cpu().double().numpy() if isinstance(v, Tensor) else np.asarray(v, dtype=np.float64)
 
-
-@torch.no_grad()
-def oracle_selection(generate_fn: Callable[[Tensor], Tensor], style: Tensor, gt: Tensor, K: int = 1000, *,
-                     noise: str = "gaussian", scale: float = 0.1, seed: int = 0, chunk: int = 25,
-                     metrics: Mapping[str, Callable] | Sequence[Callable] | None = None,
-                     progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    """Sample K solutions of one image by perturbing its style matrix; score each against the ground truth.
-
-    Args:
-        generate_fn: ``styles [k, N, d] -> images [k, 3, H, W]`` in ``[-1, 1]`` (LR input and mask
-            bound inside, e.g. ``lambda s: model(lr.expand(len(s), ...), mask.expand(...), s)``).
-        style: the predicted style matrix ``[19, d]`` / ``[1, 19, d]``.
-        noise, scale, seed: sample ``i`` is ``clamp(style + scale * eps_i, -1, 1)``, ``eps_i`` ~ N(0, 1)
-            ("gaussian") or U(-1, 1) ("uniform") from a generator seeded by ``(seed, i)``
-            (:func:`deepsee.explore.walks.sample_styles_chunk`, which regenerates any single sample).
-        gt: ground truth ``[3, H, W]`` / ``[1, 3, H, W]`` in ``[-1, 1]``.
-        metrics: name -> ``metric(a, b) -> per-image scores`` (default ``{"ssim": ssim}``); pass the
-            perceptual metric too, e.g. ``{"ssim": ssim, "lpips": perceptual_metric("lpips")}``.
-        chunk: samples generated per call (memory only; results do not depend on it).
-
-    Returns ``(scores, protocol)``: a DataFrame with one row per sample (``sample`` index and one
-    column per metric) and the sampling protocol (distribution, scale, K, seed, clamp, metric names).
-    """
-    from tqdm.auto import tqdm
-
-    from ..explore.walks import sample_styles_chunk
-    mets = _metric_dict(metrics)
-    if gt.dim() == 3:
-        gt = gt[None]
-    if K < 1 or chunk < 1:
-        raise ValueError(f"K and chunk must be positive, got K={K}, chunk={chunk}")
-    cols: dict[str, list[np.ndarray]] = {name: [] for name in mets}
-    for i in tqdm(range(0, K, chunk), desc="oracle samples", disable=not progress, leave=False):
-        s = sample_styles_chunk(style, i, min(i + chunk, K), noise=noise, scale=scale, seed=seed)  # [k, 19, d]
-        out = generate_fn(s)
-        if out.shape[0] != s.shape[0] or out.shape[1:] != gt.shape[1:]:
-            raise ValueError(f"generate_fn returned {tuple(out.shape)} for {s.shape[0]} styles; "
-                             f"expected [{s.shape[0]}, {', '.join(map(str, gt.shape[1:]))}]")
-        ref = gt.to(out.device).expand_as(out)
-        for name, m in mets.items():
-            cols[name].append(_to_numpy(m(out, ref)).ravel())
-    df = pd.DataFrame({"sample": np.arange(K), **{n: np.concatenate(v) for n, v in cols.items()}})
-    protocol = {"distribution": noise, "formula": ("style + scale * N(0, 1)" if noise == "gaussian"
-                                                   else "style + scale * U(-1, 1)"),
-                "scale": float(scale), "K": int(K), "seed": int(seed), "clamp": [-1.0, 1.0],
-                "rng": "torch.Generator(cpu) seeded per sample with sample_seed(seed, i) "
-                       "(deepsee.explore.walks.sample_styles_chunk)",
-                "metrics": {n: getattr(m, "name", n) for n, m in mets.items()}}
-    return df, protocol
-
-
-# --------------------------------------------------------------------------------------------------
-# Diversity of sampled solutions
 
 def _pairs(K: int, max_pairs: int, seed: int) -> np.ndarray:
     total = K * (K - 1) // 2
@@ -192,7 +139,7 @@ def diversity(samples: Tensor, mask: Tensor, metric: Callable | None = None, *, 
         a, b = x[p[:, 0]], x[p[:, 1]]
         acc += (a - b).abs().mean(1).sum(0).double()
         if metric is not None:
-            pvals.append(_to_numpy(metric(a, b)).ravel())
+            pvals.append(to_numpy(metric(a, b)).ravel())
     sums = torch.zeros(num, dtype=torch.float64, device=x.device).index_add_(0, m, acc.flatten())
     counts = torch.bincount(m, minlength=num)
     out: dict = {"K": int(samples.shape[0]), "pairs": len(pairs),

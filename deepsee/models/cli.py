@@ -23,7 +23,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    from ..cli import add_config_args
+    from ..config import add_config_args
     from .importer import OFFICIAL_VARIANTS
 
     model = subparsers.add_parser("model", help="network tools (architecture tables)")

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
+from torch import Tensor
+from tqdm.auto import tqdm
 
 from ..data.degradation import project_consistent
-from ..metrics.explorative import best_of_n, oracle_selection
-from .rows import engine_for, predicted_style
+from ..explore.engine import engine_for, predicted_style
 from ..explore.walks import sample_styles_chunk
+from ..metrics.explorative import best_of_n, metric_dict, to_numpy
 
 # metric key -> (better, label) of the two scores Figs. 5-7 select by
 SELECTION_MODES = {"perceptual": "min", "ssim": "max"}
@@ -33,6 +36,58 @@ class _Projected:
             lr = self.lr.to(out.device).expand(out.shape[0], -1, -1, -1)
             self.cache.update(key=out, value=project_consistent(out.float(), lr.float(), self.antialias))
         return self.metric(self.cache["value"], ref)
+
+
+
+@torch.no_grad()
+def oracle_selection(generate_fn: Callable[[Tensor], Tensor], style: Tensor, gt: Tensor, K: int = 1000, *,
+                     noise: str = "gaussian", scale: float = 0.1, seed: int = 0, chunk: int = 25,
+                     metrics: Mapping[str, Callable] | Sequence[Callable] | None = None,
+                     progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Sample K solutions of one image by perturbing its style matrix; score each against the ground truth.
+
+    Args:
+        generate_fn: ``styles [k, N, d] -> images [k, 3, H, W]`` in ``[-1, 1]`` (LR input and mask
+            bound inside, e.g. ``lambda s: model(lr.expand(len(s), ...), mask.expand(...), s)``).
+        style: the predicted style matrix ``[19, d]`` / ``[1, 19, d]``.
+        noise, scale, seed: sample ``i`` is ``clamp(style + scale * eps_i, -1, 1)``, ``eps_i`` ~ N(0, 1)
+            ("gaussian") or U(-1, 1) ("uniform") from a generator seeded by ``(seed, i)``
+            (:func:`deepsee.explore.walks.sample_styles_chunk`, which regenerates any single sample).
+        gt: ground truth ``[3, H, W]`` / ``[1, 3, H, W]`` in ``[-1, 1]``.
+        metrics: name -> ``metric(a, b) -> per-image scores`` (default ``{"ssim": ssim}``); pass the
+            perceptual metric too, e.g. ``{"ssim": ssim, "lpips": perceptual_metric("lpips")}``.
+        chunk: samples generated per call (memory only; results do not depend on it).
+
+    Returns ``(scores, protocol)``: a DataFrame with one row per sample (``sample`` index and one
+    column per metric) and the sampling protocol (distribution, scale, K, seed, clamp, metric names).
+    """
+    mets = metric_dict(metrics)
+    if gt.dim() == 3:
+        gt = gt[None]
+    if K < 1 or chunk < 1:
+        raise ValueError(f"K and chunk must be positive, got K={K}, chunk={chunk}")
+    cols: dict[str, list[np.ndarray]] = {name: [] for name in mets}
+    for i in tqdm(range(0, K, chunk), desc="oracle samples", disable=not progress, leave=False):
+        s = sample_styles_chunk(style, i, min(i + chunk, K), noise=noise, scale=scale, seed=seed)  # [k, 19, d]
+        out = generate_fn(s)
+        if out.shape[0] != s.shape[0] or out.shape[1:] != gt.shape[1:]:
+            raise ValueError(f"generate_fn returned {tuple(out.shape)} for {s.shape[0]} styles; "
+                             f"expected [{s.shape[0]}, {', '.join(map(str, gt.shape[1:]))}]")
+        ref = gt.to(out.device).expand_as(out)
+        for name, m in mets.items():
+            cols[name].append(to_numpy(m(out, ref)).ravel())
+    df = pd.DataFrame({"sample": np.arange(K), **{n: np.concatenate(v) for n, v in cols.items()}})
+    protocol = {"distribution": noise, "formula": ("style + scale * N(0, 1)" if noise == "gaussian"
+                                                   else "style + scale * U(-1, 1)"),
+                "scale": float(scale), "K": int(K), "seed": int(seed), "clamp": [-1.0, 1.0],
+                "rng": "torch.Generator(cpu) seeded per sample with sample_seed(seed, i) "
+                       "(deepsee.explore.walks.sample_styles_chunk)",
+                "metrics": {n: getattr(m, "name", n) for n, m in mets.items()}}
+    return df, protocol
+
+
+# --------------------------------------------------------------------------------------------------
+# Diversity of sampled solutions
 
 
 def _bookkeeping(scores: pd.DataFrame, metrics: Mapping[str, Callable], ns, i: int, name: str, seed: int,

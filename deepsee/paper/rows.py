@@ -14,26 +14,12 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ..labels import of
-from ..explore.engine import ExplorationEngine
+from ..data.common import IMAGE_EXTS, list_images
+from ..data.degradation import bicubic_upsample
+from ..explore.engine import ExplorationEngine, engine_for, predicted_style  # noqa: F401  (figure rows use both)
 from ..explore.walks import style_walk
+from ..labels import of
 from ..metrics.consistency import capped_lr_psnr
-
-
-def predicted_style(model, item: dict, device="cpu") -> Tensor:
-    """The style matrix ``[N, d]`` the model uses at test time for ``item`` (:meth:`DeepSEE.test_time_style`:
-    the LR encoder on its LR image and mask when the model has one)."""
-    style = model.test_time_style(item, device)
-    if style is None:
-        raise ValueError(f"the {model.cfg.variant} model has no style")
-    return style[0]
-
-
-def engine_for(model, item: dict, device="cpu", consistent: bool = False, antialias: bool = False) -> ExplorationEngine:
-    """An exploration engine for ``item``'s (LR image, mask); ``consistent``: its images projected onto the
-    images whose kit LR (``antialias``) is the item's LR input."""
-    return ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device), consistent=consistent,
-                             antialias=antialias)
 
 
 def walk_rows(model, items: Sequence[dict], *, delta: float = 0.15, steps: int = 5, classes=None,
@@ -109,7 +95,6 @@ def method_outputs(models: dict, item: dict, device="cpu", bicubic: bool = False
     """Figs. 11-13, 18: ``{label: output}`` for each model with its own test-time style
     (:meth:`DeepSEE.test_time_style`: the LR encoder, or the HR encoder on the item's guide image),
     after a ``bicubic`` column when asked."""
-    from ..eval import bicubic_upsample
     lr, mask = item["lr"][None].to(device), item["mask"][None].to(device)
     out = {}
     if bicubic:
@@ -123,7 +108,6 @@ def method_outputs(models: dict, item: dict, device="cpu", bicubic: bool = False
 
 def image_files(folder: str | Path, n: int) -> list[Path]:
     """The first ``n`` images of a folder, by name (:func:`deepsee.data.common.list_images`)."""
-    from ..data.common import IMAGE_EXTS, list_images
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such image folder")

@@ -5,5 +5,5 @@ from .deeplab import ASPP, BACKBONES, DeepLabV3Plus, Decoder, TimmBackbone, buil
 from .drn import DRND  # noqa: F401
 from .evaluate import evaluate_segmenter, figure2, per_class_table, table5, write_table5  # noqa: F401
 from .metrics import ConfusionMeter, confusion_matrix, per_class_iou, segmentation_metrics  # noqa: F401
-from .predict import predict_dataset_masks, predict_mask_folder, predict_masks  # noqa: F401
+from .predict import photo_item, predict_dataset_masks, predict_mask_folder, predict_masks  # noqa: F401
 from .train import balanced_class_weights, class_pixel_counts, load_segmenter, train_segmenter  # noqa: F401

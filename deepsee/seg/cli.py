@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..cli import add_config_args
+from ..config import add_config_args
 
 
 def _config(args):

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..data.common import lr_from_hr, to_tensor_image
+from ..data.photos import load_photo, resize_square, stderr_log
 from ..runs import atomic_path, metadata, write_json
 
 
@@ -121,3 +125,24 @@ def predict_dataset_masks(cfg, run_dir: str | Path, out_dir: str | Path,
                metadata(cfg.profile, cfg.seed, segmenter=str(run_dir), counts=counts, dataset=cfg.data.dataset,
                         lr_size=cfg.data.lr_size, mask_size=cfg.data.hr_size))
     return out_dir
+
+
+def photo_item(path: str | Path, segmenter, hr_size: int, lr_size: int, *,
+               seg_sizes: tuple[int, int] | None = None, device="cpu",
+               log: Callable[[str], None] | None = stderr_log) -> dict:
+    """A photo of a face as a dataset-like item, treated as a high-resolution image: read by
+    :func:`deepsee.data.photos.load_photo` (upright, RGB, centre-cropped to a square; ``log`` gets its notes), ``hr`` the photo
+    at ``hr_size`` (``resize_square``), ``lr`` made from it with the datasets' operator
+    (``deepsee.data.lr_from_hr``), ``mask`` predicted by ``segmenter`` from the photo made LR at
+    ``seg_sizes = (its input side, its output side)`` (default ``(lr_size, hr_size)``: from ``lr``), then
+    resized (nearest) to ``hr_size``; ``name`` (the file stem) and ``notes``. Tensors unbatched, on the
+    CPU, images in [-1, 1]."""
+    photo = load_photo(path, log=log)
+    hr = to_tensor_image(resize_square(photo.rgb, hr_size))[None]
+    lr = lr_from_hr(hr, lr_size)
+    seg_lr, seg_out = seg_sizes or (lr_size, hr_size)
+    with torch.inference_mode():
+        mask = predict_masks(segmenter, lr_from_hr(hr, seg_lr).to(device), seg_out).cpu()
+        if seg_out != hr_size:
+            mask = F.interpolate(mask[:, None].float(), size=(hr_size, hr_size), mode="nearest")[:, 0].long()
+    return {"hr": hr[0], "lr": lr[0], "mask": mask[0], "name": Path(path).stem, "notes": list(photo.notes)}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from ..cli import add_config_args
+    from ..config import add_config_args
     p = subparsers.add_parser("train-sr", help="train a DeepSEE super-resolution model (paper Sec. 2.2)",
                               description=__doc__.split("\n\n")[0])
     add_config_args(p)

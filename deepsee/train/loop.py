@@ -27,6 +27,7 @@ import yaml
 from ..config import Config
 from ..losses import build_perceptual, describe_perceptual
 from ..runs import append_jsonl, atomic_write_text, metadata, new_run_dir, seed_everything, write_json
+from ..seg import load_segmenter
 from .checkpoint import has_checkpoint, read_checkpoint, write_checkpoint
 from .data import EpochSampler, make_loader
 from .distributed import DistInfo, barrier, broadcast_object, init_distributed, shutdown
@@ -139,7 +140,9 @@ class _Run:
         if self.resume:
             self.run_dir = self._resolve_run_dir()
             resume_state = self._read_resume()
-        perceptual = build_perceptual(cfg, self.segmenter_dir)   # fails early if VGG weights are missing
+        seg = (load_segmenter(self.segmenter_dir) if cfg.train.perceptual == "segmenter" and self.segmenter_dir
+               else None)
+        perceptual = build_perceptual(cfg, self.segmenter_dir, segmenter=seg)   # fails early if VGG weights are missing
         if not self.resume:
             self.run_dir = self._resolve_run_dir()
         seed_everything(cfg.seed + self.info.rank)

@@ -171,7 +171,7 @@ def locality_walk(onehot: torch.Tensor, delta: float, generator: torch.Generator
     proportion to its area: the large regions, whose borders are longest, most often) and a sign, drawn
     from ``generator``. -> ``(walk [B, N], outside [B, 1, H, W])``: the style offsets (``+-delta``
     on that class's row, 0 elsewhere; broadcast over the style's d columns) and the pixels outside that
-    class. Same walk as the region walks of ``deepsee.metrics.style_usage`` (one class, not a group)."""
+    class. Same walk as the region walks of ``deepsee.eval.style_usage`` (one class, not a group)."""
     b, n = onehot.shape[:2]
     area = onehot.detach().flatten(2).sum(-1).float().cpu().clamp_min(0)       # [B, N]
     area = area + (area.sum(1, keepdim=True) == 0).float()                        # an empty mask: any class

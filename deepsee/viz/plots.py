@@ -259,8 +259,8 @@ def emergence_figure(df, goals: dict | None = None, images_per_step: int | None 
                      marks=()):
     """How exploration emerges during training: the LR-style PSNR, the walks, diversity, the selection
     gain and the smallest inside/outside ratio of the region walks against the training step (``df``:
-    :func:`deepsee.metrics.style_usage.emergence`), with the goal of each measure (``goals``: a
-    :data:`~deepsee.metrics.style_usage.GOAL_SETS` entry) as a dashed line. ``marks``: ``[(step, label)]``
+    :func:`deepsee.eval.style_usage.emergence`), with the goal of each measure (``goals``: a
+    :data:`~deepsee.eval.style_usage.GOAL_SETS` entry) as a dashed line. ``marks``: ``[(step, label)]``
     drawn as dotted vertical lines, e.g. the warm restarts of the schedule
     (:meth:`deepsee.pipeline.Pipeline.stage_marks`)."""
     import matplotlib.pyplot as plt

@@ -35,9 +35,16 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from tqdm.auto import tqdm
 
+from ..explore import ExplorationEngine
+from ..explore.walks import sample_styles, style_walk
 from ..labels import FACES, label_set, of
-from .consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr
+from ..metrics.consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr
+from ..metrics.explorative import best_of_n
+from ..metrics.image import psnr, ssim
+from ..models import DeepSEE
+from ..paper.oracle import oracle_selection
 
 #: Regions measured for faces (the large ones the LR image constrains, and the small, uncertain ones); a model of
 #: another label set is measured on that set's ``usage_regions`` / ``small_regions`` (deepsee.labels).
@@ -110,7 +117,6 @@ def _engine(model, item, device, engines: dict | None = None, consistent: bool =
     ``id(item)`` that the caller keeps while its items live (:func:`style_usage`: one per face, shared
     by the four parts). ``consistent``: every image it renders is projected onto the images whose kit LR
     (``antialias``: the dataset's degradation) is the item's LR input (issue 33)."""
-    from ..explore import ExplorationEngine
     if engines is not None and id(item) in engines:
         return engines[id(item)]
     eng = ExplorationEngine(model, item["lr"][None].to(device), item["mask"].to(device), consistent=consistent,
@@ -166,7 +172,6 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
     others ``colour_error`` (mean |mean colour - ground truth's|, [0, 1] units) and ``hf_error``
     (|HF RMS - ground truth's|).
     """
-    from .image import psnr, ssim
     check_explorable(model)
     ls = of(model)
     regions = ls.usage_regions if regions is None else regions
@@ -219,7 +224,6 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
     code), so a walk moves the one-LR-pixel band around its region too; ``outside_far`` separates that
     resolution limit from a change elsewhere in the face. ``lr_psnr_worst``: the less consistent end of the walk (dB).
     """
-    from ..explore.walks import style_walk
     ls = of(model)
     regions = ls.usage_regions if regions is None else regions
     rows = []
@@ -260,7 +264,6 @@ def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1
     """K samples around the LR style per image: mean pairwise L1 ([0, 1] units) overall and per region,
     the mean pairwise perceptual distance, and the samples' LR-PSNR (mean, worst; dB). Image ``i`` uses the
     sample stream ``seed + i``."""
-    from ..explore.walks import sample_styles
     ls = of(model)
     regions = ls.usage_regions if regions is None else regions
     rows = []
@@ -289,7 +292,6 @@ def selection_rows(model, items: Sequence[dict], perceptual: Callable, n: int = 
                    engines: dict | None = None, consistent: bool = False, antialias: bool = False) -> pd.DataFrame:
     """Best-of-n selection by the perceptual distance to the ground truth (the oracle protocol of
     Figs. 5-7 with K = n samples): expected best of 1 and of n per image."""
-    from .explorative import best_of_n, oracle_selection
     rows = []
     for i, it in enumerate(items):
         eng = _engine(model, it, device, engines, consistent, antialias)
@@ -315,7 +317,6 @@ def style_usage(model, items: Sequence[dict], perceptual: Callable | None, *, se
     :data:`GOAL_SETS` by name). ``consistent``: every rendered image (LR and oracle style, walks, samples) is
     projected onto the images consistent with the LR input (``antialias``: the dataset's degradation).
     """
-    from tqdm.auto import tqdm
     check_explorable(model)
     proj = {"consistent": consistent, "antialias": antialias}
     model = model.to(device).eval()
@@ -507,8 +508,6 @@ def emergence(snapshots: Sequence[tuple[int, object]], items: Sequence[dict], pe
     """:func:`style_usage` of each ``(step, model)`` of one training run (``model``: a DeepSEE or a model
     folder), one row per step with the :data:`EMERGENCE_ROWS` (how exploration emerges; also: how long to
     train). ``usage_kwargs`` go to :func:`style_usage` (the same protocol at every step)."""
-    from tqdm.auto import tqdm
-    from ..models import DeepSEE
     rows = []
     for step, model in tqdm(list(snapshots), desc="emergence (snapshots)", disable=not progress):
         net = DeepSEE.load(model) if not isinstance(model, torch.nn.Module) else model
