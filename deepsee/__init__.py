@@ -12,6 +12,6 @@ from .constants import CLASSES, NUM_CLASSES, PALETTE  # noqa: F401,E402
 def __getattr__(name):
     # The model is imported lazily so `import deepsee` stays light.
     if name == "DeepSEE":
-        from .models.deepsee import DeepSEE
+        from .models.deepsee import DeepSEE  # late: torch only when the model is asked for
         return DeepSEE
     raise AttributeError(name)

@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import sys
 
+from . import __version__
 from .config import add_config_args  # noqa: F401  (the sub-commands' shared options)
 
 # Modules that define ``register(subparsers)``.
@@ -35,7 +36,6 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepsee", description="DeepSEE reproducibility kit")
-    from . import __version__
     parser.add_argument("--version", action="version", version=f"deepsee {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

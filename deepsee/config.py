@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from .labels import label_set
 from .runs import REPO_ROOT
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -416,7 +417,6 @@ def validate_labels(cfg: Config):
     """The label set ``data.labels`` names (:func:`deepsee.labels.label_set`), checked against the dataset:
     a scene dataset needs a label set of 8 outdoor classes, a face dataset the face set (or a file of the
     user's own); a ``ValueError`` names the key otherwise."""
-    from .labels import label_set
     try:
         ls = label_set(cfg.data.labels)
     except (ValueError, FileNotFoundError) as e:
@@ -508,7 +508,6 @@ def _labels_set_classes(d: dict) -> dict:
     labels = (d.get("data") or {}).get("labels") if isinstance(d.get("data"), dict) else None
     model = d.get("model") if isinstance(d.get("model"), dict) else {}
     if labels and "num_classes" not in model:
-        from .labels import label_set
         try:
             n = label_set(labels).num_classes
         except (ValueError, FileNotFoundError):

@@ -15,8 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config, data_root as config_data_root, load_config, resolve_device
+from .config import Config, data_root as config_data_root, load_config, resolve_device, restart_stages
+from .data import build_dataset
+from .labels import label_set
+from .losses.perceptual import perceptual_label
+from .metrics import LPIPS, LPIPS_NAME, perceptual_metric
+from .models import DeepSEE
 from .runs import REPO_ROOT, model_folder, save_figure, seed_everything, write_json, write_table
+from .seg import load_segmenter, predict_dataset_masks, train_segmenter
+from .showcase import MODELS, _expected, shipped
+from .train.jobs import train_many, train_one, train_restarts
+from .train.loop import run_snapshots
+from .weights import MissingWeightsError
 
 EXTREME = "extreme"   # the 32x model's name among notebook 20's trainings (pipeline.extreme_profile)
 
@@ -126,7 +136,6 @@ class Pipeline:
     def split(self, split: str = "test", *, guided: bool = False, masks: str = "predicted",
               profile: str | None = None):
         """A split of the pipeline's dataset (``guided``: items carry another image of the person)."""
-        from .data import build_dataset
         return build_dataset(self.config(masks=masks, profile=profile), split, guided=guided)
 
     def explorer_setup(self):
@@ -136,8 +145,6 @@ class Pipeline:
         if self.has_model("independent"):
             return (self.load_model("independent"), self.split(), self.state.segmenter_run or None,
                     f"this pipeline's run ({self.profile} profile)")
-        from .data import build_dataset
-        from .showcase import shipped
         folder = shipped("independent")
         cfg = load_config("showcase")
         cfg.data.data_root, cfg.seed = self.cfg.data.data_root, self.cfg.seed
@@ -148,7 +155,6 @@ class Pipeline:
         """The test faces of ``eval.holdout_seed`` (SynthFaces drawn with another generator seed: people,
         poses and textures the models were neither trained nor tuned on; ``eval.holdout_images`` of them),
         with the pipeline segmenter's predicted masks; ``None`` when ``eval.holdout_seed < 0``."""
-        from .data import build_dataset
         ev = self.cfg.eval
         if ev.holdout_seed < 0:
             return None
@@ -160,7 +166,6 @@ class Pipeline:
         cfg = dataclasses.replace(self.cfg, data=data)
         masks = self.run_root / f"pipeline-{self.profile}" / f"pred_masks_holdout_seed{ev.holdout_seed}"
         if not (masks / "predicted_masks.json").is_file():
-            from .seg import predict_dataset_masks
             predict_dataset_masks(cfg, self.get("segmenter_run"), masks, splits=("test",))
         return build_dataset(dataclasses.replace(cfg, data=dataclasses.replace(data, mask_dir=str(masks))), "test")
 
@@ -183,14 +188,12 @@ class Pipeline:
         return self._load(self.sr_run(variant))
 
     def _load(self, run: str | Path):
-        from .models import DeepSEE
         return DeepSEE.load(model_folder(run)).to(self.device).eval()
 
     def snapshots(self, variant: str = "independent", steps=None) -> list[tuple[int, Path]]:
         """``[(step, model folder)]`` of the run of ``variant``: its ``snapshots/step_<n>``
         (``train.snapshot_steps``) and its final model, by step. ``steps``: only these snapshots and the
         final model (None or empty: all); a step the run has no snapshot of is an error naming those it has."""
-        from .train.loop import run_snapshots
         snaps = run_snapshots(Path(self.sr_run(variant)))
         if not steps:
             return snaps
@@ -219,8 +222,6 @@ class Pipeline:
         "TexStatDist (LPIPS substitute)" (:mod:`deepsee.metrics.texture`), which prefers sharp,
         plausible detail to blur as LPIPS does (its known-answer test: :mod:`deepsee.metrics.known_answer`).
         Records nothing: :meth:`record_perceptual_metric` states the choice in every later sidecar."""
-        from .metrics import perceptual_metric
-        from .weights import MissingWeightsError
         try:
             return perceptual_metric("lpips")
         except MissingWeightsError:
@@ -229,7 +230,6 @@ class Pipeline:
     def record_perceptual_metric(self, metric) -> None:
         """Record ``metric`` (:meth:`perceptual_metric`) as the figures' and tables' perceptual metric, with
         why LPIPS was not used when it is not LPIPS."""
-        from .metrics import LPIPS_NAME
         self.record(perceptual_metric=metric.name, lpips_missing="" if metric.name == LPIPS_NAME else lpips_missing())
 
     def budget(self, factor: int | None = None) -> str:
@@ -245,7 +245,6 @@ class Pipeline:
         """The main models' schedule changes, for plots against the training step: each warm restart of
         ``pipeline.restarts`` (at the end of the stage before) and where a stage switches on the
         locality term (``train.lambda_local``, from ``train.local_from`` or the stage's start)."""
-        from .config import restart_stages
         pc = self.cfg.pipeline
         end, marks, sets_so_far = pc.main_steps or self.cfg.train.schedule_steps, [], []
         local_on = self.cfg.train.lambda_local > 0
@@ -309,7 +308,6 @@ class Pipeline:
     def shipped(self, name: str) -> Path:
         """The checksum-verified folder of shipped model ``name`` (``segmenter``, ``independent``,
         ``guided``), recorded as used (``shipped_models``: stated in every later sidecar)."""
-        from .showcase import shipped
         path = shipped(name)
         self.record(shipped_models=True)
         return path
@@ -317,8 +315,6 @@ class Pipeline:
     def judge(self):
         """The judge segmenter of the mask-control measure (issue 31; reads HR images), or None: the shipped one
         (checksums verified) when this profile takes shipped models and the judge is shipped."""
-        from .showcase import _expected
-        from .seg import load_segmenter
         if not self.cfg.pipeline.pretrained or not _expected().get("judge"):
             return None
         return load_segmenter(self.shipped("judge"), device=self.device)
@@ -326,7 +322,6 @@ class Pipeline:
     @property
     def labels(self):
         """The label set of this pipeline's data (``data.labels``; :mod:`deepsee.labels`)."""
-        from .labels import label_set
         return label_set(self.cfg.data.labels)
 
     def face_only(self, what: str, *edits: str) -> str:
@@ -344,10 +339,6 @@ class Pipeline:
         source}``, or ``{skipped: why}``. Profiles that take shipped models use ``pretrained/showcase/scenes-*``
         (checksums verified); the others train a segmenter and an SR model under ``<run_root>/pipeline-<profile>/``
         once (``pipeline.scenes_seg_steps`` / ``scenes_steps`` override their budgets) and reuse them after."""
-        from .models import DeepSEE
-        from .seg import load_segmenter, train_segmenter
-        from .showcase import _expected
-        from .train.jobs import train_one
         pc = self.cfg.pipeline
         if not pc.scenes_profile:
             return {"skipped": "Fig. 19 skipped: this profile trains no scenes model (pipeline.scenes_profile is empty). "
@@ -386,7 +377,6 @@ class Pipeline:
     def mask_splits(self, retrain: bool = False) -> tuple[str, ...]:
         """The splits notebook 10 predicts masks for: all three, or only val and test when every SR
         model of notebook 20 is shipped (nothing trains on the training split's masks)."""
-        from .showcase import MODELS
         if self.use_shipped(retrain) and all(j.key in MODELS for j in self.sr_jobs()):
             return ("val", "test")
         return ("train", "val", "test")
@@ -395,8 +385,6 @@ class Pipeline:
         """Notebook 20's models (:meth:`sr_jobs`): the shipped ones when :meth:`use_shipped` (the main
         models of the showcase profile), every other one trained by :func:`deepsee.train.jobs.train_many`;
         recorded as the pipeline's SR runs. Returns ``{key: run folder}``."""
-        from .showcase import MODELS
-        from .train.jobs import train_many
         jobs = self.sr_jobs()
         runs: dict[str, str] = {}
         todo = []
@@ -412,7 +400,6 @@ class Pipeline:
             runs.update({j.key: str(r) for j, r in zip(todo, trained)})
             main = [j for j in todo if j.key in ("independent", "guided")]
             if pc.restarts and main:   # the main models' warm restarts (pipeline.restarts)
-                from .train.jobs import train_restarts
                 finals = train_restarts([runs[j.key] for j in main], pc.restarts, [j.segmenter for j in main],
                                         workers=pc.train_workers, threads=pc.train_threads)
                 runs.update({j.key: str(r) for j, r in zip(main, finals)})
@@ -421,7 +408,6 @@ class Pipeline:
     def record_sr_runs(self, jobs: list[SRJob], runs: list) -> dict[str, str]:
         """Record notebook 20's runs (one per job of :meth:`sr_jobs`): the 8x models, the perceptual loss they
         used (their ``run_info.json``), the 32x model with its profile and LR size. Returns ``{key: run}``."""
-        from .losses.perceptual import perceptual_label
         runs = {j.key: str(r) for j, r in zip(jobs, runs)}
         eight = {j.key: runs[j.key] for j in jobs if not j.extreme}
         record: dict[str, Any] = {"sr_runs": {**self.state.sr_runs, **eight}}
@@ -442,7 +428,6 @@ class Pipeline:
         """(model, test split, factor): the 32x model and its data when notebook 20 trained one
         (its own ground-truth masks), else the 8x independent model on the predicted masks."""
         if self.state.extreme_run:
-            from .data import build_dataset
             cfg = self.config(profile=self.state.extreme_profile)
             return self._load(self.state.extreme_run), build_dataset(cfg, "test"), cfg.model.factor
         return self.load_model("independent"), self.split(), self.cfg.model.factor
@@ -505,7 +490,6 @@ class Pipeline:
         and metric (e.g. a substitute), as ``note_*`` entries of its sidecar."""
         st, notes = self.state, {}
         if st.shipped_models:
-            from .showcase import MODELS
             notes["note_models"] = (f"shipped showcase models (pretrained/showcase; {', '.join(MODELS)}; "
                                     "SHA-256 verified before use)")
         if st.perceptual_losses:
@@ -534,8 +518,6 @@ class Pipeline:
 
 def lpips_missing() -> str:
     """Why LPIPS cannot be built on this machine (the first line of its missing-weights error); "" when it can."""
-    from .metrics import LPIPS
-    from .weights import MissingWeightsError
     try:
         LPIPS()
     except MissingWeightsError as e:

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runs import REPO_ROOT, write_json
+from .config import load_config
+from .runs import REPO_ROOT, write_json, write_table
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
@@ -91,7 +92,6 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
     params = dict(profile=profile, seed=seed, device=device, data_root=data_root,
                   run_root=str(run_root_p), out_dir=out_dir, interactive=False)
     if overrides:
-        from .config import load_config
         load_config(profile, list(overrides))            # refuse a bad key before any notebook runs
         params["overrides"] = list(overrides)
     params.update(extra_parameters or {})
@@ -145,7 +145,6 @@ def _cmd(args: argparse.Namespace) -> int:
     if not args.out_dir and (args.start is None and not args.only):
         import pandas as pd
 
-        from .runs import write_table
         df = pd.DataFrame(records)[["notebook", "seconds"]]
         df.loc[len(df)] = ["total", round(float(df["seconds"].sum()), 1)]
         write_table(df, REPO_ROOT / "results" / f"reproduce_timings_{args.profile}.csv",

@@ -25,8 +25,17 @@ import os
 import shutil
 from pathlib import Path
 
+from .config import data_root, load_config, restart_stages
+from .data import build_dataset
+from .models import DeepSEE
 from .runs import REPO_ROOT, machine_info, metadata, write_json
-from .seg.domain import model_domain
+from .seg import load_segmenter, predict_dataset_masks, train_segmenter
+from .seg.domain import confidence_reference, model_domain, write_confidence_reference
+from .train.checkpoint import has_checkpoint, read_checkpoint, split_prefix
+from .train.jobs import first_stage, set_threads, stage_folder, train_many, train_one, train_restarts
+from .train.loop import run_snapshots
+from .train.step import locality_record
+from .weights import MissingWeightsError, WeightsChecksumError, sha256_file
 
 SHOWCASE_DIR = REPO_ROOT / "pretrained" / "showcase"
 MODELS = {   # name -> what it is (the registry's purpose line)
@@ -68,7 +77,6 @@ def model_files(name: str) -> dict[str, str]:
     """The files of showcase model ``name`` (relative to its folder) and their expected SHA-256."""
     files = _expected().get(_check_name(name))
     if not files:
-        from .weights import MissingWeightsError
         raise MissingWeightsError(f"no showcase model {name!r} has been shipped with this version of the kit "
                                   f"(deepsee/shipped_sha256.py lists none); train it with `deepsee reproduce "
                                   f"--profile showcase --retrain`, or pass your own (deepsee explore: pass --model RUN and "
@@ -79,7 +87,6 @@ def model_files(name: str) -> dict[str, str]:
 def verify_model(name: str, root: Path | None = None) -> Path:
     """The verified folder of showcase model ``name``: every file present with the SHA-256 of the registry,
     else :class:`MissingWeightsError` naming the first missing or corrupt file and how to restore it."""
-    from .weights import MissingWeightsError, WeightsChecksumError, sha256_file
     folder = (root or SHOWCASE_DIR) / name
     for rel, sha in model_files(name).items():
         p = folder / rel
@@ -114,13 +121,11 @@ def _shipped_final(name: str) -> bool:
 def snapshots(name: str = "independent") -> list[tuple[int, Path]]:
     """``[(step, model folder)]`` of the shipped snapshots of ``name`` and its final model, by step
     (each verified)."""
-    from .train.loop import run_snapshots
     return run_snapshots(shipped(name))
 
 
 def status_rows() -> list[dict]:
     """One ``deepsee weights status`` row per shipped model: present, verified, size."""
-    from .weights import MissingWeightsError
     rows = []
     expected = _expected()
     for name, purpose in MODELS.items():
@@ -158,9 +163,6 @@ def _lfs_pointer(p: Path) -> bool:
 def _interim_model(run: Path) -> tuple[Path, dict]:
     """An unfinished SR run's model at its latest checkpoint, saved as ``<run>/interim/model`` (the
     generator and encoders of the checkpoint, eval mode); returns the folder and the checkpoint's meta."""
-    from .config import load_config
-    from .models import DeepSEE
-    from .train.checkpoint import read_checkpoint, split_prefix
     tensors, meta = read_checkpoint(run)
     run_cfg = load_config(str(run / "config.yaml"))
     model = DeepSEE(run_cfg.model, labels=run_cfg.data.labels)
@@ -177,7 +179,6 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
 
     ``interim=True`` (SR runs) ships an unfinished run's latest checkpoint as its model, with the snapshots
     reached so far; ``run_info.json`` then says ``status: interim`` and how far the schedule got."""
-    from .config import load_config
     run = Path(run_dir)
     _check_name(name)
     dest = (root or SHOWCASE_DIR) / name
@@ -212,7 +213,6 @@ def export_run(run_dir: str | os.PathLike, name: str, *, snapshot_steps: list[in
         extra = {k: info.get(k) for k in ("variant", "perceptual_used", "lambda_l1", "plan", "resumed_from",
                                           "segments", "world_size", "device", "amp", "train_items")}
         extra.update({k: info[k] for k in ("branched_from",) if k in info})
-        from .train.step import locality_record
         train_cfg = load_config(str(run / "config.yaml")).train
         batch = train_cfg.batch_size
         if local := locality_record(train_cfg):   # a recipe term not in the paper: stated with the model
@@ -243,7 +243,6 @@ def _trim_log(path: Path, step: int) -> None:
 
 def record_hashes(name: str, folder: Path) -> dict[str, str]:
     """Write the SHA-256 of every file of ``folder`` into :mod:`deepsee.shipped_sha256` under ``name``."""
-    from .weights import sha256_file
     files = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
     table = _expected()
     table[name] = files
@@ -267,9 +266,6 @@ def total_size_mb(root: Path | None = None) -> float:
 def record_confidence(name: str = "segmenter", split: str = "test", log=print) -> Path:
     """Measure the shipped LR segmenter's mean confidence on the showcase's ``split`` and ship it beside its weights
     (``confidence.json``, registered): ``deepsee explore`` compares every photo with it (a domain warning)."""
-    from .data import build_dataset
-    from .seg import load_segmenter
-    from .seg.domain import confidence_reference, write_confidence_reference
     folder = verify_model(_check_name(name))
     cfg = showcase_config(masks=None)
     cfg.data.mask_dir = ""
@@ -301,8 +297,6 @@ def run_folders(runs: Path | None = None) -> dict[str, Path]:
 def final_folders(runs: Path | None = None) -> dict[str, Path]:
     """The folders the shipped models come from: the SR runs' last warm-restart stage
     (``pipeline.restarts``: ``sr-independent-40k``), else their first."""
-    from .config import restart_stages
-    from .train.jobs import stage_folder
     folders = run_folders(runs)
     stages = restart_stages(showcase_config().pipeline.restarts)
     if stages:
@@ -315,7 +309,6 @@ def export_snapshots(name: str) -> list[int] | None:
     restart stage's, and the end of every stage before the last (independent only)."""
     if not SNAPSHOT_EXPORT.get(name):
         return None
-    from .config import restart_stages
     cfg = showcase_config(name)
     stages = restart_stages(cfg.pipeline.restarts)
     ends = {cfg.pipeline.main_steps or cfg.train.schedule_steps} | {n for n, _, _ in stages[:-1]}
@@ -324,7 +317,6 @@ def export_snapshots(name: str) -> list[int] | None:
 
 def showcase_config(variant: str | None = None, masks: str | Path | None = None, run_root: Path | None = None):
     """The showcase profile's configuration of one job (as notebooks 10 and 20 build it with ``--retrain``)."""
-    from .config import data_root, load_config
     cfg = load_config("showcase")
     cfg.run_root = str(run_root or RUNS_DIR)
     cfg.data.data_root = str(data_root(cfg.data))   # fixed in the configuration the training processes receive
@@ -354,7 +346,6 @@ def restore_state(runs: Path | None = None, state: Path | None = None, log=print
 def state_folders(runs: Path | None = None) -> dict[str, Path]:
     """The unfinished SR trainings whose resumable state :func:`save_state` keeps: the showcase runs and
     the recipe candidates beside them (any other ``sr-*`` folder of ``runs`` with a checkpoint)."""
-    from .train.checkpoint import has_checkpoint
     runs = runs or RUNS_DIR
     out = {name: f for name, f in run_folders(runs).items() if name not in SEGMENTERS}
     known = {f.name for f in out.values()}
@@ -418,8 +409,6 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
     from its checkpoint when one is there (also from ``pretrained/training-state``); finally export them
     to ``pretrained/showcase`` (:func:`export_run`). The same command continues a run that a session's
     end or a reboot stopped."""
-    from .seg import predict_dataset_masks, train_segmenter
-    from .train.jobs import first_stage, train_many, train_restarts
     folders = run_folders(runs)
     restore_state(runs, log=log)
     seg = folders["segmenter"]
@@ -459,7 +448,6 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
 def _seg_and_masks(runs: Path | None, log=print) -> tuple[Path, Path]:
     """The 8x segmenter (the shipped final one unless a training of it is under way) and its predicted masks
     of the showcase data, predicted once (the masks the first-stage SR models trained on)."""
-    from .seg import predict_dataset_masks
     seg = run_folders(runs)["segmenter"]
     masks = seg / "pred_masks"
     if not (seg / "state.json").is_file():
@@ -475,7 +463,6 @@ def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLA
     """The ablation variants of Fig. 18 at the main models' first-stage budget and recipe (``pipeline.main_steps``
     at batch 2, the predicted masks, no warm restart), one after the other in this process (``threads``), each
     resumed from its checkpoint (also from ``pretrained/training-state``). Returns ``{variant: run folder}``."""
-    from .train.jobs import set_threads, train_one
     bad = [v for v in variants if v not in ABLATION]
     if bad:
         raise ValueError(f"train_ablation: {', '.join(map(repr, bad))} is not an ablation variant ({', '.join(ABLATION)})")
@@ -493,7 +480,6 @@ def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLA
 
 def extreme_config(run_root: Path | None = None):
     """The 32x model's configuration (``deepsee/profiles/showcase-32x.yaml``) with this clone's data folder."""
-    from .config import data_root, load_config
     cfg = load_config(EXTREME_PROFILE)
     cfg.run_root = str(run_root or RUNS_DIR)
     cfg.data.data_root = str(data_root(cfg.data))
@@ -503,7 +489,6 @@ def extreme_config(run_root: Path | None = None):
 def train_extreme(runs: Path | None = None, *, threads: int = 1, log=print) -> Path:
     """The 32x showcase model (ground-truth masks; the 8x segmenter's features for the perceptual loss, as in
     the quick pipeline), resumed from its checkpoint when there is one. Returns its run folder."""
-    from .train.jobs import set_threads, train_one
     runs = runs or RUNS_DIR
     restore_state(runs, log=log)
     seg, _ = _seg_and_masks(runs, log)
@@ -521,7 +506,6 @@ SCENES_RUN = "sr-scenes-independent"                          # its SR training 
 
 def scenes_config(run_root: Path | None = None):
     """The scenes model's configuration (``deepsee/profiles/showcase-scenes.yaml``) with this clone's data folder."""
-    from .config import data_root, load_config
     cfg = load_config(SCENES_PROFILE)
     cfg.run_root = str(run_root or RUNS_DIR)
     cfg.data.data_root = str(data_root(cfg.data))
@@ -532,8 +516,6 @@ def train_scenes(runs: Path | None = None, *, threads: int = 1, log=print) -> tu
     """The 4x scenes models: the LR-scene segmenter (``seg.max_steps``), then the independent SR model on the
     ground-truth masks (its perceptual loss on that segmenter's features), each resumed from its checkpoint
     (also from ``pretrained/training-state``). Returns (segmenter folder, SR folder)."""
-    from .seg import train_segmenter
-    from .train.jobs import set_threads, train_one
     runs = runs or RUNS_DIR
     restore_state(runs, log=log)
     set_threads(threads)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .config import data_root
 from .runs import atomic_path
 
 DEEPSEE_RELEASE_PAGE = "https://github.com/mcbuehler/DeepSEE"
@@ -105,7 +106,6 @@ def torch_hub_checkpoints() -> Path:
 
 def user_weights_dir() -> Path:
     """``$DEEPSEE_WEIGHTS`` or ``<data root>/weights`` (``$DEEPSEE_DATA/weights``, default ``data/weights``)."""
-    from .config import data_root
     env = os.environ.get("DEEPSEE_WEIGHTS")
     return Path(env) if env else data_root() / "weights"
 

@@ -122,3 +122,17 @@ def test_the_checker_finds_a_cycle_and_an_upward_import(tmp_path):
     assert set(edges) == {("data", "eval"), ("eval", "data")}
     assert edges[("data", "eval")] == ["deepsee/data/__init__.py:2"]
     assert cycles(edges) == [["data", "eval"]]
+
+
+def test_the_kits_own_imports_sit_at_the_top_or_say_why_not():
+    """An import of the kit inside a function is a dependency all the same; the few left say why on their line."""
+    unexplained = []
+    for f in sorted(ROOT.rglob("*.py")):
+        lines = f.read_text().splitlines()
+        tree = ast.parse("\n".join(lines), str(f))
+        top = {id(n) for n in tree.body}
+        for node in ast.walk(tree):
+            kit = isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("deepsee"))
+            if kit and id(node) not in top and "#" not in lines[node.lineno - 1]:
+                unexplained.append(f"{f.relative_to(ROOT.parent)}:{node.lineno}")
+    assert not unexplained, f"late imports of the kit without a reason: {unexplained}"

@@ -10,7 +10,8 @@ import pytest
 from deepsee.cli import main as cli_main
 from deepsee.constants import CLASSES
 from deepsee.data import build_dataset, class_frequencies, ensure_synthfaces, generate_synthfaces, render_face
-from deepsee.data.synthfaces import assign_people, sample_grid
+from deepsee.data.grids import sample_grid
+from deepsee.data.synthfaces import assign_people
 from fixtures import smoke_config
 
 

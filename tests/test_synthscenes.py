@@ -15,7 +15,8 @@ from deepsee.cli import main as cli_main
 from deepsee.config import load_config
 from deepsee.data import build_dataset, class_frequencies, ensure_synthscenes, generate_synthscenes, render_scene
 from deepsee.data import synthscenes
-from deepsee.data.synthscenes import OUTDOOR_TO_ADE, sample_grid
+from deepsee.data.grids import scene_sample_grid as sample_grid
+from deepsee.data.synthscenes import OUTDOOR_TO_ADE
 from deepsee.labels import OUTDOOR
 
 

@@ -36,7 +36,21 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from ..config import load_config, resolve_device
+from ..data import lr_from_hr
+from ..data.common import to_tensor_image
+from ..data.degradation import project_consistent
+from ..data.photos import list_photos, load_photo, resize_square, stderr_log
+from ..explore.engine import ExplorationEngine
+from ..explore.walks import sample_styles
+from ..labels import label_set as _label_set
+from ..metrics.consistency import capped_lr_psnr, lr_psnr, summarize_lr_psnr
+from ..models.deepsee import DeepSEE
 from ..runs import atomic_path, metadata, model_folder, write_json
+from ..seg import load_segmenter, predict_masks
+from ..seg.domain import domain_check, masks_and_confidence, model_domain, read_confidence_reference
+from ..showcase import shipped
+from ..viz import colorize, to_uint8_image
 
 NOISE = "gaussian"
 
@@ -45,7 +59,6 @@ def default_scale(model: str | Path) -> tuple[float, str]:
     """The sampling scale ``deepsee explore`` uses without ``--scale``: the model's training profile's
     ``eval.oracle_scale`` when ``model`` is a run folder with its ``config.yaml`` (0.3 for the quick
     profile, 0.1 for the paper's), else 0.1. Returns the scale and where it came from."""
-    from ..config import load_config
     cfg_path = Path(model) / "config.yaml"
     if cfg_path.is_file():
         cfg = load_config(str(cfg_path))
@@ -56,7 +69,6 @@ def default_scale(model: str | Path) -> tuple[float, str]:
 def write_mask_png(path: Path, labels: torch.Tensor | np.ndarray, label_set=None) -> None:
     """Label map ``[H, W]`` (0..N-1) -> palette PNG: pixel values = labels, colours = the palette of ``label_set``
     (the model's; faces by default)."""
-    from ..labels import label_set as _label_set
     m = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     im = Image.fromarray(m.astype(np.uint8), mode="P")
     flat = [v for rgb in _label_set(label_set).palette for v in rgb]
@@ -104,17 +116,6 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     from safetensors.torch import save_file
     from tqdm.auto import tqdm
 
-    from ..data import lr_from_hr
-    from ..data.common import to_tensor_image
-    from ..data.degradation import project_consistent
-    from ..metrics.consistency import capped_lr_psnr, lr_psnr, summarize_lr_psnr
-    from ..data.photos import list_photos, load_photo, resize_square, stderr_log
-    from ..models.deepsee import DeepSEE
-    from ..seg import load_segmenter, predict_masks
-    from ..seg.domain import domain_check, masks_and_confidence, model_domain, read_confidence_reference
-    from ..viz import colorize, to_uint8_image
-    from ..explore.engine import ExplorationEngine
-    from ..explore.walks import sample_styles
 
     log = stderr_log if log is None else log
     scale, scale_source = (float(scale), "--scale") if scale is not None else default_scale(model)
@@ -276,7 +277,6 @@ def default_models(model: str | None, segmenter: str | None) -> tuple[Path, Path
     """``--model`` / ``--segmenter`` or, when not given, the shipped showcase models (the independent 8x
     model and its segmenter, ``pretrained/showcase``, checksums verified). Returns both and a note per
     default taken."""
-    from ..showcase import shipped
     notes = []
     if model is None:
         model = shipped("independent")
@@ -290,7 +290,6 @@ def default_models(model: str | None, segmenter: str | None) -> tuple[Path, Path
 def _main(args) -> int:
     import sys
 
-    from ..config import resolve_device
     model, segmenter, notes = default_models(args.model, args.segmenter)
     for note in notes:
         print(note, file=sys.stderr)

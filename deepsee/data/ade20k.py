@@ -59,6 +59,7 @@ from tqdm.auto import tqdm
 from ..labels import OUTDOOR
 from .common import (DataError, Record, default_workers, image_size, list_images, mask_dir_paths, read_label_png,
                      require_dir, split_code)
+from .synthscenes import MANIFEST, read_manifest
 
 ADE_DIR = "ADEChallengeData2016"
 SUBSETS = ("training", "validation")
@@ -157,7 +158,6 @@ def subset_images(ade: Path, subset: str) -> dict[str, Path]:
 
 def _synth_splits(ade: Path) -> list[int] | None:
     """The split sizes of a SynthScenes folder (its manifest), else None."""
-    from .synthscenes import MANIFEST, read_manifest
     m = read_manifest(ade)
     if m is None:
         return None

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from ..config import add_config_args, load_config
+from .build import check_dataset
+from .synthfaces import generate_synthfaces
+from .synthscenes import generate_synthscenes
 
 
 def _splits(text: str) -> list[int]:
@@ -17,7 +21,6 @@ def _splits(text: str) -> list[int]:
 
 
 def register(subparsers) -> None:
-    from ..config import add_config_args
     p = subparsers.add_parser("data", help="SynthFaces / SynthScenes generation and dataset checks")
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     s = sub.add_parser("synth", help="write a SynthFaces dataset in the CelebAMask-HQ layout (or, with --kind "
@@ -43,7 +46,6 @@ def register(subparsers) -> None:
 def _synth(args) -> int:
     if args.kind == "scenes":
         return _synth_scenes(args)
-    from .synthfaces import generate_synthfaces
     ident = args.identities if args.identities is not None else max(1, args.n // 5)
     t = time.perf_counter()
     out = generate_synthfaces(args.out, args.n, args.size, args.seed, ident, args.splits, workers=args.workers)
@@ -54,7 +56,6 @@ def _synth(args) -> int:
 
 
 def _synth_scenes(args) -> int:
-    from .synthscenes import generate_synthscenes
     if args.identities is not None:
         raise ValueError("--identities applies to --kind faces only (scenes have no people)")
     t = time.perf_counter()
@@ -66,8 +67,6 @@ def _synth_scenes(args) -> int:
 
 
 def _check(args) -> int:
-    from ..config import load_config
-    from .build import check_dataset
     cfg = load_config(args.config, args.overrides)
     check_dataset(cfg, max_images=args.max_images)
     print("dataset OK")

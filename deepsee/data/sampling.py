@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from deepsee.labels import label_set
 
 
 def sample_items(dataset, n: int, seed: int = 0) -> list[dict]:
@@ -37,7 +38,6 @@ def pick_item(items, showing=(), absent=(), min_pixels: int = 16, avoid=(), fall
     identity). A figure row that edits the glasses thus gets a face that wears some. With no such item,
     ``items[fallback]``: the figure still renders, and the edit may do nothing there. Names are those of the
     label set ``labels`` (faces by default)."""
-    from deepsee.labels import label_set
     ls = label_set(labels)
 
     def pixels(mask, name):

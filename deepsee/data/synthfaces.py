@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..config import dataset_root
 from ..constants import CLASSES
 from .synthfaces_draw import render_face
 
@@ -203,7 +204,6 @@ def _same(manifest: dict | None, want: dict) -> bool:
 def ensure_synthfaces(cfg, progress: bool = True) -> Path:
     """The SynthFaces folder of ``cfg`` (a Config or its DataConfig), generated when its manifest is
     missing or records other settings; returns at once when it is already there."""
-    from ..config import dataset_root
     d = getattr(cfg, "data", cfg)
     root = dataset_root(d)
     splits = _check_settings(d.synth_n, d.synth_size, d.identities, d.splits)
@@ -214,34 +214,3 @@ def ensure_synthfaces(cfg, progress: bool = True) -> Path:
     return root
 
 
-def sample_grid(root_or_cfg, n: int = 16, out_stem: str | os.PathLike | None = None, *, cols: int = 8):
-    """A figure of ``n`` images over their colour-coded masks, with a legend of the classes shown
-    (drawn by :func:`deepsee.viz.figures.sample_grid_figure`).
-
-    ``root_or_cfg``: a folder in the CelebAMask-HQ layout (the files as written, masks merged), or a
-    Config (its train split as the models see it: ``hr`` and ``mask`` at ``data.hr_size``). With
-    ``out_stem`` the figure is also saved (PNG, PDF and metadata; :func:`deepsee.runs.save_figure`).
-    """
-    from ..viz.figures import sample_grid_figure
-    from .celebamaskhq import IMAGES, merge_parts, part_files, read_mapping
-    if isinstance(root_or_cfg, (str, os.PathLike)):
-        root = Path(root_or_cfg)
-        rows = read_mapping(root)[:n]
-        parts = part_files(root)
-        images = [np.asarray(Image.open(root / IMAGES / f"{i}.jpg").convert("RGB")) for i, _, _ in rows]
-        masks = [merge_parts(parts[i]) for i, _, _ in rows]
-        title = f"{root.name}: the first {len(images)} images and masks as stored"
-        profile, seed = "", None
-    else:
-        from .build import build_dataset
-        cfg = root_or_cfg
-        ds = build_dataset(cfg, "train", train=False, masks=True)
-        items = [ds[i] for i in range(min(n, len(ds)))]
-        images, masks = [it["hr"] for it in items], [it["mask"] for it in items]
-        title = f"{cfg.data.dataset} train split at {cfg.data.hr_size}px ({cfg.profile} profile)"
-        profile, seed = cfg.profile, cfg.seed
-    fig = sample_grid_figure(images, masks, n_cols=cols, title=title)
-    if out_stem is not None:
-        from ..runs import save_figure
-        save_figure(fig, out_stem, profile=profile, seed=seed, images=len(images))
-    return fig

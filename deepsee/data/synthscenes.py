@@ -43,6 +43,8 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ..config import dataset_root
+from ..labels import OUTDOOR
 from .synthfaces import default_splits
 from .synthscenes_draw import render_scene
 
@@ -145,7 +147,6 @@ def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256,
         manifest = _manifest(n, size, seed, splits)
         if _same(read_manifest(out), manifest):
             return out      # another process wrote the same dataset meanwhile
-        from ..labels import OUTDOOR
         manifest.update({"layout": "ADEChallengeData2016 (images/, annotations/ {training, validation})",
                          "val_test": "validation: the first splits[1] sorted names are val, the rest test",
                          "ade_ids": dict(zip(OUTDOOR.classes, OUTDOOR_TO_ADE)), "jpeg_quality": 95,
@@ -164,7 +165,6 @@ def ensure_synthscenes(cfg, progress: bool = True) -> Path:
     """The SynthScenes folder of ``cfg`` (a Config or its DataConfig: ``synth_n``, ``synth_size``,
     ``synth_seed``, ``splits``), generated when its manifest is missing or records other settings or
     another drawing version; returns at once when it is already there."""
-    from ..config import dataset_root
     d = getattr(cfg, "data", cfg)
     root = dataset_root(d)
     splits = _check_settings(d.synth_n, d.synth_size, d.splits)
@@ -176,48 +176,6 @@ def ensure_synthscenes(cfg, progress: bool = True) -> Path:
 
 def colorize(label: np.ndarray) -> np.ndarray:
     """Outdoor label map -> RGB uint8 in the OUTDOOR palette."""
-    from ..labels import OUTDOOR
     return np.asarray(OUTDOOR.palette, np.uint8)[np.asarray(label, np.int64)]
 
 
-def sample_grid(root_or_cfg, n: int = 8, out: str | os.PathLike | None = None, *, cols: int = 8) -> np.ndarray:
-    """For eyeballing: ``n`` scenes over their colour-coded masks (OUTDOOR palette), a uint8 RGB grid
-    (rows of ``cols`` images, each above its mask, 2 px gaps), saved as a PNG when ``out`` is given.
-
-    ``root_or_cfg``: a SynthScenes (or ADE20K) folder -- its first ``n`` training scenes, read through the
-    ADE20K loader (labels mapped to the outdoor classes; centre squares at the smallest side, at most
-    256 px) -- or a Config (its train split as the models
-    see it, at ``data.hr_size``).
-    """
-    if isinstance(root_or_cfg, (str, os.PathLike)):
-        from .ade20k import records
-        from .common import image_size, load_hr, load_mask
-        recs = records(root_or_cfg, "train", progress=False)[:n]
-        side = min([256] + [min(image_size(r.image)) for r in recs])
-        images, masks = [], []
-        for r in recs:                      # centre square, as the models see it (at most 256 px)
-            hr, wh = load_hr(r.image, side)
-            images.append(((hr.permute(1, 2, 0).numpy() + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8))
-            masks.append(load_mask(r.mask, side, wh).numpy())
-    else:
-        from .build import build_dataset
-        ds = build_dataset(root_or_cfg, "train", train=False, masks=True, progress=False)
-        items = [ds[i] for i in range(min(n, len(ds)))]
-        images = [((it["hr"].permute(1, 2, 0).numpy() + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8)
-                  for it in items]
-        masks = [it["mask"].numpy() for it in items]
-    if not images:
-        raise ValueError("sample_grid: no images to show")
-    s = images[0].shape[0]
-    cols = max(1, min(cols, len(images)))
-    rows = -(-len(images) // cols)
-    gap = 2
-    grid = np.full((rows * (2 * s + gap) + (rows - 1) * 2 * gap, cols * (s + gap) - gap, 3), 255, np.uint8)
-    for i, (im, m) in enumerate(zip(images, masks)):
-        r, c = divmod(i, cols)
-        y, x = r * (2 * s + 3 * gap), c * (s + gap)
-        grid[y:y + s, x:x + s] = im[:s, :s]
-        grid[y + s + gap:y + 2 * s + gap, x:x + s] = colorize(m)[:s, :s]
-    if out is not None:
-        Image.fromarray(grid).save(out)
-    return grid

@@ -3,10 +3,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from ..config import add_config_args, dataset_root, load_config, resolve_device
+from ..data import build_dataset
+from ..metrics import perceptual_metric
+from ..metrics.fid import build_inception, fid_weights_id, reference_statistics
+from ..models.deepsee import DeepSEE
+from ..runs import model_folder, write_json, write_table
+from ..seg import load_segmenter
+from ..weights import MissingWeightsError, require
+from .evaluate import evaluate
 
 
 def register(sub) -> None:
-    from ..config import add_config_args
     p = sub.add_parser("evaluate", help="PSNR/SSIM/LPIPS/FID of a trained model (or bicubic) on a split",
                        description="Score a DeepSEE model and the bicubic baseline on a test split; writes "
                                    "per_image.csv (+ sidecar) and summary.json.")
@@ -47,8 +55,6 @@ PERCEPTUAL_CHOICES = ("auto", "lpips", "texture", "segfeat", "none")
 
 def _perceptual(kind: str, segmenter_dir: str | None, device):
     """(metric or None, why: a note when ``auto`` fell back or nothing was requested)."""
-    from ..metrics import perceptual_metric
-    from ..weights import MissingWeightsError
     if kind == "none":
         return None, "no perceptual metric: not requested"
     if kind in ("lpips", "auto"):
@@ -64,7 +70,6 @@ def _perceptual(kind: str, segmenter_dir: str | None, device):
     if kind == "segfeat":
         if not segmenter_dir:
             raise ValueError("--perceptual segfeat needs --segmenter RUN_DIR (a trained segmenter)")
-        from ..seg import load_segmenter
         return perceptual_metric("segfeat", segmenter=load_segmenter(segmenter_dir, device=device), device=device), ""
     raise ValueError(f"--perceptual {kind!r}; expected one of {', '.join(PERCEPTUAL_CHOICES)}")
 
@@ -72,19 +77,12 @@ def _perceptual(kind: str, segmenter_dir: str | None, device):
 def _evaluate(args) -> int:
     import torch
 
-    from ..config import load_config, resolve_device
-    from ..data import build_dataset
-    from ..runs import write_json, write_table
-    from ..weights import MissingWeightsError
-    from .evaluate import evaluate
 
     cfg = load_config(args.config, args.overrides)
     device = resolve_device(args.device or cfg.device)
     model, label = None, "Bicubic"
     ckpt = args.checkpoint
     if ckpt.lower() != "bicubic":
-        from ..models.deepsee import DeepSEE
-        from ..runs import model_folder
         mdir = model_folder(ckpt)
         model = DeepSEE.load(mdir)
     source = args.style_source or ("guide" if getattr(model, "test_time_source", None) == "hr" else "lr")
@@ -96,7 +94,6 @@ def _evaluate(args) -> int:
     fid_mode = args.fid or ("on" if cfg.eval.fid else "off")
     fid, fid_note = fid_mode != "off", ""
     if fid_mode == "auto":
-        from ..weights import require
         try:
             require("inception_fid")
         except MissingWeightsError as e:
@@ -104,8 +101,6 @@ def _evaluate(args) -> int:
     max_images = cfg.eval.max_images if args.max_images is None else args.max_images
     fid_model = fid_ref = None
     if fid:  # ground-truth statistics cached under <dataset root>/fid_stats
-        from ..config import dataset_root
-        from ..metrics.fid import build_inception, fid_weights_id, reference_statistics
         fid_model = build_inception(device)
         n = len(dataset) if not max_images else min(max_images, len(dataset))
         bs = args.batch_size

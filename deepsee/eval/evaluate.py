@@ -17,6 +17,7 @@ from torch import Tensor
 from ..data.degradation import bicubic_upsample, project_consistent  # noqa: F401  (deepsee.eval.bicubic_upsample)
 from ..metrics import psnr, ssim
 from ..metrics.consistency import lr_psnr, summarize_lr_psnr
+from ..metrics.fid import build_inception, feature_statistics, fid_from_stats, inception_features
 from ..metrics.settings import metric_settings
 
 BICUBIC = "Bicubic"
@@ -98,7 +99,6 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
             raise ValueError(f"{main} has no {need.upper()} style encoder (style sources {sources}); "
                              f"use style_source={'guide' if need == 'lr' else 'lr'!r}")
     if fid and fid_model is None:
-        from ..metrics.fid import build_inception
         fid_model = build_inception(device)   # raises MissingWeightsError before any work
     pkey = getattr(perceptual, "key", "perceptual") if perceptual is not None else None
 
@@ -133,7 +133,6 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
                 rows.append({"method": m, "name": batch["name"][j], "identity": int(batch["identity"][j]),
                              **{k: float(v[j]) for k, v in cols.items()}})
         if fid:
-            from ..metrics.fid import inception_features
             for m, out in outs.items():
                 feats[m].append(inception_features(out, fid_model, device=device))
             if fid_reference is None:
@@ -142,7 +141,6 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
     per_image = pd.DataFrame(rows)
     fids: dict[str, float | None] = {m: None for m in methods}
     if fid:
-        from ..metrics.fid import feature_statistics, fid_from_stats
         ref = fid_reference if fid_reference is not None else feature_statistics(np.concatenate(feats["__gt__"]))
         for m in methods:
             fids[m] = fid_from_stats(*feature_statistics(np.concatenate(feats[m])), *ref)

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..labels import of
 from ..explore import edits
+from ..labels import of
+from ..paper.rows import engine_for, predicted_style
 from ..seg.metrics import ConfusionMeter, per_class_iou
 from ..seg.predict import predict_masks
 
@@ -102,7 +103,6 @@ def mask_control_table(judge, models: Mapping[str, object], items: Sequence[dict
     edited mask}``), the edit scores over the items the edit changes (an edit that leaves a face's mask as it
     was does not apply there). ``fidelity_ratio`` = fidelity / ceiling; an edit with fewer than ``min_faces``
     faces says so in ``note``."""
-    from ..paper.rows import engine_for, predicted_style
     ceiling = judge_miou(judge, [it["hr"] for it in items], [it["mask"] for it in items])
     rows = [{"model": "ground truth", "measure": "judge ceiling: mIoU on the ground-truth images", "value": ceiling,
              "faces": len(items)}]

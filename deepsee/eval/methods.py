@@ -12,7 +12,10 @@ from typing import Mapping, Sequence
 import pandas as pd
 import torch
 
+from ..explore.walks import sample_styles
 from ..labels import of
+from ..metrics.explorative import diversity, region_leakage
+from ..paper.rows import generate_fn, predicted_style
 from .evaluate import evaluate
 
 
@@ -62,9 +65,6 @@ def explorative_tables(model, items: Sequence[dict], perceptual=None, *, k: int 
     overall and per region (:func:`deepsee.metrics.explorative.diversity`). Leakage: each class of
     ``leak_classes`` present in the mask gets ``+leak_delta`` on its style row; mean change inside
     and outside the region (:func:`deepsee.metrics.explorative.region_leakage`)."""
-    from ..paper.rows import generate_fn, predicted_style
-    from ..explore.walks import sample_styles
-    from ..metrics.explorative import diversity, region_leakage
     ls = of(model)
     unknown = [c for c in leak_classes if c not in ls.index]
     if unknown:

@@ -12,6 +12,7 @@ from typing import Sequence
 import pandas as pd
 import torch
 
+from ..explore import ExplorationEngine
 from ..explore.walks import sample_styles
 from ..labels import of
 from ..seg.predict import predict_masks
@@ -42,7 +43,6 @@ def fig19_rows(model, items: Sequence[dict], *, samples: int = 2, scale: float =
     """Fig. 19: per item, the LR input, the (predicted) mask, the output at the model's test-time style, ``samples``
     outputs at sampled styles around it (Gaussian, ``scale``, stream ``seed + i``) and the ground truth. Rows:
     ``lr``, ``mask``, ``output``, ``samples`` (list), ``gt``, ``name``."""
-    from ..explore import ExplorationEngine
     rows = []
     for i, it in enumerate(items):
         eng = ExplorationEngine(model, it["lr"][None].to(device), it["mask"].to(device))

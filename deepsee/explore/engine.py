@@ -52,6 +52,7 @@ from torch import Tensor
 
 from ..data.degradation import project_consistent
 from ..labels import of
+from ..models import DeepSEE, Generator
 from ..models.generator import AUTHORS_BLOCK
 from ..models.masks import to_onehot
 from .walks import region_offset, sample_styles_chunk, style_walk
@@ -60,7 +61,6 @@ __all__ = ["ExplorationEngine", "engine_for", "predicted_style"]
 
 
 def _generator_of(model) -> nn.Module:
-    from ..models import DeepSEE, Generator
     if isinstance(model, DeepSEE):
         return model.generator
     if isinstance(model, Generator):

@@ -27,6 +27,11 @@ import torch
 
 from ..labels import LabelSet, label_set, of
 from ..metrics.consistency import capped_lr_psnr
+from ..runs import atomic_path, save_figure
+from ..viz import colorize, to_uint8_image
+from . import edits
+from .engine import engine_for, predicted_style
+from .walks import region_offset, sample_styles, sample_styles_chunk
 
 # Mask edits offered in the explorer: name -> function(mask, cls, amount, other) -> mask.
 EDIT_OPS = ("relabel", "grow", "shrink", "move_up", "move_down", "move_left", "move_right", "paste")
@@ -61,7 +66,6 @@ def base_style(state: ExplorerState) -> torch.Tensor:
     """``style0`` with the global slider's offset on every row and each region slider's offset on its
     rows, clamped to [-1, 1] once: ``region_offset(style0, None, 1.0, direction=offsets)``. With one
     slider moved this is ``region_offset(style0, region, value)``, a point of the notebooks' walks."""
-    from .walks import region_offset
     offsets = torch.full_like(state.style0, float(state.global_offset))
     for region, off in state.region_offsets.items():
         for c in state.labels.region_ids(region):
@@ -72,7 +76,6 @@ def base_style(state: ExplorerState) -> torch.Tensor:
 def current_style(state: ExplorerState) -> torch.Tensor:
     """The style the explorer shows: :func:`base_style`, or the current gallery sample around it
     (sample ``i`` of ``sample_styles(base, n, scale=state.noise_scale, seed=state.seed)``)."""
-    from .walks import sample_styles_chunk
     s = base_style(state)
     if state.sample_index is None:
         return s
@@ -106,7 +109,6 @@ def on_sample(state: ExplorerState, n: int = 8, seed: int | None = None, scale: 
     """Draw ``n`` samples around the slider style (:func:`deepsee.explore.walks.sample_styles`, Gaussian,
     ``scale`` and ``seed``); the first becomes the current sample. With ground truth and a metric (lower
     is better), the gallery is scored."""
-    from .walks import sample_styles
     if seed is not None:
         state.seed = int(seed)
     if scale is not None:
@@ -185,7 +187,6 @@ def on_mask_edit(state: ExplorerState, op: str, cls: int | str, amount: int = 2,
                  other: torch.Tensor | None = None) -> torch.Tensor:
     """Edit the current mask (relabel ``cls`` -> ``target``, grow/shrink by ``amount`` px, move by
     ``amount`` px, or paste ``cls`` from ``other``) and re-render (only the mask cache is rebuilt)."""
-    from . import edits
     ls = state.labels
     c = ls.class_id(cls) if isinstance(cls, str) else int(cls)
     t = ls.class_id(target) if isinstance(target, str) else int(target)
@@ -227,8 +228,6 @@ def export(state: ExplorerState, out_dir: str | Path, stem: str = "explorer") ->
     """Write the current image (PNG), style matrix (CSV, 19 rows named by class) and mask (label PNG)."""
     from PIL import Image
 
-    from ..runs import atomic_path
-    from ..viz import to_uint8_image
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if state.image is None:
@@ -347,7 +346,6 @@ class Explorer:
     def _refresh(self, image):
         import ipywidgets as W
 
-        from ..viz import colorize, to_uint8_image
         st = self.state
         h = image.shape[-1]
         lr_scale = max(1, h // st.lr.shape[-1])
@@ -400,7 +398,6 @@ class Explorer:
         with a metadata sidecar (``meta``: ``profile``, ``seed``, ... as :func:`deepsee.runs.save_figure`)."""
         import matplotlib.pyplot as plt
 
-        from ..viz import colorize, to_uint8_image
         st = self.state
         panels = [("LR input", to_uint8_image(st.lr[0])), ("edited mask", colorize(st.mask, st.labels)),
                   ("current output", to_uint8_image(st.image))]
@@ -432,7 +429,6 @@ class Explorer:
         cons = ", projected onto the consistent images" if getattr(st.engine, "consistent", False) else ""
         fig.suptitle(f"Explorer snapshot (median update {lat:.0f} ms{scored}; output LR-PSNR "
                      f"{output_lr_psnr(st):.1f} dB{cons}){spread}", fontsize=10)
-        from ..runs import save_figure
         save_figure(fig, path, **meta)
         plt.close(fig)
 
@@ -445,7 +441,6 @@ def explorer_for(model, item: dict, *, metric: Callable | None = None, metric_na
     style the LR encoder predicts and the item's (predicted) mask; ``other_mask`` is the mask that
     the "paste" edit takes regions from (another face). ``consistent``: open with the consistency projection
     on (``antialias``: the degradation that made the item's LR image)."""
-    from .engine import engine_for, predicted_style
     state = ExplorerState(engine=engine_for(model, item, device, consistent, antialias), lr=item["lr"][None].to(device),
                           mask0=item["mask"], style0=predicted_style(model, item, device).cpu(), gt=item.get("hr"),
                           noise_scale=noise_scale)

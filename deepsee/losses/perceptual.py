@@ -21,6 +21,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from ..metrics.texture import TextureDistance
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"
 VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
@@ -202,7 +203,6 @@ class TexturePerceptualLoss(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from ..metrics.texture import TextureDistance
         self.dist = TextureDistance(quantize=False)
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

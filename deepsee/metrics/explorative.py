@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from ..labels import label_set
+from .image import ssim
 
 
 # --------------------------------------------------------------------------------------------------
@@ -84,7 +85,6 @@ def best_of_n(scores, ns: Sequence[int] = (1, 10, 100, 1000), mode: str = "max",
 
 def metric_dict(metrics) -> dict[str, Callable]:
     if metrics is None:
-        from .image import ssim
         return {"ssim": ssim}
     if isinstance(metrics, Mapping):
         return dict(metrics)

@@ -6,6 +6,7 @@ Both are computed by scikit-image on RGB images quantised to uint8 exactly as a 
 from __future__ import annotations
 
 import numpy as np
+from torch import Tensor
 
 # SSIM settings (Wang et al. 2004 as implemented by scikit-image); also reported by metric_settings().
 SSIM_KWARGS = dict(data_range=255, channel_axis=-1, gaussian_weights=True, sigma=1.5,
@@ -84,3 +85,20 @@ def ssim(a, b) -> np.ndarray:
                          f"{ua.shape[1]}x{ua.shape[2]}")
     return np.array([structural_similarity(x, y, **SSIM_KWARGS) for x, y in zip(ua, ub)],
                     dtype=np.float64)
+
+
+def quantize(x: Tensor) -> Tensor:
+    """Round ``[-1, 1]`` images to the 256 levels a saved uint8 PNG has (and clamp)."""
+    return ((x.float() + 1) * 127.5).round().clamp(0, 255) / 127.5 - 1
+
+
+def check_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Two images (or batches) as ``[B, 3, H, W]`` of equal shape; a ``ValueError`` naming both shapes otherwise."""
+    if a.dim() == 3:
+        a = a[None]
+    if b.dim() == 3:
+        b = b[None]
+    if a.dim() != 4 or a.shape[1] != 3 or a.shape != b.shape:
+        raise ValueError(f"expected two image tensors [B, 3, H, W] of equal shape, got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return a, b

@@ -49,6 +49,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..constants import CLASS_INDEX
+from ..data.common import lr_from_hr, to_tensor_image
+from ..data.synthfaces_draw import render_face
 
 PERTURBATIONS = ("blur", "bicubic", "texture", "shift", "noise")
 BLURRY = ("blur", "bicubic")
@@ -81,8 +83,6 @@ def render_images(n: int = 50, size: int = 128, seed: int = 0, first_index: int 
     """
     from PIL import Image
 
-    from ..data.common import to_tensor_image
-    from ..data.synthfaces_draw import render_face
     if size < 16 or size % 8:
         raise ValueError(f"known-answer images need a size divisible by 8 and >= 16, got {size}")
     imgs, labels = [], []
@@ -151,7 +151,6 @@ def perturb(gt: Tensor, labels: Tensor, seed: int = 0,
     """The five perturbations of :data:`PERTURBATIONS` of ``gt`` ``[n, 3, S, S]`` in [-1, 1] (labels
     ``[n, S, S]``), each ``[n, 3, S, S]`` in [-1, 1]; plus per-image notes (texture region, donor
     image, swapped fraction of the image)."""
-    from ..data.common import lr_from_hr
     n, _, h, w = gt.shape
     if labels.shape != (n, h, w):
         raise ValueError(f"labels {tuple(labels.shape)} must be [n, H, W] for images {tuple(gt.shape)}")

@@ -29,25 +29,11 @@ import torch
 from torch import Tensor
 
 from ..weights import MissingWeightsError, require
+from .image import check_pair as _check_pair, quantize  # noqa: F401  (deepsee.metrics.quantize)
+from .texture import TextureDistance
 
 LPIPS_NAME = "LPIPS alex v0.1"
 SEGFEAT_NAME = "SegFeatDist (LPIPS substitute)"
-
-
-def quantize(x: Tensor) -> Tensor:
-    """Round ``[-1, 1]`` images to the 256 levels a saved uint8 PNG has (and clamp)."""
-    return ((x.float() + 1) * 127.5).round().clamp(0, 255) / 127.5 - 1
-
-
-def _check_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    if a.dim() == 3:
-        a = a[None]
-    if b.dim() == 3:
-        b = b[None]
-    if a.dim() != 4 or a.shape[1] != 3 or a.shape != b.shape:
-        raise ValueError(f"expected two image tensors [B, 3, H, W] of equal shape, got "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}")
-    return a, b
 
 
 def _module_device(m) -> torch.device:
@@ -218,7 +204,6 @@ def perceptual_metric(kind: str = "lpips", segmenter=None, device: str | torch.d
     if kind == "lpips":
         return LPIPS(device=device)
     if kind == "texture":
-        from .texture import TextureDistance
         return TextureDistance().to(device)
     if kind == "segfeat":
         if segmenter is None:

@@ -59,7 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .perceptual import _check_pair, quantize
+from .image import check_pair, quantize
 
 TEXTURE_NAME = "TexStatDist (LPIPS substitute)"
 TEXTURE_KIND = "texture"
@@ -201,7 +201,7 @@ class TextureDistance:
         return self._distance(fake.float(), real.float(), eps=1e-8).mean()
 
     def _checked(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-        a, b = _check_pair(a, b)
+        a, b = check_pair(a, b)
         if min(a.shape[-2:]) < 16:
             raise ValueError(f"TexStatDist needs images of at least 16x16, got {tuple(a.shape)} and "
                              f"{tuple(b.shape)}")

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
+from ..config import add_config_args, load_config
+from .importer import OFFICIAL_VARIANTS, import_official
+from .summary import architecture_tables, format_tables
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from ..config import load_config
-    from .summary import architecture_tables, format_tables
     cfg = load_config(args.config, args.overrides)
     print(f"DeepSEE architecture, profile {args.config!r}: {cfg.model.factor}x, {cfg.model.variant}, "
           f"LR {cfg.model.lr_size} -> HR {cfg.model.hr_size}\n")
@@ -15,7 +16,6 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .importer import import_official
     out = import_official(args.checkpoint_dir, args.variant, args.out)
     print(f"imported {args.variant} from {args.checkpoint_dir} -> {out} (load with DeepSEE.load); "
           f"see {out / 'import_report.json'}")
@@ -23,8 +23,6 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    from ..config import add_config_args
-    from .importer import OFFICIAL_VARIANTS
 
     model = subparsers.add_parser("model", help="network tools (architecture tables)")
     msub = model.add_subparsers(dest="model_command", metavar="ACTION")

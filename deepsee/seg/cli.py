@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..config import add_config_args
+from ..config import add_config_args, load_config
+from ..runs import save_figure
+from .evaluate import evaluate_segmenter, figure2, write_table5
+from .predict import predict_dataset_masks, predict_mask_folder
+from .train import train_segmenter
 
 
 def _config(args):
-    from ..config import load_config
     return load_config(args.config, args.overrides)
 
 
 def _train(args) -> int:
-    from ..config import load_config
-    from .train import train_segmenter
     if args.resume:
         cfg = load_config(str(Path(args.resume) / "config.yaml"), args.overrides)
         run = train_segmenter(cfg, run_dir=args.resume, resume=True, save_every=args.save_every)
@@ -31,7 +32,6 @@ def _train(args) -> int:
 
 
 def _predict(args) -> int:
-    from .predict import predict_dataset_masks, predict_mask_folder
     if args.dataset == (args.images is not None):
         raise ValueError("predict-masks needs exactly one of --images DIR or --dataset")
     if args.dataset:
@@ -45,8 +45,6 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from ..runs import save_figure
-    from .evaluate import evaluate_segmenter, figure2, write_table5
     cfg = _config(args)
     results = [evaluate_segmenter(cfg, run, split=args.split) for run in args.checkpoint]
     for r in results:

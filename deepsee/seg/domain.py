@@ -23,6 +23,7 @@ from ..labels import label_set, read_saved
 
 LABEL_SET_NAMES = {"celebamaskhq": "CelebAMask-HQ face", "outdoor": "SFTGAN outdoor-scene"}
 from ..runs import write_json
+from ..config import load_config
 
 CONFIDENCE_FILE = "confidence.json"
 DATASET_NAMES = {"synthfaces": "SynthFaces (drawn faces, built in)", "celebamaskhq": "CelebAMask-HQ photographs",
@@ -42,7 +43,6 @@ def model_domain(path: str | Path) -> dict:
     ``run_info.json``: ``dataset`` (and ``faces`` for SynthFaces), ``labels`` (the label set), ``lr_size``,
     ``hr_size``, ``steps``, ``batch_size``, ``images_seen`` and a one-line ``summary``. Fields the folder does not
     record are absent (a model folder imported alone records no dataset)."""
-    from ..config import load_config
     run = _run_folder(path)
     out: dict = {}
     if (run / "config.yaml").is_file():

@@ -17,10 +17,11 @@ from tqdm.auto import tqdm
 from ..config import Config, resolve_device
 from ..labels import FACES, label_set
 from ..runs import write_table
+from ..viz import colorize, legend_handles, to_uint8_image
+from . import train as _train
 from .deeplab import BACKBONES, arch_name
 from .metrics import ConfusionMeter
 from .predict import predict_masks
-from . import train as _train
 from .train import ground_truth_config, load_segmenter
 
 # Table 5 of the supplementary (CelebAMask-HQ, 16x16 -> 128x128); used when the packaged
@@ -133,7 +134,6 @@ def figure2(cfg: Config, run_dir: str | Path, n: int = 6, seed: int = 0, split: 
     mask, the HR image, the ground-truth mask and the prediction overlaid on the HR image, with a
     legend of the classes that appear. Returns the matplotlib Figure."""
     import matplotlib.pyplot as plt
-    from ..viz import colorize, legend_handles, to_uint8_image
 
     ground_truth_config(cfg)
     model = load_segmenter(run_dir, device=resolve_device(cfg.device))

@@ -20,9 +20,11 @@ from PIL import Image
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..config import resolve_device
 from ..data.common import lr_from_hr, to_tensor_image
-from ..data.photos import load_photo, resize_square, stderr_log
+from ..data.photos import list_photos, load_photo, resize_square, stderr_log
 from ..runs import atomic_path, metadata, write_json
+from .train import _build_dataset, load_segmenter
 
 
 @torch.no_grad()
@@ -47,7 +49,6 @@ def image_to_lr(rgb: np.ndarray, *, lr_size: int, hr_size: int, antialias: bool 
     centre-crop to a square (:func:`~deepsee.data.photos.load_photo` has done that already, and said so),
     bicubic resize to ``hr_size`` (PIL), then ``lr_from_hr`` (F.interpolate bicubic, no antialias by
     default, clamped). An image already ``lr_size`` square is used as is."""
-    from ..data import lr_from_hr
     h, w = rgb.shape[:2]
     s = min(h, w)
     if h != w:
@@ -80,8 +81,6 @@ def predict_mask_folder(run_dir: str | Path, images_dir: str | Path, out_dir: st
     name. Images ``lr_size`` square are taken as LR inputs; others are made LR like the datasets
     (:func:`image_to_lr`). A file that is not a readable image raises ``ValueError`` naming it.
     Returns the written paths."""
-    from ..data.photos import list_photos, load_photo
-    from .train import load_segmenter
     out_dir = Path(out_dir)
     files = list_photos(images_dir)
     lrs = [image_to_lr(load_photo(p).rgb, lr_size=lr_size, hr_size=hr_size, antialias=antialias) for p in files]
@@ -104,8 +103,6 @@ def predict_dataset_masks(cfg, run_dir: str | Path, out_dir: str | Path,
     """Write the segmenter's masks for every item of ``splits`` as ``<out_dir>/<name>.png`` (label PNGs
     at ``cfg.data.hr_size``) plus ``predicted_masks.json`` (segmenter run, counts); returns ``out_dir``.
     Use as ``data.mask_dir`` for SR training on predicted masks."""
-    from ..config import resolve_device
-    from .train import _build_dataset, load_segmenter
     out_dir = Path(out_dir)
     gt_cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, mask_dir=""))  # only lr and name are read
     device = resolve_device(cfg.device)

@@ -71,6 +71,7 @@ from tqdm.auto import tqdm
 
 from ..config import Config, dataset_root, load_config, resolve_device
 from ..constants import NUM_CLASSES
+from ..data import build_dataset
 from ..labels import FACES, LabelSet, label_set
 from ..runs import append_jsonl, atomic_path, new_run_dir, seed_everything, write_json
 from .deeplab import arch_name, build_segmenter
@@ -84,7 +85,6 @@ MIRROR_PAIRS = ((4, 5), (6, 7), (8, 9))
 
 def _build_dataset(cfg: Config, split: str, train: bool, **kw):
     """The data layer's dataset (indirection so tests can substitute an in-memory fixture)."""
-    from ..data import build_dataset
     return build_dataset(cfg, split, train=train, **kw)
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from ..config import add_config_args, load_config
+from .loop import branch_run, train_sr
 
 
 def register(subparsers) -> None:
-    from ..config import add_config_args
     p = subparsers.add_parser("train-sr", help="train a DeepSEE super-resolution model (paper Sec. 2.2)",
                               description=__doc__.split("\n\n")[0])
     add_config_args(p)
@@ -32,10 +33,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..config import load_config
-    from .loop import train_sr
     if args.branch:
-        from .loop import branch_run
         if args.resume or not args.run_dir:
             raise ValueError("--branch RUN_DIR needs --run-dir DIR (the new run folder) and no --resume")
         dest = branch_run(args.branch, args.run_dir, args.overrides)

@@ -19,7 +19,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
 
-from ..config import Config
+from ..config import Config, load_config, restart_stages
+from .checkpoint import has_checkpoint
+from .loop import branch_run, train_sr
 
 
 def set_threads(threads: int) -> None:
@@ -32,8 +34,6 @@ def set_threads(threads: int) -> None:
 def train_one(cfg: Config, segmenter_dir: str | None, run_dir: str | None = None,
                progress: bool = False) -> tuple[str, float]:
     """One run; with ``run_dir`` holding a checkpoint, it resumes there (a long run continued later)."""
-    from .checkpoint import has_checkpoint
-    from .loop import train_sr
     t0 = time.perf_counter()
     resume = run_dir is not None and has_checkpoint(run_dir)
     run = train_sr(cfg, run_dir=run_dir, resume=resume, segmenter_dir=segmenter_dir, progress=progress)
@@ -110,7 +110,6 @@ def stage_folder(run: str | Path, steps: int) -> Path:
 
 def stage_folders(run: str | Path, restarts) -> list[Path]:
     """``run`` and the folder of each of its warm-restart stages (``pipeline.restarts``), in order."""
-    from ..config import restart_stages
     return [Path(run)] + [stage_folder(run, n) for n, _, _ in restart_stages(restarts)]
 
 
@@ -118,7 +117,6 @@ def first_stage(run: str | Path, restarts) -> int:
     """The stage a run's training continues from: the last of :func:`stage_folders` that holds a
     checkpoint (0, the first schedule, when none does). The earlier stages are then not needed: a clone
     that has only the last stage's committed checkpoint trains nothing before it."""
-    from .checkpoint import has_checkpoint
     found = [i for i, f in enumerate(stage_folders(run, restarts)) if has_checkpoint(f)]
     return max(found, default=0)
 
@@ -135,9 +133,6 @@ def train_restarts(runs: Sequence[str | Path], restarts, segmenter_dirs: Sequenc
     skipped (:func:`first_stage`). ``overrides`` apply to every stage's configuration, also of a resumed
     one (this machine's data and mask folders, e.g., where a committed stage was trained elsewhere).
     Returns the last stage's folders (the runs themselves when there are no restarts)."""
-    from ..config import load_config, restart_stages
-    from .checkpoint import has_checkpoint
-    from .loop import branch_run
     stages = restart_stages(restarts)
     folders = [stage_folders(r, restarts) for r in runs]
     starts = [first_stage(r, restarts) for r in runs]

@@ -24,9 +24,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from ..config import Config
+from ..config import Config, load_config
+from ..data import build_dataset
 from ..losses import build_perceptual, describe_perceptual
-from ..runs import append_jsonl, atomic_write_text, metadata, new_run_dir, seed_everything, write_json
+from ..models import DeepSEE, build_discriminator
+from ..runs import append_jsonl, atomic_write_text, cpu_model, metadata, new_run_dir, seed_everything, write_json
 from ..seg import load_segmenter
 from .checkpoint import has_checkpoint, read_checkpoint, write_checkpoint
 from .data import EpochSampler, make_loader
@@ -116,7 +118,6 @@ class _Run:
         return tensors, meta
 
     def _datasets(self):
-        from ..data import build_dataset
         guided = self.cfg.model.variant == "guided"
         bar = self.progress and self.info.is_main
         train = build_dataset(self.cfg, "train", train=True, guided=guided, progress=bar)
@@ -133,7 +134,6 @@ class _Run:
         return train, sample
 
     def _build(self):
-        from ..models import DeepSEE, build_discriminator
         cfg = self.cfg
         check_config(cfg)
         resume_state = None
@@ -195,7 +195,6 @@ class _Run:
 
         import torch
 
-        from ..runs import cpu_model
         old = []
         info = self.run_dir / "run_info.json"
         if self.resume and info.is_file():
@@ -405,7 +404,6 @@ def branch_run(src: str | Path, dest: str | Path, overrides: list[str] | None = 
     import json
     import shutil
 
-    from ..config import load_config
     src, dest = Path(src), Path(dest)
     if not (src / "config.yaml").is_file():
         raise FileNotFoundError(f"cannot branch {src}: {src / 'config.yaml'} not found (not an SR run folder)")

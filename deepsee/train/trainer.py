@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from ..models.masks import MaskPyramid, to_onehot
+from ..runs import seed_everything
 from .checkpoint import (capture_rng, optimizer_from_flat, optimizer_to_flat, restore_rng,
                          scheduler_state, split_prefix)
 from .distributed import DistInfo, convert_sync_batchnorm, gather_objects, unwrap, wrap_ddp
@@ -226,7 +227,6 @@ class SRTrainer:
         if meta.get("world_size", 1) != self.info.world_size or rank >= len(meta["rng"]):
             # Another process count: continue with fresh, distinct seeds (not bit-for-bit).
             import warnings
-            from ..runs import seed_everything
             warnings.warn(f"checkpoint was written by {meta.get('world_size')} processes, resuming with "
                           f"{self.info.world_size}: random states are re-seeded, the data order continues")
             seed_everything(self.cfg.seed + 1000 * self.step + rank)
