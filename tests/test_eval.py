@@ -186,7 +186,7 @@ def test_write_results_table(tmp_path):
 
 
 def test_cli_evaluate_bicubic(tmp_path, monkeypatch, data_root):
-    import deepsee.data
+    import deepsee.eval.cli
     from deepsee.cli import main
     ds = tiny_dataset(n=4)
     seen = {}
@@ -194,7 +194,7 @@ def test_cli_evaluate_bicubic(tmp_path, monkeypatch, data_root):
     def fake_build_dataset(cfg, split, train=None, guided=False):
         seen.update(split=split, guided=guided)
         return ds
-    monkeypatch.setattr(deepsee.data, "build_dataset", fake_build_dataset, raising=False)
+    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", fake_build_dataset)
     out = tmp_path / "ev"
     rc = main(["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--out", str(out), "--no-progress",
                "--perceptual", "none", "--fid", "off", "--max-images", "3"])
@@ -241,12 +241,12 @@ def test_evaluate_real_deepsee_smoke_model():
 
 
 def test_cli_evaluate_saved_model(tmp_path, monkeypatch, data_root):
-    import deepsee.data
+    import deepsee.eval.cli
     from deepsee.cli import main
     run = tmp_path / "runs" / "sr-smoke"
     _smoke_model().save(run / "model")
-    monkeypatch.setattr(deepsee.data, "build_dataset", lambda cfg, split, train=None, guided=False:
-                        tiny_dataset(n=2, size=64, factor=8), raising=False)
+    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", lambda cfg, split, train=None, guided=False:
+                        tiny_dataset(n=2, size=64, factor=8))
     rc = main(["evaluate", "--checkpoint", str(run), "--config", "smoke", "--no-progress",
                "--perceptual", "none", "--fid", "off"])
     assert rc == 0
@@ -258,13 +258,12 @@ def test_cli_evaluate_saved_model(tmp_path, monkeypatch, data_root):
 
 
 def test_cli_evaluate_fid_caches_reference_statistics(tmp_path, monkeypatch, data_root):
-    import deepsee.data
-    import deepsee.metrics.fid as fidmod
+    import deepsee.eval.cli
     from deepsee.cli import main
-    monkeypatch.setattr(deepsee.data, "build_dataset", lambda cfg, split, train=None, guided=False:
-                        tiny_dataset(n=4), raising=False)
-    monkeypatch.setattr(fidmod, "build_inception", lambda device="cpu": MeanRGB())
-    monkeypatch.setattr(fidmod, "fid_weights_id", lambda: "standin")
+    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", lambda cfg, split, train=None, guided=False:
+                        tiny_dataset(n=4))
+    monkeypatch.setattr(deepsee.eval.cli, "build_inception", lambda device="cpu": MeanRGB())
+    monkeypatch.setattr(deepsee.eval.cli, "fid_weights_id", lambda: "standin")
     args = ["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--no-progress", "--perceptual", "none",
             "--max-images", "4"]
     assert main(args + ["--fid", "on", "--out", str(tmp_path / "a")]) == 0
@@ -287,12 +286,12 @@ def test_cli_evaluate_fid_caches_reference_statistics(tmp_path, monkeypatch, dat
 def test_cli_evaluate_perceptual_auto_says_which_metric(tmp_path, monkeypatch, data_root, capsys):
     """The README's command on an offline machine: auto = LPIPS when its weights are present, else the
     weight-free substitute; console and summary.json say which."""
-    import deepsee.data
+    import deepsee.eval.cli
     import deepsee.metrics
     from deepsee.cli import main
     from deepsee.metrics import perceptual_metric
-    monkeypatch.setattr(deepsee.data, "build_dataset", lambda cfg, split, train=None, guided=False:
-                        tiny_dataset(n=2), raising=False)
+    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", lambda cfg, split, train=None, guided=False:
+                        tiny_dataset(n=2))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))           # no AlexNet weights
     args = ["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--no-progress", "--fid", "off"]
     assert main(args + ["--out", str(tmp_path / "a")]) == 0
@@ -306,14 +305,14 @@ def test_cli_evaluate_perceptual_auto_says_which_metric(tmp_path, monkeypatch, d
     # LPIPS present: auto takes it (a stand-in in LPIPS's place)
     standin = perceptual_metric("texture")
     standin.name = "LPIPS alex v0.1"
-    monkeypatch.setattr(deepsee.metrics, "perceptual_metric",
+    monkeypatch.setattr(deepsee.eval.cli, "perceptual_metric",
                         lambda kind, **kw: standin if kind == "lpips" else perceptual_metric(kind, **kw))
     assert main(args + ["--out", str(tmp_path / "b")]) == 0
     summ = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summ["perceptual_choice"] == {"requested": "auto", "used": "LPIPS alex v0.1", "why": ""}
     assert "perceptual metric: LPIPS alex v0.1 (--perceptual auto)" in capsys.readouterr().out
     # explicit lpips still refuses without the weights; segfeat still needs a segmenter
-    monkeypatch.setattr(deepsee.metrics, "perceptual_metric", perceptual_metric)
+    monkeypatch.setattr(deepsee.eval.cli, "perceptual_metric", perceptual_metric)
     assert main(args + ["--perceptual", "lpips", "--out", str(tmp_path / "c")]) == 1
     assert "alexnet" in capsys.readouterr().err
     assert main(args + ["--perceptual", "segfeat", "--out", str(tmp_path / "d")]) == 1

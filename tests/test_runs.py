@@ -140,8 +140,9 @@ def test_notebook_20_trains_the_main_models_warm_restarts_and_records_their_last
         calls.append(("restarts", [Path(r).name for r in runs], [s["steps"] for s in stages]))
         return [jobs.stage_folder(r, stages[-1]["steps"]) for r in runs]
 
-    monkeypatch.setattr(jobs, "train_many", many)
-    monkeypatch.setattr(jobs, "train_restarts", restarts)
+    import deepsee.pipeline
+    monkeypatch.setattr(deepsee.pipeline, "train_many", many)
+    monkeypatch.setattr(deepsee.pipeline, "train_restarts", restarts)
     P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False,
               data_root=str(tmp_path / "data"), overrides=[
                   "pipeline.variants=[independent, guided, prior_only]", "pipeline.extreme_profile=''",

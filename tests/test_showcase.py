@@ -145,11 +145,11 @@ def test_l1_weight_is_constant_or_decays_with_the_learning_rate():
 
 def test_snapshots_are_the_model_at_their_step(tmp_path, monkeypatch):
     """A snapshot at step 1 of a 2-step run equals the final model of the same run stopped at step 1."""
-    import deepsee.data
+    import deepsee.train.loop
     from deepsee.train import train_sr
 
     from test_train import TinyFaces
-    monkeypatch.setattr(deepsee.data, "build_dataset", TinyFaces, raising=False)
+    monkeypatch.setattr(deepsee.train.loop, "build_dataset", TinyFaces)
     a = train_sr(load_config("smoke", [f"run_root={tmp_path}", "train.snapshot_steps=[1]"]), run_dir=tmp_path / "a",
                  progress=False)
     b = train_sr(load_config("smoke", [f"run_root={tmp_path}", "train.max_steps=1"]), run_dir=tmp_path / "b",
@@ -187,15 +187,15 @@ def test_train_on_a_fresh_clone_predicts_with_the_shipped_segmenter_and_never_re
         if len([c for c in calls if c[0] == "predict"]) > 1:
             (out / "predicted_masks.json").write_text("{}")
 
-    monkeypatch.setattr(deepsee.seg, "predict_dataset_masks", predict)
-    monkeypatch.setattr(deepsee.seg, "train_segmenter", lambda *a, **k: calls.append(("train_seg",)))
-    monkeypatch.setattr(deepsee.train.jobs, "train_many", lambda cfgs, segs, **k: calls.append(("sr", segs)))
+    monkeypatch.setattr(showcase, "predict_dataset_masks", predict)
+    monkeypatch.setattr(showcase, "train_segmenter", lambda *a, **k: calls.append(("train_seg",)))
+    monkeypatch.setattr(showcase, "train_many", lambda cfgs, segs, **k: calls.append(("sr", segs)))
 
     def restarts(runs_, stages, segs, **k):
         calls.append(("restarts", [p.name for p in runs_], stages))
         assert f"data.mask_dir={runs / 'seg-drn' / 'pred_masks'}" in k["overrides"]   # this clone's masks
         return runs_
-    monkeypatch.setattr(deepsee.train.jobs, "train_restarts", restarts)
+    monkeypatch.setattr(showcase, "train_restarts", restarts)
     monkeypatch.setattr(showcase, "STATE_DIR", shipping / "no-state")
     runs = shipping / "runs"
     for _ in range(3):  # 1st: masks half written (stopped); 2nd: finished; 3rd: masks there

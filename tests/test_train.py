@@ -64,8 +64,8 @@ class TinyFaces(Dataset):
 
 @pytest.fixture
 def tiny_data(monkeypatch):
-    import deepsee.data
-    monkeypatch.setattr(deepsee.data, "build_dataset", TinyFaces, raising=False)
+    import deepsee.train.loop
+    monkeypatch.setattr(deepsee.train.loop, "build_dataset", TinyFaces)
     return TinyFaces
 
 
@@ -565,10 +565,9 @@ def _ddp_worker(rank: int, world: int, port: int, root: str, tests_dir: str) -> 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    import deepsee.data
     import deepsee.train.loop as loop
     from safetensors.torch import save_file
-    deepsee.data.build_dataset = TinyFaces
+    loop.build_dataset = TinyFaces
     writes: list[str] = []
     if rank != 0:   # record any file write attempted by a non-zero rank
         for name in ("append_jsonl", "atomic_write_text", "write_json", "write_checkpoint", "save_png",
