@@ -50,7 +50,7 @@ usage_images = None     # test scenes of the style-usage table (eval.usage_image
 image_seed = 46         # draw of the scenes (added to seed)
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import Image, Markdown, display
 from deepsee.data import build_dataset, sample_items
 from deepsee.eval.scenes import fig19_rows, scenes_table, summary_line, with_predicted_masks
 from deepsee.pipeline import setup
@@ -121,7 +121,9 @@ if "model" in S:
                       export_dir=P.run_root / "explorer-scenes")
     if P.interactive:
         display(ex.widget)
-    ex.drive(snapshot=P.figure_path("explorer_snapshot", **where), profile=P.profile, seed=P.cfg.seed)
+    snap = P.figure_path("explorer_snapshot", **where)
+    ex.drive(snapshot=snap, profile=P.profile, seed=P.cfg.seed)
+    display(Image(filename=f"{snap}.png", width=900))
 
 # %% [markdown]
 # ## This run
