@@ -212,3 +212,57 @@ def randomize(model, seed=0):
                     mod.weight_v.copy_(torch.nn.functional.normalize(mat.t() @ mod.weight_u, dim=0))
                     mod.weight_u.copy_(torch.nn.functional.normalize(mat @ mod.weight_v, dim=0))
     return model.eval()
+
+
+def model(profile="smoke", **overrides):
+    from deepsee.config import load_config
+    from deepsee.models import DeepSEE
+    cfg = load_config(profile, [f"model.{k}={v}" for k, v in overrides.items()]).model
+    torch.manual_seed(0)
+    return randomize(DeepSEE(cfg)), cfg
+
+
+def face(H, seed=0):
+    """A label map with regions (so that the mask tables compress) plus a few random pixels."""
+    g = torch.Generator().manual_seed(seed)
+    m = torch.zeros(1, H, H, dtype=torch.long)
+    m[:, H // 8:, H // 5:4 * H // 5] = 13
+    m[:, H // 4:7 * H // 8, H // 4:3 * H // 4] = 1
+    m[:, H // 2:H // 2 + 2, H // 3:2 * H // 3] = 11
+    m[:, 3 * H // 8, H // 3:H // 3 + 3] = 4
+    noise = torch.randint(0, 19, (1, H, H), generator=g)
+    keep = torch.rand(1, H, H, generator=g) < 0.05
+    return torch.where(keep, noise, m)
+
+
+class TinyFaces(torch.utils.data.Dataset):
+    """``build_dataset`` stand-in: random HR images, blocky masks, random flip, guide = neighbour."""
+
+    SIZES = {"train": 32, "val": 8, "test": 8}
+
+    def __init__(self, cfg, split, *, train=None, guided=False, progress=True):
+        n = self.SIZES[split]
+        hr = cfg.data.hr_size
+        g = torch.Generator().manual_seed(list(self.SIZES).index(split))
+        self.hr = torch.rand(n, 3, hr, hr, generator=g) * 2 - 1
+        blocks = torch.randint(0, 19, (n, hr // 8, hr // 8), generator=g)
+        self.mask = blocks.repeat_interleave(8, 1).repeat_interleave(8, 2)
+        self.lr_size, self.train, self.guided = cfg.data.lr_size, bool(train), guided
+
+    def __len__(self):
+        return len(self.hr)
+
+    def _item(self, i):
+        hr, mask = self.hr[i], self.mask[i]
+        if self.train and torch.rand(()) < 0.5:
+            hr, mask = hr.flip(-1), mask.flip(-1)
+        lr = F.interpolate(hr[None], size=self.lr_size, mode="bicubic", align_corners=False).clamp(-1, 1)[0]
+        return hr, lr, mask
+
+    def __getitem__(self, i):
+        hr, lr, mask = self._item(i)
+        out = {"hr": hr, "lr": lr, "mask": mask, "identity": i // 2, "name": f"{i:04d}"}
+        if self.guided:
+            ghr, glr, gmask = self._item(i ^ 1)
+            out.update(guide_hr=ghr, guide_mask=gmask, guide_lr=glr, guide_name=f"{i ^ 1:04d}")
+        return out

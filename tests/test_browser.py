@@ -29,7 +29,7 @@ def test_explorer_renders_in_jupyterlab_and_a_region_slider_changes_the_output(t
     from deepsee.data import ensure_synthfaces
     from deepsee.models import DeepSEE
     from deepsee.pipeline import setup
-    from test_explore import _randomize
+    from fixtures import randomize as _randomize
     P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
               data_root=str(tmp_path / "data"), interactive=False)
     ensure_synthfaces(P.cfg, progress=False)

@@ -120,7 +120,7 @@ def test_texstatdist_map_averages_to_the_distance():
 def _model_and_faces(n: int = 2, seed: int = 0):
     """A smoke-width model in eval mode (random weights that make every branch matter) and ``n`` faces: random
     HR images of moderate amplitude, their kit LR, a face-like mask."""
-    from test_explore import _face, _model
+    from fixtures import face as _face, model as _model
     model, cfg = _model()
     H = cfg.lr_size * cfg.factor
     items = []

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from fixtures import randomize
+from fixtures import face as _face, model as _model, randomize as _randomize
 
 from deepsee.explore.edits import (add_hair, close_eyes, close_mouth, grow, move, open_mouth, paste, relabel,
                                    remove, shrink)
@@ -206,30 +206,6 @@ def test_region_offset():
 
 # ------------------------------------------------------------------------------------------------
 # exploration engine
-
-
-_randomize = randomize   # kept under this name: other test files import it from here
-
-
-def _model(profile="smoke", **overrides):
-    from deepsee.config import load_config
-    from deepsee.models import DeepSEE
-    cfg = load_config(profile, [f"model.{k}={v}" for k, v in overrides.items()]).model
-    torch.manual_seed(0)
-    return _randomize(DeepSEE(cfg)), cfg
-
-
-def _face(H, seed=0):
-    """A label map with regions (so that the mask tables compress) plus a few random pixels."""
-    g = torch.Generator().manual_seed(seed)
-    m = torch.zeros(1, H, H, dtype=torch.long)
-    m[:, H // 8:, H // 5:4 * H // 5] = 13
-    m[:, H // 4:7 * H // 8, H // 4:3 * H // 4] = 1
-    m[:, H // 2:H // 2 + 2, H // 3:2 * H // 3] = 11
-    m[:, 3 * H // 8, H // 3:H // 3 + 3] = 4
-    noise = torch.randint(0, 19, (1, H, H), generator=g)
-    keep = torch.rand(1, H, H, generator=g) < 0.05
-    return torch.where(keep, noise, m)
 
 
 def _plain(model, lr, mask, styles):

@@ -542,7 +542,7 @@ def test_mask_control_scores_with_a_known_judge():
 
 
 def test_mask_control_table_rows_for_a_model_and_its_edits():
-    from test_explore import _face, _model
+    from fixtures import face as _face, model as _model
     from deepsee.eval.mask_control import mask_control_table
     from deepsee.explore import edits
     model, cfg = _model()

@@ -148,7 +148,7 @@ def test_snapshots_are_the_model_at_their_step(tmp_path, monkeypatch):
     import deepsee.train.loop
     from deepsee.train import train_sr
 
-    from test_train import TinyFaces
+    from fixtures import TinyFaces
     monkeypatch.setattr(deepsee.train.loop, "build_dataset", TinyFaces)
     a = train_sr(load_config("smoke", [f"run_root={tmp_path}", "train.snapshot_steps=[1]"]), run_dir=tmp_path / "a",
                  progress=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_explore import _face, _model
+from fixtures import face as _face, model as _model
 
 
 class ListSet(list):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from test_explore import _face
+from fixtures import face as _face
 
 
 def _run(source, lam, steps=1):

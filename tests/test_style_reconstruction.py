@@ -2,7 +2,7 @@
 reads the output, and only on the steps whose style comes from the HR encoder."""
 import torch
 
-from test_explore import _face, _model
+from fixtures import face as _face, model as _model
 
 
 def test_the_reconstruction_gradient_goes_to_the_output_only():

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from deepsee.config import VARIANTS, load_config
 from deepsee.models import DeepSEE, build_discriminator
@@ -26,42 +24,10 @@ from deepsee.train.schedule import (PlanMultiplier, budget_plan, build_optimizer
                                     refit_plan)
 from deepsee.models.masks import to_onehot
 from deepsee.train.step import choose_style
+from fixtures import TinyFaces
 
 
 # ------------------------------------------------------------------------------------- stand-ins
-class TinyFaces(Dataset):
-    """``build_dataset`` stand-in: random HR images, blocky masks, random flip, guide = neighbour."""
-
-    SIZES = {"train": 32, "val": 8, "test": 8}
-
-    def __init__(self, cfg, split, *, train=None, guided=False, progress=True):
-        n = self.SIZES[split]
-        hr = cfg.data.hr_size
-        g = torch.Generator().manual_seed(list(self.SIZES).index(split))
-        self.hr = torch.rand(n, 3, hr, hr, generator=g) * 2 - 1
-        blocks = torch.randint(0, 19, (n, hr // 8, hr // 8), generator=g)
-        self.mask = blocks.repeat_interleave(8, 1).repeat_interleave(8, 2)
-        self.lr_size, self.train, self.guided = cfg.data.lr_size, bool(train), guided
-
-    def __len__(self):
-        return len(self.hr)
-
-    def _item(self, i):
-        hr, mask = self.hr[i], self.mask[i]
-        if self.train and torch.rand(()) < 0.5:
-            hr, mask = hr.flip(-1), mask.flip(-1)
-        lr = F.interpolate(hr[None], size=self.lr_size, mode="bicubic", align_corners=False).clamp(-1, 1)[0]
-        return hr, lr, mask
-
-    def __getitem__(self, i):
-        hr, lr, mask = self._item(i)
-        out = {"hr": hr, "lr": lr, "mask": mask, "identity": i // 2, "name": f"{i:04d}"}
-        if self.guided:
-            ghr, glr, gmask = self._item(i ^ 1)
-            out.update(guide_hr=ghr, guide_mask=gmask, guide_lr=glr, guide_name=f"{i ^ 1:04d}")
-        return out
-
-
 @pytest.fixture
 def tiny_data(monkeypatch):
     import deepsee.train.loop

@@ -156,7 +156,7 @@ def test_gallery_differences_show_where_samples_differ():
 def test_consistency_checkbox_projects_output_and_gallery_and_reports_lr_psnr():
     """Issue 33: the checkbox switches the projection of everything rendered; the status line gives the
     output's LR-PSNR, >= 60 dB with the projection and far lower without (an untrained model)."""
-    from test_explore import _face, _model
+    from fixtures import face as _face, model as _model
     from deepsee.data import lr_from_hr
     from deepsee.explore.widgets import explorer_for
     from deepsee.metrics.consistency import lr_psnr
