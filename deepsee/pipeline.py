@@ -23,7 +23,7 @@ from .metrics import LPIPS, LPIPS_NAME, perceptual_metric
 from .models import DeepSEE
 from .runs import REPO_ROOT, model_folder, save_figure, seed_everything, write_json, write_table
 from .seg import load_segmenter, predict_dataset_masks, train_segmenter
-from .showcase import MODELS, _expected, shipped
+from .showcase import MODELS, registered, shipped
 from .train.jobs import train_many, train_one, train_restarts
 from .train.loop import run_snapshots
 from .weights import MissingWeightsError
@@ -315,7 +315,7 @@ class Pipeline:
     def judge(self):
         """The judge segmenter of the mask-control measure (issue 31; reads HR images), or None: the shipped one
         (checksums verified) when this profile takes shipped models and the judge is shipped."""
-        if not self.cfg.pipeline.pretrained or not _expected().get("judge"):
+        if not self.cfg.pipeline.pretrained or not registered().get("judge"):
             return None
         return load_segmenter(self.shipped("judge"), device=self.device)
 
@@ -348,7 +348,7 @@ class Pipeline:
             [f"seg.max_steps={pc.scenes_seg_steps}"] if pc.scenes_seg_steps else [])
         cfg = self.sub_config(pc.scenes_profile, ov)
         if self.use_shipped(retrain):
-            missing = [n for n in ("scenes-segmenter", "scenes-independent") if not _expected().get(n)]
+            missing = [n for n in ("scenes-segmenter", "scenes-independent") if not registered().get(n)]
             if missing:
                 return {"cfg": cfg, "skipped": f"Fig. 19 skipped: the showcase scenes models ({', '.join(missing)}) are "
                                                "not shipped with this version; `deepsee showcase train --part scenes` "

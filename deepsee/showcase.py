@@ -49,7 +49,7 @@ MODELS = {   # name -> what it is (the registry's purpose line)
 }
 SEGMENTERS = ("segmenter", "judge", "scenes-segmenter")   # train-seg runs (the rest: train-sr runs)
 SIZE_LIMIT_MB = 80.0          # everything under pretrained/showcase together (issue 31)
-_REGISTRY_MODULE = Path(__file__).parent / "shipped_sha256.py"
+REGISTRY_MODULE = Path(__file__).parent / "shipped_sha256.py"
 # files of a run folder that are shipped (the rest, e.g. resumable checkpoints and sample grids, is not)
 _SHIPPED_FILES = ("config.yaml", "stats.jsonl", "run_info.json", "model.safetensors", "segmenter.json", "confidence.json",
                   "class_weights.json", "model/model.safetensors", "model/config.json")
@@ -65,17 +65,17 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _expected() -> dict[str, dict[str, str]]:
+def registered() -> dict[str, dict[str, str]]:
     """``{name: {relative file: sha256}}`` from :mod:`deepsee.shipped_sha256` (empty before any export);
-    read as a literal, so a test can point ``_REGISTRY_MODULE`` at a copy."""
+    read as a literal, so a test can point ``REGISTRY_MODULE`` at a copy."""
     import ast
-    text = _REGISTRY_MODULE.read_text()
+    text = REGISTRY_MODULE.read_text()
     return ast.literal_eval(text.split("FILES: dict[str, dict[str, str]] =", 1)[1].strip())
 
 
 def model_files(name: str) -> dict[str, str]:
     """The files of showcase model ``name`` (relative to its folder) and their expected SHA-256."""
-    files = _expected().get(_check_name(name))
+    files = registered().get(_check_name(name))
     if not files:
         raise MissingWeightsError(f"no showcase model {name!r} has been shipped with this version of the kit "
                                   f"(deepsee/shipped_sha256.py lists none); train it with `deepsee reproduce "
@@ -115,7 +115,7 @@ def shipped(name: str) -> Path:
 def _shipped_final(name: str) -> bool:
     """Whether ``name`` is shipped as a finished training (``run_info.json`` status ``final``)."""
     info = SHOWCASE_DIR / name / "run_info.json"
-    return bool(_expected().get(name)) and info.is_file() and json.loads(info.read_text()).get("status") == "final"
+    return bool(registered().get(name)) and info.is_file() and json.loads(info.read_text()).get("status") == "final"
 
 
 def snapshots(name: str = "independent") -> list[tuple[int, Path]]:
@@ -127,7 +127,7 @@ def snapshots(name: str = "independent") -> list[tuple[int, Path]]:
 def status_rows() -> list[dict]:
     """One ``deepsee weights status`` row per shipped model: present, verified, size."""
     rows = []
-    expected = _expected()
+    expected = registered()
     for name, purpose in MODELS.items():
         folder = SHOWCASE_DIR / name
         files = expected.get(name, {})
@@ -244,7 +244,7 @@ def _trim_log(path: Path, step: int) -> None:
 def record_hashes(name: str, folder: Path) -> dict[str, str]:
     """Write the SHA-256 of every file of ``folder`` into :mod:`deepsee.shipped_sha256` under ``name``."""
     files = {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-    table = _expected()
+    table = registered()
     table[name] = files
     lines = ['"""SHA-256 of every file of the shipped showcase models (pretrained/showcase/<name>/...).',
              "", "Written by ``deepsee.showcase.export_run``; ``deepsee.showcase.verify_model`` checks the files",
@@ -254,7 +254,7 @@ def record_hashes(name: str, folder: Path) -> dict[str, str]:
         lines += [f"        {rel!r}: {sha!r}," for rel, sha in sorted(table[n].items())]
         lines.append("    },")
     lines.append("}")
-    _REGISTRY_MODULE.write_text("\n".join(lines) + "\n")
+    REGISTRY_MODULE.write_text("\n".join(lines) + "\n")
     return files
 
 
@@ -392,7 +392,7 @@ def _seg_finished(folder: Path) -> bool:
 def _scene_segmenter(runs: Path | None) -> list[Path]:
     """The scenes segmenter's training folder while it is not shipped (its state travels with the scenes run)."""
     folder = (runs or RUNS_DIR) / SCENES_SEG_RUN
-    return [folder] if (folder / "state.json").is_file() and "scenes-segmenter" not in _expected() else []
+    return [folder] if (folder / "state.json").is_file() and "scenes-segmenter" not in registered() else []
 
 
 def keep_ckpt(folder: Path) -> str:

@@ -184,7 +184,7 @@ def smoke_segmenter(cfg: Config) -> Path:
     from deepsee.seg import train_segmenter
     sets = {"train": RenderedFaces(4), "val": RenderedFaces(2, 10), "test": RenderedFaces(2, 20)}
     mp = pytest.MonkeyPatch()
-    mp.setattr(seg_train, "_build_dataset", lambda c, split, train, **kw: sets[split])
+    mp.setattr(seg_train, "build_split", lambda c, split, train, **kw: sets[split])
     try:
         return train_segmenter(cfg)
     finally:

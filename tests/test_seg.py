@@ -64,7 +64,7 @@ def toy_cfg(tmp_path, monkeypatch):
                                 "data.hr_size=32", "data.lr_size=8", f"data.root={tmp_path / 'data'}",
                                 f"run_root={tmp_path / 'runs'}", "device=cpu", "eval.max_images=0"])
     sets = {"train": ToyFaces(16), "val": ToyFaces(4, offset=100), "test": ToyFaces(6, offset=200)}
-    monkeypatch.setattr(seg_train, "_build_dataset", lambda c, split, train, **kw: sets[split])
+    monkeypatch.setattr(seg_train, "build_split", lambda c, split, train, **kw: sets[split])
     return cfg
 
 
@@ -293,7 +293,7 @@ def test_train_resume_load_evaluate(toy_cfg, tmp_path):
 
 
 def test_in_memory_split_trains_exactly_like_reading_from_disk(toy_cfg, tmp_path):
-    ds = seg_train._build_dataset(toy_cfg, "train", train=False)
+    ds = seg_train.build_split(toy_cfg, "train", train=False)
     mem = seg_train.InMemorySplit(ds)
     assert len(mem) == len(ds)
     for i in (0, len(ds) - 1):

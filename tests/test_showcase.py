@@ -47,9 +47,9 @@ def trained(tmp_path_factory):
 def shipping(tmp_path, monkeypatch):
     """``pretrained/showcase`` and its registry module redirected to ``tmp_path``."""
     registry = tmp_path / "shipped_sha256.py"
-    registry.write_text(showcase._REGISTRY_MODULE.read_text().split("FILES:")[0]
+    registry.write_text(showcase.REGISTRY_MODULE.read_text().split("FILES:")[0]
                         + "FILES: dict[str, dict[str, str]] = {\n}\n")
-    monkeypatch.setattr(showcase, "_REGISTRY_MODULE", registry)
+    monkeypatch.setattr(showcase, "REGISTRY_MODULE", registry)
     monkeypatch.setattr(showcase, "SHOWCASE_DIR", tmp_path / "pretrained" / "showcase")
     return tmp_path
 
@@ -64,7 +64,7 @@ def test_export_ships_weights_config_log_provenance_and_hashes(trained, shipping
     info = json.loads((ind / "run_info.json").read_text())
     assert info["steps_done"] == 2 and info["images_seen"] == 2 * 2 and info["wall_time_s"] == 3.5
     assert info["machine"]["cpu"] and info["commit"] and info["note"] == "test export"
-    registered = showcase._expected()
+    registered = showcase.registered()
     assert set(registered) == {"segmenter", "independent"}
     assert "snapshots/step_00000001/model.safetensors" in registered["independent"]
     assert showcase.verify_model("independent") == ind
@@ -117,7 +117,7 @@ def test_explore_without_shipped_models_says_what_to_pass(trained, shipping, cap
 
 def test_the_repository_ships_verified_showcase_models_under_40_mb():
     """The models committed in pretrained/showcase verify against deepsee/shipped_sha256.py."""
-    registered = showcase._expected()
+    registered = showcase.registered()
     assert {"segmenter", "independent"} <= set(registered), "no showcase models registered"
     for name in registered:
         assert showcase.verify_model(name) == showcase.SHOWCASE_DIR / name

@@ -168,12 +168,12 @@ def test_grad_checkpointing_gives_the_same_step(tmp_path):
     cfg = smoke(tmp_path)
     batch = batch_for(cfg)
     results = []
-    from deepsee.train.loop import _enable_grad_checkpointing
+    from deepsee.train.loop import enable_grad_checkpointing
     for gc in (False, True):
         torch.manual_seed(0)
         model = DeepSEE(cfg.model)
         if gc:
-            _enable_grad_checkpointing(model)
+            enable_grad_checkpointing(model)
             assert all(nb.grad_checkpoint for nb in model.generator.norm_blocks())
         t = SRTrainer(model, build_discriminator(cfg.model), cfg, Plan(16, 16, 32))
         torch.manual_seed(1)
@@ -249,7 +249,7 @@ def test_locality_term_lowers_what_a_region_walk_moves_outside(tmp_path):
     moved = {}
     for weight in (0, 100):
         t = trainer_for(smoke(tmp_path, *common, f"train.lambda_local={weight}"))
-        t._local_generator = lambda: torch.Generator().manual_seed(0)   # always the measured walk
+        t.local_generator = lambda: torch.Generator().manual_seed(0)   # always the measured walk
         for _ in range(8):
             losses = t.train_step(batch)
             assert ("g_local" in losses) == (weight > 0)

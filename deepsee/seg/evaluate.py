@@ -48,7 +48,7 @@ def evaluate_segmenter(cfg: Config, run_dir: str | Path, split: str = "test", *,
     run_dir = Path(run_dir)
     device = resolve_device(cfg.device)
     model = load_segmenter(run_dir, device=device)
-    ds = _train._build_dataset(cfg, split, train=False)
+    ds = _train.build_split(cfg, split, train=False)
     _train.require_masks(ds, f"evaluate_segmenter ({split})")
     if cfg.eval.max_images > 0 and len(ds) > cfg.eval.max_images:
         ds = torch.utils.data.Subset(ds, range(cfg.eval.max_images))
@@ -137,7 +137,7 @@ def figure2(cfg: Config, run_dir: str | Path, n: int = 6, seed: int = 0, split: 
 
     ground_truth_config(cfg)
     model = load_segmenter(run_dir, device=resolve_device(cfg.device))
-    ds = _train._build_dataset(cfg, split, train=False)
+    ds = _train.build_split(cfg, split, train=False)
     _train.require_masks(ds, f"figure2 ({split})")
     if n > len(ds):
         raise ValueError(f"figure2: n={n} samples requested, the {split} split has {len(ds)}")

@@ -110,7 +110,7 @@ def predict_dataset_masks(cfg, run_dir: str | Path, out_dir: str | Path,
     model = load_segmenter(run_dir, device=device)
     counts = {}
     for split in splits:
-        ds = _train._build_dataset(gt_cfg, split, train=False, masks=False)
+        ds = _train.build_split(gt_cfg, split, train=False, masks=False)
         loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=cfg.data.num_workers)
         n = 0
         for batch in tqdm(loader, desc=f"predict masks ({split})", unit="batch"):

@@ -152,7 +152,7 @@ class _Run:
         model = DeepSEE(cfg.model, speedups=Speedups.parse(cfg.train.speedups).model_side(), labels=cfg.data.labels)
         disc = build_discriminator(cfg.model)
         if cfg.train.grad_checkpoint:
-            _enable_grad_checkpointing(model)
+            enable_grad_checkpointing(model)
         self.trainer = SRTrainer(model, disc, cfg, plan, self.info, perceptual)
         self.perceptual_used = describe_perceptual(perceptual, cfg.train.lambda_vgg)
         self.elapsed_before = 0.0
@@ -380,7 +380,7 @@ def _trim_stats(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(line + "\n" for line in keep))
 
 
-def _enable_grad_checkpointing(model) -> None:
+def enable_grad_checkpointing(model) -> None:
     """Activation checkpointing in the generator (``train.grad_checkpoint``): the NormBlock modulations
     are recomputed in the backward pass (``Generator.set_grad_checkpoint``)."""
     generator = getattr(model, "generator", None)

@@ -77,7 +77,7 @@ class SRTrainer:
         self.guided = cfg.model.variant == "guided"
         self.step = 0
 
-    def _local_generator(self) -> torch.Generator:
+    def local_generator(self) -> torch.Generator:
         """The locality walk's draws for this step: a function of (seed, step, rank) only, so a resumed or
         branched run draws what an uninterrupted one would, with no state in the checkpoint."""
         return torch.Generator().manual_seed(self.cfg.seed + LOCAL_SEED_OFFSET + 7919 * self.step + self.info.rank)
@@ -135,7 +135,7 @@ class SRTrainer:
         t = self.cfg.train
         if (t.lambda_local > 0 and choice.source is not None and self.step >= t.local_from
                 and self.step % t.local_every == 0):
-            walk, outside = locality_walk(onehot, t.local_delta, self._local_generator())
+            walk, outside = locality_walk(onehot, t.local_delta, self.local_generator())
         with frozen(self.disc), self.autocast():
             fake, style, distill, *walked = self.gen(lr, mask, simg, smask, choice.source, choice.noise, extras=True,
                                                      distill_hr=hr if distill_weight > 0 else None, walk=walk)
