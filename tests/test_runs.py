@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -79,19 +78,6 @@ def test_portable_leaves_non_paths_alone():
     assert portable({"n": 3, "v": [1.5, None]}) == {"n": 3, "v": [1.5, None]}
 
 
-def test_pipeline_threads_are_fixed_by_the_profile(tmp_path):
-    """pipeline.threads: the notebooks' torch thread count comes from the profile, not the machine."""
-    import torch
-
-    from deepsee.pipeline import setup
-    before = torch.get_num_threads()
-    try:
-        for n in (2, 1):
-            setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False,
-                  data_root=str(tmp_path / "data"), overrides=[f"pipeline.threads={n}"])
-            assert torch.get_num_threads() == n
-    finally:
-        torch.set_num_threads(before)
 
 
 def test_commit_is_dirty_for_code_changes_not_for_the_runs_own_outputs(tmp_path, monkeypatch):
@@ -125,31 +111,3 @@ def test_commit_outside_a_checkout_is_unknown(tmp_path, monkeypatch):
     assert runs.git_commit() == "unknown"
 
 
-def test_notebook_20_trains_the_main_models_warm_restarts_and_records_their_last_stage(tmp_path, monkeypatch):
-    """pipeline.restarts: notebook 20 (``train_sr_models``) trains the main models, then their restart
-    stages (the ablation variants and the 32x model get none), and records the last stage's folders."""
-    import deepsee.train.jobs as jobs
-    from deepsee.pipeline import setup
-    calls = []
-
-    def many(cfgs, segs, **k):
-        calls.append(("train", [c.model.variant for c in cfgs]))
-        return [tmp_path / "runs" / f"sr-{c.model.variant}" for c in cfgs]
-
-    def restarts(runs, stages, segs, **k):
-        calls.append(("restarts", [Path(r).name for r in runs], [s["steps"] for s in stages]))
-        return [jobs.stage_folder(r, stages[-1]["steps"]) for r in runs]
-
-    import deepsee.pipeline
-    monkeypatch.setattr(deepsee.pipeline, "train_many", many)
-    monkeypatch.setattr(deepsee.pipeline, "train_restarts", restarts)
-    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False,
-              data_root=str(tmp_path / "data"), overrides=[
-                  "pipeline.variants=[independent, guided, prior_only]", "pipeline.extreme_profile=''",
-                  "pipeline.restarts=[{steps: 3000}, {steps: 4000, set: [train.lambda_local=20]}]"])
-    monkeypatch.setattr(P, "record", lambda **kw: calls.append(("record", kw["sr_runs"])))
-    runs = P.train_sr_models()
-    assert calls[0] == ("train", ["independent", "guided", "prior_only"])
-    assert calls[1] == ("restarts", ["sr-independent", "sr-guided"], [3000, 4000])
-    assert Path(runs["independent"]).name == "sr-independent-4k" and Path(runs["guided"]).name == "sr-guided-4k"
-    assert Path(runs["prior_only"]).name == "sr-prior_only"
