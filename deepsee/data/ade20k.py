@@ -46,20 +46,17 @@ PNGs by stem) replaces the ground truth.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 from ..labels import OUTDOOR
-from .common import (DataError, Record, default_workers, image_size, list_images, mask_dir_paths, read_label_png,
+from .common import (DataError, Record, image_size, list_images, mask_dir_paths, read_label_png,
                      require_dir, split_code)
 from .synthscenes import MANIFEST, read_manifest
+from .writing import build_cache, cache_complete
 
 ADE_DIR = "ADEChallengeData2016"
 SUBSETS = ("training", "validation")
@@ -206,47 +203,18 @@ def label_cache(ade: Path, subset: str, progress: bool = True) -> Path:
     images = subset_images(ade, subset)
     final = ade / CACHE / subset
     want = {"mapping_version": MAPPING_VERSION, "table": mapping_digest(), "count": len(images)}
-    marker = final / "COMPLETE.json"
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text()) == want:
-                return final
-        except ValueError:
-            pass
+    if cache_complete(final, want):
+        return final
     ann = require_dir(ade / "annotations" / subset, LAYOUT)
     have = {p.stem: p for p in ann.iterdir() if p.suffix.lower() == ".png" and not p.name.startswith(".")}
     missing = [s for s in images if s not in have]
     if missing:
         raise DataError(f"{len(missing)} image(s) of {ade / 'images' / subset} have no annotation in {ann}, "
                         f"e.g. {', '.join(m + '.png' for m in missing[:5])}")
-    tmp = final.parent / f".{subset}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        tmp.mkdir(parents=True)
-    except OSError as e:
-        raise DataError(f"cannot write the label cache in {final.parent} ({e}); the ADE20K folder must be "
-                        f"writable once, to convert its masks to the outdoor classes") from None
     lut = outdoor_lut()
-    try:
-        with ThreadPoolExecutor(default_workers()) as pool, \
-                tqdm(total=len(images), desc=f"outdoor labels ({subset})", unit="img", disable=not progress) as bar:
-            futures = [pool.submit(_convert_one, have[s], p, tmp / f"{s}.png", lut) for s, p in images.items()]
-            for f in futures:
-                f.result()
-                bar.update()
-        (tmp / "COMPLETE.json").write_text(json.dumps(want) + "\n")       # last: marks completeness
-        if final.exists():
-            shutil.rmtree(final)
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            if not marker.is_file():      # another process did not just finish the same cache
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    tasks = [lambda tmp, s=s, p=p: _convert_one(have[s], p, tmp / f"{s}.png", lut) for s, p in images.items()]
+    return build_cache(final, want, tasks, desc=f"outdoor labels ({subset})", progress=progress,
+                       why="the ADE20K folder must be writable once, to convert its masks to the outdoor classes")
 
 
 def records(root: str | os.PathLike, split: str, *, mask_dir: str = "", masks: bool = True,

@@ -18,21 +18,17 @@ killed build never leaves a partial cache. Splits follow the mapping and CelebA'
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 from ..config import data_root
 from ..constants import CLASSES
-from .common import (DataError, Record, default_workers, find_file, image_size, mask_dir_paths,
+from .common import (DataError, Record, find_file, image_size, mask_dir_paths,
                      open_image, read_identities, read_partition, read_table, require_dir, require_file,
                      split_code)
+from .writing import build_cache, cache_complete
 
 PARTS: tuple[str, ...] = CLASSES[1:]          # part file names; label value = position + 1
 IMAGES = "CelebA-HQ-img"
@@ -143,47 +139,17 @@ def label_cache(root: Path, size: int, progress: bool = True) -> Path:
     final = root / "cache" / f"labels_{size}"
     rows = read_mapping(root)
     want = {"version": CACHE_VERSION, "size": size, "count": len(rows)}
-    marker = final / "COMPLETE.json"
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text()) == want:
-                return final
-        except ValueError:
-            pass
+    if cache_complete(final, want):
+        return final
     images = check_images(root, [idx for idx, _, _ in rows])
     parts = part_files(root)
     unmasked = [idx for idx, _, _ in rows if idx not in parts]
     if unmasked:
         raise DataError(f"{len(unmasked)} image(s) have no part masks, e.g. idx {unmasked[0]} (expected "
                         f"{ANNO}/{unmasked[0] // 2000}/{unmasked[0]:05d}_<part>.png)")
-    tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        tmp.mkdir(parents=True)
-    except OSError as e:
-        raise DataError(f"cannot write the label cache in {final.parent} ({e}); the dataset folder must be "
-                        f"writable once, to merge the part masks") from None
-    try:
-        with ThreadPoolExecutor(default_workers()) as pool, \
-                tqdm(total=len(rows), desc=f"label cache {size}px", unit="img", disable=not progress) as bar:
-            futures = [pool.submit(_cache_one, idx, parts[idx], images / f"{idx}.jpg", size, tmp)
-                       for idx, _, _ in rows]
-            for f in futures:
-                f.result()
-                bar.update()
-        (tmp / "COMPLETE.json").write_text(json.dumps(want) + "\n")       # last: marks completeness
-        if final.exists():
-            shutil.rmtree(final)
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            if not marker.is_file():      # another process did not just finish the same cache
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    tasks = [lambda tmp, idx=idx: _cache_one(idx, parts[idx], images / f"{idx}.jpg", size, tmp) for idx, _, _ in rows]
+    return build_cache(final, want, tasks, desc=f"label cache {size}px", progress=progress,
+                       why="the dataset folder must be writable once, to merge the part masks")
 
 
 def records(root: Path, split: str, *, hr_size: int, mask_dir: str = "", masks: bool = True,

@@ -27,17 +27,16 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 from ..config import dataset_root
 from ..constants import CLASSES
 from .synthfaces_draw import render_face
+from .writing import draw_in_chunks
 
 VERSION = 3                # bump when the drawing changes: existing folders are then regenerated
 MANIFEST = "synthfaces.json"
@@ -159,19 +158,8 @@ def generate_synthfaces(out: str | os.PathLike, n: int = 1500, size: int = 256, 
         for k in range((n - 1) // 2000 + 1):
             (tmp / "CelebAMask-HQ-mask-anno" / str(k)).mkdir(parents=True)
         by_idx = sorted((idx, person) for idx, person in zip(table["idx"], table["person"]))
-        if workers is None:
-            workers = 0 if n * size * size < 200 * 256 * 256 else min(8, os.cpu_count() or 1)
-        chunk = 25
-        jobs = [by_idx[i:i + chunk] for i in range(0, n, chunk)]
-        with tqdm(total=n, desc=f"SynthFaces {n} x {size}px", unit="img", disable=not progress) as bar:
-            if workers <= 1:
-                for j in jobs:
-                    bar.update(_write_images(str(tmp), seed, size, j))
-            else:
-                with ProcessPoolExecutor(workers) as pool:
-                    for done in pool.map(_write_images, [str(tmp)] * len(jobs), [seed] * len(jobs),
-                                         [size] * len(jobs), jobs):
-                        bar.update(done)
+        draw_in_chunks(_write_images, tmp, seed, size, by_idx, workers=workers, desc=f"SynthFaces {n} x {size}px",
+                       progress=progress)
         files = [f"{o + 1:06d}.jpg" for o in range(n)]
         lines = [f"{'idx':<12}{'orig_idx':<12}orig_file"]
         lines += [f"{idx:<12}{o:<12}{files[o]}" for idx, o in sorted((idx, o) for o, idx in enumerate(table["idx"]))]

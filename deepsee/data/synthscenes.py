@@ -35,18 +35,17 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
-from tqdm.auto import tqdm
 
 from ..config import dataset_root
 from ..labels import OUTDOOR
 from .synthfaces import default_splits
 from .synthscenes_draw import render_scene
+from .writing import draw_in_chunks
 
 VERSION = 1                # bump when the drawing changes: existing folders are then regenerated
 MANIFEST = "synthscenes.json"
@@ -131,19 +130,8 @@ def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256,
             (tmp / "images" / sub).mkdir(parents=True)
             (tmp / "annotations" / sub).mkdir(parents=True)
         todo = [(i, *file_stem(i, splits)) for i in range(n)]
-        if workers is None:
-            workers = 0 if n * size * size < 200 * 256 * 256 else min(8, os.cpu_count() or 1)
-        chunk = 25
-        jobs = [todo[i:i + chunk] for i in range(0, n, chunk)]
-        with tqdm(total=n, desc=f"SynthScenes {n} x {size}px", unit="img", disable=not progress) as bar:
-            if workers <= 1:
-                for j in jobs:
-                    bar.update(_write_scenes(str(tmp), seed, size, j))
-            else:
-                with ProcessPoolExecutor(workers) as pool:
-                    for done in pool.map(_write_scenes, [str(tmp)] * len(jobs), [seed] * len(jobs),
-                                         [size] * len(jobs), jobs):
-                        bar.update(done)
+        draw_in_chunks(_write_scenes, tmp, seed, size, todo, workers=workers, desc=f"SynthScenes {n} x {size}px",
+                       progress=progress)
         manifest = _manifest(n, size, seed, splits)
         if _same(read_manifest(out), manifest):
             return out      # another process wrote the same dataset meanwhile
