@@ -378,7 +378,8 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
         dest = state / folder.name
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(folder, dest, ignore=shutil.ignore_patterns("pred_masks", "samples"))
+        skip = ("pred_masks", "samples") + (("ckpt",) if _seg_finished(folder) else ())   # finished: its final weights
+        shutil.copytree(folder, dest, ignore=shutil.ignore_patterns(*skip))
         log(f"saved {folder.name} (the scenes segmenter{'' if _seg_finished(folder) else ', resumable'}) to "
             f"{_repo_rel(dest)}")
     return state

@@ -36,7 +36,7 @@ from PIL import Image
 from ..config import dataset_root
 from ..constants import CLASSES
 from .synthfaces_draw import render_face
-from .writing import draw_in_chunks
+from .writing import draw_in_chunks, read_json
 
 VERSION = 3                # bump when the drawing changes: existing folders are then regenerated
 MANIFEST = "synthfaces.json"
@@ -119,11 +119,8 @@ def _write_images(root: str, seed: int, size: int, jobs: list[tuple[int, int]]) 
 
 
 def read_manifest(root: str | os.PathLike) -> dict | None:
-    p = Path(root) / MANIFEST
-    try:
-        return json.loads(p.read_text())
-    except (OSError, ValueError):
-        return None
+    """The folder's manifest (its generation settings), or None when it has none or an unreadable one."""
+    return read_json(Path(root) / MANIFEST)
 
 
 def generate_synthfaces(out: str | os.PathLike, n: int = 1500, size: int = 256, seed: int = 0,

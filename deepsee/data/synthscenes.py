@@ -45,7 +45,7 @@ from ..config import dataset_root
 from ..labels import OUTDOOR
 from .synthfaces import default_splits
 from .synthscenes_draw import render_scene
-from .writing import draw_in_chunks
+from .writing import draw_in_chunks, read_json
 
 VERSION = 1                # bump when the drawing changes: existing folders are then regenerated
 MANIFEST = "synthscenes.json"
@@ -83,11 +83,8 @@ def _write_scenes(root: str, seed: int, size: int, jobs: list[tuple[int, str, st
 
 
 def read_manifest(root: str | os.PathLike) -> dict | None:
-    p = Path(root) / MANIFEST
-    try:
-        return json.loads(p.read_text())
-    except (OSError, ValueError):
-        return None
+    """The folder's manifest (its generation settings), or None when it has none or an unreadable one."""
+    return read_json(Path(root) / MANIFEST)
 
 
 def _manifest(n: int, size: int, seed: int, splits: Sequence[int]) -> dict:

@@ -35,15 +35,17 @@ def draw_in_chunks(write: Callable[[str, int, int, list], int], folder: Path, se
                     bar.update(done)
 
 
+def read_json(path: Path) -> dict | None:
+    """A JSON file's content, or None when it is missing or unreadable (a manifest or marker not yet written)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def cache_complete(final: Path, want: dict) -> bool:
     """Whether the cache folder ``final`` is complete and was made with the settings ``want``."""
-    marker = Path(final) / "COMPLETE.json"
-    if not marker.is_file():
-        return False
-    try:
-        return json.loads(marker.read_text()) == want
-    except ValueError:
-        return False
+    return read_json(Path(final) / "COMPLETE.json") == want
 
 
 def build_cache(final: Path, want: dict, tasks: Sequence[Callable[[Path], None]], *, desc: str, why: str,
