@@ -23,7 +23,6 @@ On disk, the real CelebAMask-HQ layout (read back by :mod:`deepsee.data.celebama
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -36,7 +35,7 @@ from PIL import Image
 from ..config import dataset_root
 from ..constants import CLASSES
 from .synthfaces_draw import render_face
-from .writing import draw_in_chunks, read_json
+from .writing import draw_in_chunks, publish_folder, read_json
 
 VERSION = 3                # bump when the drawing changes: existing folders are then regenerated
 MANIFEST = "synthfaces.json"
@@ -167,10 +166,7 @@ def generate_synthfaces(out: str | os.PathLike, n: int = 1500, size: int = 256, 
         if _same(read_manifest(out), manifest):
             return out      # another process wrote the same dataset meanwhile
         manifest["seconds"] = round(time.perf_counter() - t0, 2)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")   # last: marks completeness
-        if out.is_dir():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        publish_folder(tmp, out, MANIFEST, manifest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -31,7 +31,6 @@ folder has this manifest (a real ADE20K folder uses its own rule, see :mod:`deep
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -45,7 +44,7 @@ from ..config import dataset_root
 from ..labels import OUTDOOR
 from .synthfaces import default_splits
 from .synthscenes_draw import render_scene
-from .writing import draw_in_chunks, read_json
+from .writing import draw_in_chunks, publish_folder, read_json
 
 VERSION = 1                # bump when the drawing changes: existing folders are then regenerated
 MANIFEST = "synthscenes.json"
@@ -136,10 +135,7 @@ def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256,
                          "val_test": "validation: the first splits[1] sorted names are val, the rest test",
                          "ade_ids": dict(zip(OUTDOOR.classes, OUTDOOR_TO_ADE)), "jpeg_quality": 95,
                          "seconds": round(time.perf_counter() - t0, 2)})
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")   # last: marks completeness
-        if out.is_dir():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        publish_folder(tmp, out, MANIFEST, manifest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -35,6 +35,15 @@ def draw_in_chunks(write: Callable[[str, int, int, list], int], folder: Path, se
                     bar.update(done)
 
 
+def publish_folder(tmp: Path, out: Path, manifest_file: str, manifest: dict) -> None:
+    """Finish a folder written in ``tmp``: its manifest last (it marks the folder complete), then ``tmp`` replaces
+    ``out`` (an older folder of the same kind is removed first)."""
+    (Path(tmp) / manifest_file).write_text(json.dumps(manifest, indent=2) + "\n")
+    if Path(out).is_dir():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+
+
 def read_json(path: Path) -> dict | None:
     """A JSON file's content, or None when it is missing or unreadable (a manifest or marker not yet written)."""
     try:
