@@ -32,15 +32,17 @@ def _weights_status(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'name':<24} {'state':<9} {'size':>10}  {'sha256 (expected)':<18} path")
+    w = max(24, *(len(r["name"]) for r in rows))
+    print(f"{'name':<{w}} {'state':<11} {'size':>10}  {'sha256 (expected)':<18} path")
     for r in rows:
         state = "ok" if r["ok"] else ("BAD HASH" if r["present"] else "missing")
-        if r["kind"] == "shipped" and r["ok"]:
-            state = "verified"
+        if r["kind"] == "shipped":
+            state = "verified" if r["ok"] else (state if r.get("files") else "not shipped")   # none registered yet
         size = f"{r['size'] / 2**20:.1f} MiB" if r["size"] else "-"
-        print(f"{r['name']:<24} {state:<9} {size:>10}  {r['sha256_expected'] or ('(shipped)' if r['kind'] == 'shipped' else '(user)'):<18} {r['path']}")
+        expected = r["sha256_expected"] or ("(shipped)" if r["kind"] == "shipped" else "(user)")
+        print(f"{r['name']:<{w}} {state:<11} {size:>10}  {expected:<18} {r['path']}")
         if r.get("trained_on"):
-            print(f"{'':<24} trained on: {r['trained_on']}")
+            print(f"{'':<{w}} trained on: {r['trained_on']}")
     return 0
 
 
