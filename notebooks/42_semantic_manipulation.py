@@ -156,13 +156,14 @@ else:
 # %%
 from IPython.display import Markdown
 from deepsee.constants import region_pixels
+summary = skip                                                       # why the figures were skipped, if they were
 if not skip:
     r = rows[0]
     mouth = region_pixels(r["masks"][-1], "mouth")
     change = (r["images"][-1] - r["images"][0]).abs().mean(0) / 2     # [H, W], images in [0, 1]
-    skip = (f"{factor}x model. Fig. 16, widest opening: the image changes by {float(change.mean()):.4f} on average, "
-            f"{float(change[mouth].mean()) if mouth.any() else float('nan'):.4f} inside the new mouth region "
-            f"({int(mouth.sum())} px). LR consistency of the edited outputs: mean "
-            f"{ec[ec.masks == 'edited'].lr_psnr.mean():.1f} dB, worst {ec[ec.masks == 'edited'].lr_psnr_worst.min():.1f} dB "
-            f"(unedited masks: {ec[ec.masks == 'unedited'].lr_psnr.mean():.1f} dB).")
-Markdown(skip)
+    summary = (f"{factor}x model. Fig. 16, widest opening: the image changes by {float(change.mean()):.4f} on average, "
+               f"{float(change[mouth].mean()) if mouth.any() else float('nan'):.4f} inside the new mouth region "
+               f"({int(mouth.sum())} px). LR consistency of the edited outputs: mean "
+               f"{ec[ec.masks == 'edited'].lr_psnr.mean():.1f} dB, worst {ec[ec.masks == 'edited'].lr_psnr_worst.min():.1f} dB "
+               f"(unedited masks: {ec[ec.masks == 'unedited'].lr_psnr.mean():.1f} dB).")
+Markdown(summary)
