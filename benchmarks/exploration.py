@@ -104,7 +104,9 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
     cfg = load_config(profile).model
     torch.manual_seed(0)
     model = DeepSEE(cfg).to(device).eval()
-    gen = model.generator
+    direct = DeepSEE(cfg, style_branch="direct").to(device).eval()    # the same weights, the authors' order
+    direct.load_state_dict(model.state_dict())
+    by_mode = {"direct": direct, "effective": model}
     lr, mask = face_input(cfg)
     lr, mask = lr.to(device), mask.to(device)
     extra: dict = {"load_before": load()}
@@ -119,22 +121,21 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
     # (a) reference: plain forwards, batch 1, direct styled maps, everything recomputed per sample;
     # (b) engine: once-per-input cache, then the samples. The two are timed in interleaved groups of
     # ``group`` samples (the same styles), so that other processes' load hits both alike.
-    gen.style_branch = "direct"
     t = time.perf_counter()
     eng = ExplorationEngine(model, lr, mask, chunk=16, max_activation_mb=max_activation_mb)
     sync(device)
     t_setup = time.perf_counter() - t
     setup_fl = flops_of(lambda: ExplorationEngine(model, lr, mask, chunk=16))
     with torch.inference_mode():
-        model(lr, mask, styles[:1])                                                   # warm-ups
+        direct(lr, mask, styles[:1])                                                  # warm-ups
         eng.generate(styles[:min(k, eng.chunk)], progress=False)    # buffers, conv algorithms
-        ref_fl = flops_of(lambda: model(lr, mask, styles[:1]))
+        ref_fl = flops_of(lambda: direct(lr, mask, styles[:1]))
         eng_fl = flops_of(lambda: eng.generate(styles[:1], progress=False))
         extra["load_timing"] = load()
         ref_imgs, eng_imgs, ref_t, eng_t = [], [], [], []
         for g in range(0, k, group):
             sl = styles[g:g + group]
-            ref_t += [t / len(sl) for t in timed(lambda: ref_imgs.extend(model(lr, mask, s[None]) for s in sl),
+            ref_t += [t / len(sl) for t in timed(lambda: ref_imgs.extend(direct(lr, mask, s[None]) for s in sl),
                                                  device)]
             eng_t += [t / len(sl) for t in timed(lambda: eng_imgs.append(eng.generate(sl, progress=False)),
                                                  device)]
@@ -146,7 +147,6 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
         noise = torch.rand(outs.shape, generator=torch.Generator().manual_seed(0)).to(device) * 2 - 1
         proj_t = min(timed(lambda: project_consistent(outs, lrs), device, reps=5)) / outs.shape[0]
         proj_worst = min(timed(lambda: project_consistent(noise, lrs), device, reps=3)) / outs.shape[0]
-    gen.style_branch = "effective"
     extra["table_rows"] = eng.table_rows()
     del eng, eng_imgs, ref_imgs
 
@@ -154,23 +154,21 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
     # ``--train-reps 0`` skips it (the inference rows only)
     step = {}
     if train_reps > 0:
-        model.train()
         target = torch.rand(1, 3, cfg.hr_size, cfg.hr_size, device=device) * 2 - 1
         style1 = base.clone()
         step = {"direct": [], "effective": []}
         for rep in range(train_reps + 1):   # interleaved, first round = warm-up; the best of each
             for mode in ("direct", "effective"):
-                gen.style_branch = mode
+                net = by_mode[mode].train()
 
                 def one():
-                    gen.zero_grad(set_to_none=True)
-                    (model(lr, mask, style1) - target).abs().mean().backward()
+                    net.zero_grad(set_to_none=True)
+                    (net(lr, mask, style1) - target).abs().mean().backward()
 
                 t = timed(one, device)
                 if rep:
                     step[mode] += t
         step = {mode: min(ts) for mode, ts in step.items()}
-        gen.style_branch = "effective"
         model.eval()
     extra["load_after"] = load()
 

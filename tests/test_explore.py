@@ -297,7 +297,7 @@ def test_engine_released_top_block_soft_masks_and_small_inputs():
     (the top block then sits at the cap, where the released block reads the styled map)."""
     from deepsee.explore import ExplorationEngine
     model, cfg = _model(factor=16, max_mask_size=32, last_block="released")
-    assert model.generator.block_kinds[-2:] == ["authors_style"] * 2
+    assert model.generator.block_kinds[-2:] == ["released"] * 2
     lr, mask, styles = _inputs(cfg, k=3)
     soft = torch.softmax(torch.randn(1, 19, cfg.hr_size, cfg.hr_size, generator=torch.Generator().manual_seed(1)) * 3, 1)
     eng = ExplorationEngine(model, lr, soft, style=styles[:1])

@@ -220,9 +220,9 @@ def test_import_8x_independent_matches_released_computation(imported_8x):
     assert sr.shape == (1, 3, 16, 16)
     assert sr.abs().max() < 0.999 and sr.std() > 0.05          # not saturated: the comparison means something
     assert torch.allclose(sr, sr_ref, atol=1e-4), (sr - sr_ref).abs().max()
-    model.generator.style_branch = "direct"
+    direct = DeepSEE.load(out, style_branch="direct")               # the authors' order of computation
     with torch.no_grad():
-        assert torch.allclose(model(lr, mask, style_ref), sr_ref, atol=1e-4)
+        assert torch.allclose(direct(lr, mask, style_ref), sr_ref, atol=1e-4)
 
 
 def test_import_spectral_norm_uses_stored_uv(imported_8x):
@@ -360,7 +360,7 @@ def test_import_32x_maps_every_key_and_sets_last_block(imported_32x):
     assert json.loads((out / "config.json").read_text())["model"]["last_block"] == "released"
     model = DeepSEE.load(out)
     gen = model.generator
-    assert gen.block_kinds == ["semantic"] + ["both"] * 5 + ["authors_style"]
+    assert gen.block_kinds == ["semantic"] + ["both"] * 5 + ["released"]
     assert sum(p.numel() for p in gen.parameters()) == 61_714_407
     assert gen.blocks[0].noise_in is None                           # the released 32x model has no noise
     assert torch.equal(gen.blocks[5].conv_0.weight_orig, g["up_list.2.conv_0.weight_orig"])

@@ -106,7 +106,7 @@ def test_32x_generator_count_vs_release():
     # only its defect uses; the kit's style-only block does not own it.
     assert count(g) == 61_670_375 == 61_714_407 - 2 * (19 * 128 * 9 + 128)
     rel = meta_model("paper-32x", "model.last_block=released").generator
-    assert rel.block_kinds == ["semantic"] + ["both"] * 5 + ["authors_style"]
+    assert rel.block_kinds == ["semantic"] + ["both"] * 5 + ["released"]
     assert count(rel) == 61_714_407                             # Table 4's count for the released 32x model
     nb = rel.blocks[-1].norm_0                                  # hidden 22,016 + style convs + unused Conv1d
     assert (count(nb.released.hidden), count(nb.released.conv), count(nb.released.unused)) == (22_016, 1_180_672, 380)
@@ -124,7 +124,7 @@ def test_last_block_option_is_validated_and_saved(tmp_path):
         DeepSEE(bad)
     cfg = tiny_cfg("model.factor=16", "model.max_mask_size=32", "model.noise=false", "model.last_block=released")
     model = randomize_(DeepSEE(cfg), seed=4).eval()
-    assert model.generator.block_kinds[-2:] == ["authors_style"] * 2   # 64 and 128 px are above the cap
+    assert model.generator.block_kinds[-2:] == ["released"] * 2   # 64 and 128 px are above the cap
     model.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "config.json").read_text())["model"]["last_block"] == "released"
     loaded = DeepSEE.load(tmp_path / "m")
@@ -143,7 +143,7 @@ def test_last_block_option_is_validated_and_saved(tmp_path):
 def test_released_top_block_ignores_the_style_above_the_cap():
     """Above the mask cap: BN(x) * gamma_s + beta_s from conv(nearest(ReLU(conv(M at the cap)))), no style;
     at or below it (a smaller input) the released block reads the styled map."""
-    nb = randomize_(NormBlock(channels=3, kind="authors_style", num_classes=N, hidden=4, style_dim=4,
+    nb = randomize_(NormBlock(channels=3, kind="released", num_classes=N, hidden=4, style_dim=4,
                               max_mask_size=4), seed=9).eval()
     g = torch.Generator().manual_seed(1)
     x = torch.randn(1, 3, 8, 8, generator=g)
@@ -357,8 +357,9 @@ def test_generator_effective_equals_direct(soft):
     style = torch.rand(2, N, cfg.style_dim) * 2 - 1
     with torch.no_grad():
         a = model(lr, mask, style)
-        model.generator.style_branch = "direct"
-        b = model(lr, mask, style)
+        direct = DeepSEE(cfg, style_branch="direct").eval()
+        direct.load_state_dict(model.state_dict())
+        b = direct(lr, mask, style)
     assert (a - b).abs().max() < 1e-5 and a.std() > 0.01
 
 
@@ -479,8 +480,8 @@ def test_style_noise_bounds():
 def test_grad_checkpoint_gives_the_same_gradients():
     cfg = tiny_cfg()
     a = randomize_(DeepSEE(cfg), seed=11, scale=0.5).train()
-    b = copy.deepcopy(a)
-    b.generator.set_grad_checkpoint(True)
+    b = DeepSEE(cfg, grad_checkpoint=True).train()
+    b.load_state_dict(a.state_dict())
     lr, _, mask = batch(cfg)
     style = torch.rand(2, N, cfg.style_dim) * 2 - 1
     for m in (a, b):

@@ -168,13 +168,10 @@ def test_grad_checkpointing_gives_the_same_step(tmp_path):
     cfg = smoke(tmp_path)
     batch = batch_for(cfg)
     results = []
-    from deepsee.train.loop import enable_grad_checkpointing
     for gc in (False, True):
         torch.manual_seed(0)
-        model = DeepSEE(cfg.model)
-        if gc:
-            enable_grad_checkpointing(model)
-            assert all(nb.grad_checkpoint for nb in model.generator.norm_blocks())
+        model = DeepSEE(cfg.model, grad_checkpoint=gc)
+        assert all(nb.grad_checkpoint == gc for nb in model.generator.norm_blocks())
         t = SRTrainer(model, build_discriminator(cfg.model), cfg, Plan(16, 16, 32))
         torch.manual_seed(1)
         t.train_step(batch)

@@ -9,14 +9,14 @@ returns the plain forward's images (tests check < 1e-4).
 Per (LR image, mask), cached:
   - the head conv and every ResBlock before the first one with a style branch (the semantics-only
     block at LR size);
-  - for every later NormBlock, its eval-mode folded form (``NormBlock.folded_rows``: ``out = x * A + B``,
+  - for every later NormBlock, its eval-mode folded form (``deepsee.models.folded.folded_rows``: ``out = x * A + B``,
     BatchNorm folded, ``[A | B] = const + patch @ V(S)`` at each pixel) as a *table*: pixels whose
     (zero-padded) 5x5 mask patch is identical get identical semantic gamma/beta (SPADE's two 3x3 convs
     see exactly that patch) and identical style-conv input patches (the 3x3 centre), so the modulation
     of a whole map is ``table[row of pixel]`` with one row per distinct patch (a face mask at 128 px has
     ~3k distinct patches for 16k pixels).
 
-Per style sample and NormBlock, the style term ``patches @ V(S)`` (``NormBlock.folded_style_rows``; the
+Per style sample and NormBlock, the style term ``patches @ V(S)`` (``deepsee.models.folded.folded_style_rows``; the
 style conv's effective weights, 19 x 9 mask values per row) is one small GEMM (rows x 171 x 2C) added to
 the table, then one gather of the table to the map and one multiply-add; the rest is the main path's
 C->C convolutions, which no formulation avoids.
@@ -53,7 +53,8 @@ from torch import Tensor
 from ..data.degradation import project_consistent
 from ..labels import of
 from ..models import DeepSEE, Generator
-from ..models.generator import AUTHORS_BLOCK
+from ..models.folded import above_cap, folded_rows, folded_style_rows, run_block
+from ..models.released import RELEASED
 from ..models.masks import to_onehot
 from .walks import region_offset, sample_styles_chunk, style_walk
 
@@ -291,13 +292,13 @@ class ExplorationEngine:
             msize = tuple(size)
             pixel_rows = torch.zeros(size[0] * size[1], dtype=torch.long, device=self.device)
             rep = pixel_rows[:1]
-        elif nb.kind == AUTHORS_BLOCK and nb.above_cap(size):
+        elif nb.kind == RELEASED and above_cap(nb, size):
             msize = tuple(size)
             pixel_rows, rep = self._authors_groups(nb, size)
         else:                                          # semantic: 5x5 patch (two 3x3 convs); style: 3x3
             radius = 2 if nb.kind in ("semantic", "both") else 1
             pixel_rows, rep = _patterns(nb.mask_at(self._masks, size), radius)
-        const, patches = nb.folded_rows(self._masks, size, rep)
+        const, patches = folded_rows(nb, self._masks, size, rep)
         return _Table(const.contiguous(), patches, _nearest(pixel_rows, msize, size), tuple(size))
 
     def _authors_groups(self, nb, size: tuple[int, int]) -> tuple[Tensor, Tensor]:
@@ -344,7 +345,7 @@ class ExplorationEngine:
 
     def _style_terms(self, styles: Tensor) -> list[Tensor | None]:
         """Per NormBlock, ``V(S)`` ``[K, N*9, 2C]`` of its table rows (None where no style takes part)."""
-        return [nb.folded_style_rows(styles) if t.patches is not None else None
+        return [folded_style_rows(nb, styles) if t.patches is not None else None
                 for nb, t in zip(self._norm_blocks, self._tables)]
 
     def _flat(self, j: int, m: int) -> Tensor:
@@ -391,8 +392,8 @@ class ExplorationEngine:
                 return torch.cat([self._descend(k, x if x.shape[0] == 1 else x[s:s + mb], rows[s:s + mb], terms)
                                   for s in range(0, rows.numel(), mb)])
             j = 2 * (k - self.first)
-            x = self.gen.block(k, x, None, folded=(partial(self._modulate, j, rows, terms),
-                                                   partial(self._modulate, j + 1, rows, terms)))
+            x = run_block(self.gen, k, x, (partial(self._modulate, j, rows, terms),
+                                           partial(self._modulate, j + 1, rows, terms)))
             k += 1
         return self.gen.image(x)
 

@@ -2,9 +2,10 @@
 
 Public API: ``DeepSEE`` (encoders + generator of one variant, ``save`` / ``load``),
 ``build_discriminator``, ``to_onehot``. Internals by file, small to large: ``masks``, ``layers``,
-``encoders`` (Eqs. 1-2), ``generator`` (the paper's network: branches -> NormBlock -> ResBlock ->
-Generator), ``fast`` (its training speed-ups), ``discriminator``, ``deepsee``; ``summary`` regenerates
-Tables 1-4; ``importer`` reads the authors' released checkpoints.
+``encoders`` (Eqs. 1-2), ``released`` (the authors' 32x top block), ``generator`` (the paper's network:
+branches -> NormBlock -> ResBlock -> Generator), ``folded`` (a NormBlock's eval-mode form, for the exploration
+engine), ``fast`` (the training speed-ups), ``discriminator``, ``deepsee``; ``summary`` regenerates Tables 1-4;
+``importer`` reads the authors' released checkpoints.
 """
 from .deepsee import ConsistentSR, DeepSEE
 from .discriminator import MultiscaleDiscriminator, build_discriminator

@@ -65,16 +65,19 @@ class DeepSEE(nn.Module):
 
     ``speedups``: names of the generator's training speed-ups (``deepsee.models.fast.MODEL_SPEEDUPS``;
     ``train.speedups``), the paper's modules when empty. Same numbers and state-dict keys either way.
+    ``style_branch``: how the generator computes its style branch ("effective" or "direct", the authors'
+    order; the same numbers). ``grad_checkpoint``: recompute the NormBlock modulations in the backward pass
+    (``train.grad_checkpoint``: less training memory, the same gradients).
     """
 
     def __init__(self, cfg: ModelConfig, style_branch: str = "effective", speedups: Sequence[str] = (),
-                 labels: "LabelSet | str | None" = None):
+                 labels: "LabelSet | str | None" = None, grad_checkpoint: bool = False):
         super().__init__()
         check_model_config(cfg)
         self.cfg = dataclasses.replace(cfg, enc_widths=list(cfg.enc_widths))
         self.labels = model_labels(cfg, labels)
         sources = VARIANT_FACTS[cfg.variant].style_sources
-        self.generator = build_generator(cfg, style_branch, parts(speedups))
+        self.generator = build_generator(cfg, style_branch, parts(speedups), grad_checkpoint)
         self.speedups = tuple(n for n in MODEL_SPEEDUPS if n in speedups)   # what the model was built with
         self.lr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=LR_STRIDES) if "lr" in sources else None
         self.hr_encoder = StyleEncoder(widths=cfg.enc_widths, strides=HR_STRIDES) if "hr" in sources else None

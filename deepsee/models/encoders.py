@@ -21,6 +21,12 @@ from ..config import STYLE_POOLS
 from .layers import ConvNormAct
 
 
+def styled_map(mask: Tensor, style: Tensor) -> Tensor:
+    """The inverse of the pooling, Fig. 1's styled map: ``sum_n S[b, n, :] * M[b, n, x, y]``, each pixel
+    carries its region's style row. ``mask [B, N, h, w]``, ``style [B, N, d]`` -> ``[B, d, h, w]``."""
+    return torch.einsum("bnk,bnhw->bkhw", style, mask.to(style.dtype))
+
+
 def regional_average_pool(features: Tensor, mask: Tensor, mode: str = "eq2") -> Tensor:
     """Eq. 2: S[b, n, k] = sum_{x,y} F[b, k, x, y] * M[b, n, x, y] / (H_fm * W_fm)  (``mode="eq2"``).
 

@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .generator import NormBlock, Parts, StyleBranch, blend, conv_effective, effective_weight, styled_map
+from .encoders import styled_map
+from .generator import NormBlock, Parts, StyleBranch, blend, conv_effective, effective_weight
 from .layers import NoiseInjection
 from .masks import MaskPyramid
 
@@ -142,7 +143,7 @@ class FusedNormBlock(NormBlock):
     def fused_offsets(self, masks: MaskPyramid | Tensor, style: Tensor | None, size: tuple[int, int]) -> Tensor:
         """``[scale - 1 | shift]`` ``[B, 2C, *size]`` in one tensor: the blend weights multiply the conv
         *weights* (C x 2C numbers) instead of the four ``[B, C, h, w]`` maps, and the semantic and style
-        convs add into one output. The same sums as :meth:`NormBlock.scale_shift`, in another order."""
+        convs add into one output. The same sums as :meth:`NormBlock.blended` (plus the "1 +"), in another order."""
         m = self.mask_at(masks, size)
         sem, sty = self.semantic, self.style
         if self.kind == "both":

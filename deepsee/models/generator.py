@@ -6,7 +6,8 @@ LeakyReLU(0.2), conv C->3, tanh. Every level keeps C channels.
 
 The style matrix ``S [B, N, d]`` (one row of d numbers per semantic region) is the style encoders'
 regional average pooling, Eqs. 1-2 (``deepsee.models.encoders.regional_average_pool``). Here every pixel
-receives its region's row, the *styled map* ``sum_n S[b, n, :] M[b, n, x, y]`` (:func:`styled_map`).
+receives its region's row, the *styled map* ``sum_n S[b, n, :] M[b, n, x, y]``
+(``deepsee.models.encoders.styled_map``).
 
 NormBlock (Fig. 1, :class:`NormBlock`), ``x_hat = BN(x)`` with BatchNorm(affine=False, running statistics):
     semantic branch (SPADE):  h = ReLU(conv(M)),  gamma, beta = conv(h)
@@ -26,7 +27,7 @@ Block kinds (the ablations of the main paper; which variant has which: ``deepsee
     "style"    style branch only                          (``lr_style_only`` / ``hr_style_only``)
     "prior"    BatchNorm with a learned per-channel affine (``prior_only``; first block of the style-only
                ablations, which is the full model's first block with its semantic branch removed)
-    AUTHORS_BLOCK  the authors' 32x model's 512 px block, style ignored (``model.last_block: released``)
+    "released" the authors' 32x model's 512 px block, style ignored (``model.last_block: released``)
 
 32x (``max_mask_size`` > 0): masks are resized to at most ``max_mask_size`` inside NormBlocks; the
 modulation maps are computed at that size and upsampled (nearest) to the features. A "both" block whose
@@ -36,17 +37,15 @@ in the authors' 32x model. ``model.last_block`` says what it computes there:
     "style_only" (default)  kind "style": a true style-only block, out = BN(x) (1 + gamma_s) + beta_s from
                             the styled map at the cap. The kit's design: the authors' code ignores the
                             style in this block, which is a defect. 61,670,375 generator parameters.
-    "released"              kind AUTHORS_BLOCK (:class:`AuthorsStyleBranch`): exactly what the authors' 32x
+    "released"              kind "released" (``deepsee.models.released``): exactly what the authors' 32x
                             block (up_list.3) computes, for their checkpoints: its style convs read the
                             upsampled *semantic hidden features* instead of the styled map, so the style is
                             ignored there, and out = BN(x) * gamma_s + beta_s (no "1 +"). 61,714,407
                             generator parameters (Table 4's 32x count: + 2 x 22,016 hidden).
 
-Eval-mode folded form (the exploration engine, ``deepsee.explore.engine``): with BatchNorm's running
-statistics folded in, a NormBlock is ``out = x * A + B`` (:func:`fold_batchnorm`) and ``[A | B]`` at a pixel
-is ``const + patch @ V(S)``: linear in the style, ``patch`` the pixel's 3x3 mask patch
-(:meth:`NormBlock.folded_rows`, :meth:`NormBlock.folded_style_rows`). ``ResBlock`` and ``Generator`` run with
-such precomputed modulations in place of their NormBlocks (``folded=``).
+The eval-mode folded form of a NormBlock (``out = x * A + B``, linear in the style), which the exploration
+engine runs instead, is ``deepsee.models.folded``. Activation checkpointing (``grad_checkpoint=``) and the
+style branch's computation (``style_branch=``) are chosen when the generator is built.
 
 The training speed-ups (``train.speedups``) are subclasses of these modules in ``deepsee.models.fast``,
 chosen when the model is built (:class:`Parts`, ``DeepSEE(cfg, speedups=...)``); they compute the same
@@ -56,7 +55,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -65,23 +64,17 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from ..config import VARIANT_FACTS, check_factor
+from .encoders import styled_map
 from .layers import NoiseInjection, conv2d, init_conv_
 from .masks import MaskPyramid
+from .released import RELEASED, Modulation, ReleasedStyleBranch
 
-AUTHORS_BLOCK = "authors_style"   # kind of the authors' 32x top block (model.last_block: released)
-KINDS = ("prior", "semantic", "style", "both", AUTHORS_BLOCK)
+KINDS = ("prior", "semantic", "style", "both", RELEASED)
 STYLE_BRANCH_MODES = ("effective", "direct")
-Modulation = tuple[Tensor, Tensor]            # (gamma, beta), each [B, C, h, w]
-Folded = Callable[[Tensor], Tensor]           # x -> x * A + B: a NormBlock's precomputed eval-mode form
 
 
 # ----------------------------------------------------------------------------------------------------
 # The formulas of Fig. 1, once, on maps [B, C, H, W] and on table rows [..., C] alike
-
-
-def styled_map(mask: Tensor, style: Tensor) -> Tensor:
-    """sum_n S[b, n, :] * M[b, n, x, y]: each pixel carries its region's style. -> ``[B, d, h, w]``."""
-    return torch.einsum("bnk,bnhw->bkhw", style, mask.to(style.dtype))
 
 
 def blend(semantic: Tensor | None, style: Tensor, w_semantic, w_style) -> Tensor:
@@ -89,20 +82,6 @@ def blend(semantic: Tensor | None, style: Tensor, w_semantic, w_style) -> Tensor
     with ``w_style`` = a_g (gamma) or a_b (beta) and ``w_semantic = 1 - w_style``: scalars, or per-channel
     vectors for rows ``[..., C]``. ``semantic=None``: the style term alone (the part linear in the style)."""
     return style * w_style if semantic is None else semantic * w_semantic + style * w_style
-
-
-def _per_channel(v: Tensor, like: Tensor) -> Tensor:
-    """A per-channel vector shaped to broadcast against a map ``[B, C, H, W]`` or rows ``[..., C]``."""
-    return v.view(-1, 1, 1) if like.ndim == 4 else v
-
-
-def fold_batchnorm(scale: Tensor, shift: Tensor, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
-    """Eval-mode BatchNorm folded into the modulation after it: ``BN(x) * scale + shift = x * A + B`` with
-    ``A = scale / sqrt(var + eps)``, ``B = shift - mean * A`` (running statistics). Linear in (scale, shift)."""
-    if bn.running_mean is None or bn.running_var is None:
-        raise ValueError("folding BatchNorm needs its running statistics (track_running_stats=True)")
-    a = scale * _per_channel(torch.rsqrt(bn.running_var + bn.eps), scale)
-    return a, shift - _per_channel(bn.running_mean, a) * a
 
 
 def effective_weight(weight: Tensor, style: Tensor) -> Tensor:
@@ -119,21 +98,6 @@ def conv_effective(mask: Tensor, weight_eff: Tensor, bias: Tensor | None = None)
     y = F.conv2d(mask.reshape(1, b * n, h, w).to(weight_eff.dtype), weight_eff.reshape(b * o, n, 3, 3),
                  padding=1, groups=b).view(b, o, h, w)
     return y if bias is None else y + bias.view(1, o, 1, 1)
-
-
-def patches_at(x: Tensor, pixels: Tensor) -> Tensor:
-    """The zero-padded 3x3 neighbourhoods of one image ``x [1, C, H, W]`` at ``pixels`` (flat indices)
-    as rows ``[P, C*9]``, in the order of a conv weight ``[O, C, 3, 3]`` flattened (``F.unfold``'s)."""
-    c, h, w = x.shape[1:]
-    xp = F.pad(x[0], (1, 1, 1, 1))
-    y, z = pixels // w, pixels % w
-    rows = torch.stack([xp[:, y + i, z + j] for i in range(3) for j in range(3)], 1)        # [C, 9, P]
-    return rows.reshape(c * 9, -1).t().contiguous()
-
-
-def conv_rows(conv: nn.Conv2d, patches: Tensor) -> Tensor:
-    """A 3x3 'same' conv's output at the pixels whose input patches are ``patches [P, C*9]``: ``[P, O]``."""
-    return torch.addmm(conv.bias, patches, conv.weight.reshape(conv.weight.shape[0], -1).t())
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -157,12 +121,6 @@ class SemanticBranch(nn.Module):
     def forward(self, mask: Tensor) -> Modulation:               # [B, N, h, w]
         gamma, beta = self.out(self.hidden_features(mask)).chunk(2, dim=1)
         return gamma, beta                                        # [B, C, h, w] each
-
-    def at_pixels(self, mask: Tensor, pixels: Tensor) -> Tensor:
-        """``[gamma | beta]`` ``[P, 2C]`` of a one-image mask ``[1, N, h, w]`` at ``pixels`` (flat indices):
-        forward's numbers, computed there only."""
-        return conv_rows(self.out, patches_at(self.hidden_features(mask), pixels))
-
 
 class StyleBranch(nn.Module):
     """SEAN style branch: conv3x3 d->C for gamma_s and another for beta_s over the styled map.
@@ -195,60 +153,6 @@ class StyleBranch(nn.Module):
         return gamma_s, beta_s                                       # [B, C, h, w] each
 
 
-class AuthorsStyleBranch(nn.Module):
-    """The authors' 32x model's top-block branch (``model.last_block: released``; module docstring).
-
-    Above the mask cap (its use in the 32x model), their block's style convs read the semantic hidden
-    features (their code overwrites the styled map above the cap), so the style takes no part:
-        h = ReLU(conv3x3(M at the cap))            (the semantic hidden layer it owns, N -> hidden)
-        h = nearest(h, feature size)               (upsampled *before* the convs)
-        gamma_s, beta_s = conv3x3(h), conv3x3(h)   (mlp_style_gamma / mlp_style_beta: one conv, 2C outputs)
-    and the NormBlock computes out = BN(x) * gamma_s + beta_s (no "1 +"). The upsampling before the convs
-    and the missing "1 +" are their block's (PureSEAN_Block in the authors' normalization.py); the
-    supplement does not spell them out (docs/ARCHITECTURE_NOTES.md "32x"). At or below the cap (a smaller
-    input than the model was built for) their block reads the styled map, and so does this one.
-    Also owns their unused Conv1d(N, N, 1) (Table 4 counts it; no computation).
-    """
-
-    def __init__(self, *, num_classes: int = 19, hidden: int = 128, channels: int = 512,
-                 keep_unused_conv: bool = True):
-        super().__init__()
-        self.hidden = conv2d(num_classes, hidden, 3)               # mlp_shared.0
-        self.act = nn.ReLU()
-        self.conv = conv2d(hidden, 2 * channels, 3, splits=2)      # [mlp_style_gamma | mlp_style_beta]
-        self.unused = init_conv_(nn.Conv1d(num_classes, num_classes, 1)) if keep_unused_conv else None
-
-    def hidden_features(self, mask: Tensor) -> Tensor:            # [B, N, h, w] at the cap -> [B, hidden, h, w]
-        return self.act(self.hidden(mask))
-
-    def check_styled(self, style: Tensor | None) -> None:
-        """At or below the cap the block reads the styled map: a style as long as its hidden width."""
-        if style is None or style.shape[-1] != self.conv.in_channels:
-            raise ValueError(f"the authors' top block at or below the mask cap reads the styled map: it needs "
-                             f"a style [B, N, {self.conv.in_channels}] (hidden width == style length)")
-
-    def forward(self, mask: Tensor, style: Tensor | None, size: tuple[int, int]) -> Modulation:
-        """``mask`` at the modulation size (the cap, or ``size`` itself when not above it)."""
-        if tuple(mask.shape[-2:]) != tuple(size):                 # above the cap: their defect
-            x = F.interpolate(self.hidden_features(mask), size=size, mode="nearest")   # before the convs
-        else:                                                      # at or below the cap: the styled map
-            self.check_styled(style)
-            x = styled_map(mask, style)
-        gamma_s, beta_s = self.conv(x).chunk(2, dim=1)
-        return gamma_s, beta_s                                     # [B, C, *size] each
-
-    def at_pixels(self, mask: Tensor, size: tuple[int, int], pixels: Tensor) -> Tensor:
-        """Above the cap: ``[gamma_s | beta_s]`` ``[P, 2C]`` at ``pixels`` (flat indices into the ``size``
-        feature map) of a one-image mask at the cap; forward's numbers without the upsampled hidden map."""
-        hid = self.hidden_features(mask)[0].flatten(1)                                # [hidden, h*w]
-        h, w = mask.shape[-2:]
-        ids = torch.arange(1, h * w + 1, device=mask.device, dtype=torch.float64).view(1, 1, h, w)
-        ids = F.interpolate(ids, size=size, mode="nearest")          # source pixel + 1 of each feature pixel
-        near = patches_at(ids, pixels).round().long()                # [P, 9]; 0: outside (zero padding)
-        cols = torch.cat([hid.new_zeros(hid.shape[0], 1), hid], 1)[:, near]           # [hidden, P, 9]
-        return conv_rows(self.conv, cols.transpose(0, 1).reshape(len(pixels), -1))
-
-
 # ----------------------------------------------------------------------------------------------------
 # NormBlock
 
@@ -256,8 +160,8 @@ class AuthorsStyleBranch(nn.Module):
 class NormBlock(nn.Module):
     """BatchNorm(affine=False) modulated by semantics and/or style (Fig. 1); see the module docstring.
 
-    ``forward`` is the network's computation; ``folded_rows`` / ``folded_style_rows`` its eval-mode form
-    with BatchNorm folded in, linear in the style (module docstring).
+    ``forward`` is the network's computation; ``deepsee.models.folded`` its eval-mode form with BatchNorm
+    folded in, linear in the style (the exploration engine).
     """
 
     def __init__(self, *,
@@ -270,6 +174,7 @@ class NormBlock(nn.Module):
                  keep_unused_style_conv: bool = True,
                  max_mask_size: int = 0,           # compute modulation at most at this side (0 = off)
                  resolution: int = 0,              # nominal feature side (for descriptions only)
+                 grad_checkpoint: bool = False,    # recompute the modulation in the backward (training memory)
                  parts: "Parts | None" = None):    # the module classes (deepsee.models.fast: speed-ups)
         super().__init__()
         if kind not in KINDS:
@@ -280,17 +185,16 @@ class NormBlock(nn.Module):
         self.num_classes = num_classes
         self.max_mask_size = max_mask_size
         self.resolution = resolution
-        self.grad_checkpoint = False
+        self.grad_checkpoint = grad_checkpoint
         self.norm = nn.BatchNorm2d(channels, affine=False)   # SyncBatchNorm under DDP (training code)
         self.semantic = (SemanticBranch(num_classes=num_classes, hidden=hidden, channels=channels)
                          if kind in ("semantic", "both") else None)
         self.style = (parts.style_branch(num_classes=num_classes, style_dim=style_dim, channels=channels,
                                          mode=style_branch, keep_unused_conv=keep_unused_style_conv)
                       if kind in ("style", "both") else None)
-        # named "released" for the state-dict keys (released.hidden, released.conv) of saved models
-        self.released = (AuthorsStyleBranch(num_classes=num_classes, hidden=hidden, channels=channels,
-                                            keep_unused_conv=keep_unused_style_conv)
-                         if kind == AUTHORS_BLOCK else None)
+        self.released = (ReleasedStyleBranch(num_classes=num_classes, hidden=hidden, channels=channels,
+                                             keep_unused_conv=keep_unused_style_conv)
+                         if kind == RELEASED else None)
         if kind == "both":
             self.alpha_gamma = nn.Parameter(torch.rand(1))   # blend logits, U[0, 1) as the authors'
             self.alpha_beta = nn.Parameter(torch.rand(1))
@@ -334,19 +238,11 @@ class NormBlock(nn.Module):
             return None
         return self._to_size(self.style(self.mask_at(masks, size), style), size)
 
-    def authors_modulation(self, masks: MaskPyramid | Tensor, style: Tensor | None,
-                           size: tuple[int, int]) -> Modulation | None:
-        """(gamma_s, beta_s) ``[B, C, *size]`` of the authors' top block, else None. Above the mask cap
-        (the block's design size) they depend on the mask alone; ``style`` is read only at or below it."""
-        if self.released is None:
-            return None
-        return self.released(self.mask_at(masks, size), style, size)
-
     def blend_weights(self) -> tuple[Tensor, Tensor]:
         """(a_g, a_b) = sigmoid of the blend logits: the weights of the *style* gamma and beta."""
         if self.kind == "both":
             return torch.sigmoid(self.alpha_gamma), torch.sigmoid(self.alpha_beta)
-        weight = self.norm.running_mean.new_full((1,), 1.0 if self.kind in ("style", AUTHORS_BLOCK) else 0.0)
+        weight = self.norm.running_mean.new_full((1,), 1.0 if self.kind in ("style", RELEASED) else 0.0)
         return weight, weight
 
     def channel_weights(self) -> tuple[Tensor, Tensor]:
@@ -355,86 +251,33 @@ class NormBlock(nn.Module):
         w_style = torch.cat([a_g.expand(self.channels), a_b.expand(self.channels)])   # [2C]
         return 1 - w_style, w_style
 
-    def scale_shift(self, masks: MaskPyramid | Tensor | None, style: Tensor | None,
-                    size: tuple[int, int]) -> tuple[Tensor, Tensor]:
-        """(scale, shift) with out = BN(x) * scale + shift."""
-        if self.kind == "prior":
-            return self.prior_scale.view(1, -1, 1, 1), self.prior_shift.view(1, -1, 1, 1)
-        if self.kind == AUTHORS_BLOCK:
-            return self.authors_modulation(masks, style, size)   # BN(x) * gamma_s + beta_s, as the authors'
-        semantic = self.semantic_modulation(masks, size)
-        styled = self.style_modulation(masks, style, size)
-        if styled is None:                                        # "semantic"
-            gamma, beta = semantic
-        elif semantic is None:                                    # "style"
-            gamma, beta = styled
-        else:                                                     # "both"
-            a_g, a_b = self.blend_weights()
-            gamma = blend(semantic[0], styled[0], 1 - a_g, a_g)
-            beta = blend(semantic[1], styled[1], 1 - a_b, a_b)
-        return 1 + gamma, beta
+    def blended(self, masks: MaskPyramid | Tensor, style: Tensor | None,
+                size: tuple[int, int]) -> Modulation:
+        """(gamma, beta) ``[B, C, *size]`` of a "semantic", "style" or "both" block: one branch's, or Fig. 1's
+        blend ``gamma = (1 - a_g) gamma_semantic + a_g gamma_s`` (and beta with a_b) of both."""
+        semantic = self.semantic_modulation(masks, size)          # SPADE, or None
+        styled = self.style_modulation(masks, style, size)        # SEAN, or None
+        if styled is None or semantic is None:
+            return semantic or styled
+        a_g, a_b = self.blend_weights()
+        return blend(semantic[0], styled[0], 1 - a_g, a_g), blend(semantic[1], styled[1], 1 - a_b, a_b)
 
     def modulate(self, x_hat: Tensor, masks: MaskPyramid | Tensor | None, style: Tensor | None) -> Tensor:
-        """Fig. 1 after the BatchNorm: ``x_hat * scale + shift``."""
-        scale, shift = self.scale_shift(masks, style, tuple(x_hat.shape[-2:]))
-        return x_hat * scale + shift
+        """Fig. 1 after the BatchNorm: ``x_hat * (1 + gamma) + beta``."""
+        size = tuple(x_hat.shape[-2:])
+        if self.kind == "prior":                                  # a learned per-channel affine
+            return x_hat * self.prior_scale.view(1, -1, 1, 1) + self.prior_shift.view(1, -1, 1, 1)
+        if self.kind == RELEASED:                                 # the authors' top block: no "1 +"
+            gamma_s, beta_s = self.released(self.mask_at(masks, size), style, size)
+            return x_hat * gamma_s + beta_s
+        gamma, beta = self.blended(masks, style, size)
+        return x_hat * (1 + gamma) + beta
 
     def forward(self, x: Tensor, masks: MaskPyramid | Tensor | None, style: Tensor | None = None) -> Tensor:
         x_hat = self.norm(x)   # outside the checkpoint: a recompute would update the running stats twice
         if self.grad_checkpoint and self.training and torch.is_grad_enabled():
             return checkpoint(self.modulate, x_hat, masks, style, use_reentrant=False)
         return self.modulate(x_hat, masks, style)
-
-    # -- the eval-mode folded form, linear in the style ---------------------------------------------
-    def above_cap(self, size: tuple[int, int]) -> bool:
-        return self.modulation_size(size) != tuple(size)
-
-    def _fold_rows(self, scale: Tensor, shift: Tensor) -> Tensor:
-        """``[A | B]`` with ``BN(x) * scale + shift = x * A + B`` (:func:`fold_batchnorm`), on the last axis."""
-        return torch.cat(fold_batchnorm(scale, shift, self.norm), -1)
-
-    def folded_rows(self, masks: MaskPyramid | Tensor, size: tuple[int, int],
-                    pixels: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Eval mode, one image: this block's ``out = x * A + B`` at ``pixels`` for features of ``size``, with
-        ``[A | B] = const + patches @ folded_style_rows(S)`` at each pixel, the same numbers as ``forward``.
-
-        ``pixels``: flat indices into the map the modulation is computed at: ``mask_at(masks, size)`` (then
-        upsampled nearest to ``size`` above the mask cap), or, for the authors' block above the cap, the
-        features of ``size``. Returns ``const [P, 2C]`` and ``patches [P, N*9]``, each pixel's 3x3 mask patch
-        (None where the style takes no part)."""
-        if self.training:
-            raise RuntimeError("the folded form is eval mode's (BatchNorm running statistics, no noise): call .eval()")
-        c, p = self.channels, len(pixels)
-        if self.kind == "prior":
-            return self._fold_rows(self.prior_scale.expand(p, c), self.prior_shift.expand(p, c)), None
-        m = self.mask_at(masks, size)
-        if self.kind == AUTHORS_BLOCK:                       # no "1 +"
-            if self.above_cap(size):
-                gamma, beta = self.released.at_pixels(m, size, pixels).split(c, -1)
-                return self._fold_rows(gamma, beta), None
-            gamma, beta = self.released.conv.bias.expand(p, 2 * c).split(c, -1)
-            return self._fold_rows(gamma, beta), patches_at(m, pixels)
-        offsets = self.semantic.at_pixels(m, pixels) if self.semantic is not None else None
-        patches = None
-        if self.style is not None:
-            patches = patches_at(m, pixels)
-            bias = self.style.conv.bias.expand(p, 2 * c)     # the style conv's constant part
-            offsets = bias if offsets is None else blend(offsets, bias, *self.channel_weights())
-        gamma, beta = offsets.split(c, -1)
-        return self._fold_rows(1 + gamma, beta), patches
-
-    def folded_style_rows(self, styles: Tensor) -> Tensor:
-        """``V(S) [K, N*9, 2C]`` of :meth:`folded_rows` for style matrices ``[K, N, d]``: the style conv's
-        effective weights (:func:`effective_weight`, in ``patches_at`` order) times the style's blend
-        weight, BatchNorm folded (no constant: the bias is in ``const``)."""
-        if self.released is not None:                        # at or below the cap: the styled map
-            self.released.check_styled(styles)
-        conv = self.style.conv if self.style is not None else self.released.conv
-        v = effective_weight(conv.weight, styles).flatten(2).transpose(1, 2)          # [K, N*9, 2C]
-        if self.kind == "both":
-            v = blend(None, v, None, self.channel_weights()[1])
-        gamma, beta = v.split(self.channels, -1)
-        return self._fold_rows(gamma, beta)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -481,28 +324,15 @@ class ResBlock(nn.Module):
         self.conv_1 = conv2d(channels, channels, 3, spectral=True)
         self.act = nn.LeakyReLU(0.2)
 
-    def forward(self, x: Tensor, masks: MaskPyramid | None, style: Tensor | None = None,
-                folded: tuple[Folded, Folded] | None = None) -> Tensor:
-        """``folded``: precomputed eval-mode forms of norm_0 and norm_1 (each ``x -> x * A + B``), used
-        instead of the NormBlocks (the exploration engine); ``masks`` and ``style`` are then not read."""
+    def forward(self, x: Tensor, masks: MaskPyramid | None, style: Tensor | None = None) -> Tensor:
         if self.noise_in is not None:
             x = self.noise_in(x)
         x_s = self.noise_skip(x) if self.noise_skip is not None else x     # fresh noise on the shortcut
-        if folded is not None:
-            return self._folded_forward(x, x_s, folded)
         dx = self.conv_0(self.act(self.norm_0(x, masks, style)))
         if self.noise_mid is not None:
             dx = self.noise_mid(dx)
         dx = self.conv_1(self.act(self.norm_1(dx, masks, style)))
         return x_s + dx
-
-    def _folded_forward(self, x: Tensor, x_s: Tensor, folded: tuple[Folded, Folded]) -> Tensor:
-        """The same block with precomputed modulations; the activations work in place on the fresh maps
-        the folded forms return (inference only: no autograd graph to keep)."""
-        dx = self.conv_0(F.leaky_relu_(folded[0](x), self.act.negative_slope))
-        if self.noise_mid is not None:
-            dx = self.noise_mid(dx)
-        return self.conv_1(F.leaky_relu_(folded[1](dx), self.act.negative_slope)).add_(x_s)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -525,7 +355,7 @@ def block_kinds(variant: str, factor: int, lr_size: int = 16, max_mask_size: int
     levels = block_levels(factor)
     kinds = [facts.first_block] + [facts.block] * (len(levels) - 1)
     if max_mask_size > 0:   # the authors' 32x structure: no semantic branch above the mask cap
-        top = AUTHORS_BLOCK if last_block == "released" else "style"
+        top = RELEASED if last_block == "released" else "style"
         kinds = [top if k == "both" and lr_size * 2 ** lv > max_mask_size else k
                  for k, lv in zip(kinds, levels)]
     return kinds
@@ -537,7 +367,7 @@ class Generator(nn.Module):
     Walking the structure: ``blocks`` (ResBlocks in order; ``block.upsample`` says whether a nearest x2
     precedes it, ``block.level`` / ``block.resolution`` its size), ``norm_blocks()`` (the 2 NormBlocks of
     every ResBlock in order). ``forward`` is ``head_conv``, then ``block(k, ...)`` for every k, then
-    ``image``; ``block`` also runs with precomputed NormBlock forms (``folded=``, the exploration engine).
+    ``image`` (the exploration engine runs the blocks with precomputed NormBlocks: ``deepsee.models.folded``).
     """
 
     def __init__(self, *,
@@ -552,6 +382,7 @@ class Generator(nn.Module):
                  keep_unused_style_conv: bool = True,  # the authors' unused Conv1d (Table 4 counts)
                  max_mask_size: int = 0,               # mask cap inside NormBlocks (0 = off)
                  style_branch: str = "effective",      # "effective" | "direct"
+                 grad_checkpoint: bool = False,        # recompute NormBlock modulations in the backward
                  parts: Parts | None = None):          # the module classes (deepsee.models.fast: speed-ups)
         super().__init__()
         check_factor(factor)
@@ -568,7 +399,8 @@ class Generator(nn.Module):
             ResBlock(channels=channels, kind=kind, noise=noise, upsample=k > 0 and lv > levels[k - 1], level=lv,
                      resolution=lr_size * 2 ** lv, parts=parts, num_classes=num_classes, hidden=hidden,
                      style_dim=style_dim, style_branch=style_branch,
-                     keep_unused_style_conv=keep_unused_style_conv, max_mask_size=max_mask_size)
+                     keep_unused_style_conv=keep_unused_style_conv, max_mask_size=max_mask_size,
+                     grad_checkpoint=grad_checkpoint)
             for k, (kind, lv) in enumerate(zip(block_kinds, levels))])
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
         self.act = nn.LeakyReLU(0.2)
@@ -596,19 +428,6 @@ class Generator(nn.Module):
         modes = {nb.style.mode for nb in self.norm_blocks() if nb.style is not None}
         return modes.pop() if len(modes) == 1 else "effective"
 
-    @style_branch.setter
-    def style_branch(self, mode: str) -> None:
-        if mode not in STYLE_BRANCH_MODES:
-            raise ValueError(f"style_branch={mode!r}; expected one of {STYLE_BRANCH_MODES}")
-        for nb in self.norm_blocks():
-            if nb.style is not None:
-                nb.style.mode = mode
-
-    def set_grad_checkpoint(self, enabled: bool = True) -> None:
-        """Recompute the NormBlock modulations in the backward pass (training memory; no effect in eval)."""
-        for nb in self.norm_blocks():
-            nb.grad_checkpoint = enabled
-
     def describe(self) -> list[dict]:
         """One row per ResBlock: index, kind, level, nominal resolution, upsample-before flag."""
         return [dict(index=k, kind=b.kind, level=b.level, resolution=b.resolution, upsample=b.upsample)
@@ -631,13 +450,12 @@ class Generator(nn.Module):
             raise ValueError(f"mask batch {masks.full.shape[0]} != lr batch {batch}")
         return masks
 
-    def block(self, k: int, x: Tensor, masks: MaskPyramid | None, style: Tensor | None = None,
-              folded: tuple[Folded, Folded] | None = None) -> Tensor:
-        """ResBlock ``k`` (after its nearest x2, if any) on ``x``; ``folded``: see :meth:`ResBlock.forward`."""
+    def block(self, k: int, x: Tensor, masks: MaskPyramid | None, style: Tensor | None = None) -> Tensor:
+        """ResBlock ``k`` (after its nearest x2, if any) on ``x``."""
         blk = self.blocks[k]
         if blk.upsample:
             x = self.upsample(x)
-        return blk(x, masks, style, folded)
+        return blk(x, masks, style)
 
     def image(self, x: Tensor) -> Tensor:
         """The last block's features -> the image: LeakyReLU(0.2), conv C->3, tanh. ``[B, 3, H, W]``."""
@@ -660,10 +478,12 @@ class Generator(nn.Module):
         return self.image(x)                                                # [B, 3, H, W]
 
 
-def build_generator(cfg, style_branch: str = "effective", parts: Parts | None = None) -> Generator:
-    """The generator of a ``ModelConfig`` (``parts``: the module classes, ``deepsee.models.fast.parts``)."""
+def build_generator(cfg, style_branch: str = "effective", parts: Parts | None = None,
+                    grad_checkpoint: bool = False) -> Generator:
+    """The generator of a ``ModelConfig`` (``parts``: the module classes, ``deepsee.models.fast.parts``;
+    ``grad_checkpoint``: ``train.grad_checkpoint``)."""
     kinds = block_kinds(cfg.variant, cfg.factor, cfg.lr_size, cfg.max_mask_size, cfg.last_block)
     return Generator(factor=cfg.factor, lr_size=cfg.lr_size, block_kinds=kinds, num_classes=cfg.num_classes,
                      channels=cfg.channels, style_dim=cfg.style_dim, hidden=cfg.hidden, noise=cfg.noise,
                      keep_unused_style_conv=cfg.keep_unused_style_conv, max_mask_size=cfg.max_mask_size,
-                     style_branch=style_branch, parts=parts)
+                     style_branch=style_branch, grad_checkpoint=grad_checkpoint, parts=parts)

@@ -10,7 +10,7 @@ kit's modules:
                   noise_in / noise_skip / noise_middle, and per NormBlock param_free_norm (BatchNorm running
                   stats) -> norm, mlp_shared.0 -> semantic.hidden, [mlp_gamma | mlp_beta] -> semantic.out,
                   [mlp_style_gamma | mlp_style_beta] -> style.conv, style_conv -> style.unused,
-                  alpha_gamma / alpha_beta; the authors' 32x top block (``AuthorsStyleBranch``): mlp_shared.0 ->
+                  alpha_gamma / alpha_beta; the authors' 32x top block (``deepsee.models.released.ReleasedStyleBranch``): mlp_shared.0 ->
                   released.hidden, [mlp_style_gamma | mlp_style_beta] -> released.conv, style_conv -> released.unused.
     encoders      noise_weights -> style_noise, final.0.0 -> shared_encoder (the shared layer);
                   independent: encoder_mini (initial, conv0, conv1, conv2.1) -> lr_encoder and encoder_full

@@ -20,7 +20,7 @@ import torch.nn as nn
 from ..config import ModelConfig
 from .deepsee import HR_STRIDES, LR_STRIDES, DeepSEE, check_model_config
 from .encoders import SharedEncoder, StyleEncoder
-from .generator import AUTHORS_BLOCK
+from .released import RELEASED
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 PAPER_CSV = {"table1": "table1_lr_style_encoder.csv", "table2": "table2_hr_style_encoder.csv",
@@ -151,9 +151,9 @@ def architecture_tables(cfg: ModelConfig) -> dict[str, pd.DataFrame]:
     rows4 = []
     for name, mod, shape in _trace(mods, lambda: gen(lr, mask, style)):
         if name == "block":
-            sem, sty = mod.kind in ("semantic", "both", AUTHORS_BLOCK), mod.kind in ("style", "both")
+            sem, sty = mod.kind in ("semantic", "both", RELEASED), mod.kind in ("style", "both")
             label = {"prior": "ResBlock (BN affine)",
-                     AUTHORS_BLOCK: "ResBlock (released, style ignored)"}.get(mod.kind, "ResBlock")
+                     RELEASED: "ResBlock (released, style ignored)"}.get(mod.kind, "ResBlock")
             rows4.append(dict(layer=label, semantics="yes" if sem else "no", style="yes" if sty else "no",
                               params=count(mod), output_shape=shape))
         else:
@@ -165,7 +165,7 @@ def architecture_tables(cfg: ModelConfig) -> dict[str, pd.DataFrame]:
     t4.attrs["title"] = f"{TITLES['table4']} ({cfg.factor}x, {cfg.variant})"
     if not paper_like and quoted is not None:
         top = ""
-        if any(k in ("style", AUTHORS_BLOCK) for k in gen.block_kinds) and cfg.max_mask_size > 0:
+        if any(k in ("style", RELEASED) for k in gen.block_kinds) and cfg.max_mask_size > 0:
             top = ("; model.last_block=released: the released top block (its style convs read the semantic "
                    "hidden features)" if cfg.last_block == "released" else
                    "; model.last_block=style_only: the kit's top block uses the style and has no semantic hidden "

@@ -149,10 +149,9 @@ class _Run:
         self.train_set, self.sample_set = self._datasets()
         plan = steps_plan(cfg.train, len(self.train_set), self.info.world_size)
         self.epoch_plan = plan
-        model = DeepSEE(cfg.model, speedups=Speedups.parse(cfg.train.speedups).model_side(), labels=cfg.data.labels)
+        model = DeepSEE(cfg.model, speedups=Speedups.parse(cfg.train.speedups).model_side(), labels=cfg.data.labels,
+                        grad_checkpoint=cfg.train.grad_checkpoint)
         disc = build_discriminator(cfg.model)
-        if cfg.train.grad_checkpoint:
-            enable_grad_checkpointing(model)
         self.trainer = SRTrainer(model, disc, cfg, plan, self.info, perceptual)
         self.perceptual_used = describe_perceptual(perceptual, cfg.train.lambda_vgg)
         self.elapsed_before = 0.0
@@ -378,16 +377,6 @@ def _trim_stats(path: Path, step: int) -> None:
     keep = [line for line in path.read_text().splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= step]
     atomic_write_text(path, "".join(line + "\n" for line in keep))
-
-
-def enable_grad_checkpointing(model) -> None:
-    """Activation checkpointing in the generator (``train.grad_checkpoint``): the NormBlock modulations
-    are recomputed in the backward pass (``Generator.set_grad_checkpoint``)."""
-    generator = getattr(model, "generator", None)
-    if generator is None or not callable(getattr(generator, "set_grad_checkpoint", None)):
-        raise NotImplementedError("train.grad_checkpoint=true: this DeepSEE generator has no "
-                                  "set_grad_checkpoint switch")
-    generator.set_grad_checkpoint(True)
 
 
 def branch_run(src: str | Path, dest: str | Path, overrides: list[str] | None = None) -> Path:
