@@ -41,6 +41,12 @@ VARIANT_FACTS: dict[str, VariantFacts] = {   # the one table of variant facts; V
     "hr_style_only":  VariantFacts(("hr",), "prior", "style", 0.2),
 }
 VARIANTS = tuple(VARIANT_FACTS)
+MAIN_VARIANTS = tuple(v for v, f in VARIANT_FACTS.items() if f.block == "both")   # the paper's models
+ABLATION_VARIANTS = ("prior_only", "lr_style_only", "hr_style_only", "semantics_only")   # Fig. 18's order
+VARIANT_LABELS = {"prior_only": "prior-only", "lr_style_only": "LR-style-only", "hr_style_only": "HR-style-only",
+                  "semantics_only": "semantics-only", "independent": "independent", "guided": "guided"}   # figures
+if set(ABLATION_VARIANTS) != set(VARIANTS) - set(MAIN_VARIANTS) or set(VARIANT_LABELS) != set(VARIANTS):
+    raise AssertionError("ABLATION_VARIANTS / VARIANT_LABELS must cover VARIANT_FACTS")
 LAST_BLOCKS = ("style_only", "released")   # model.last_block (deepsee.models.generator)
 FACTORS = (4, 8, 16, 32)                   # model.factor: the paper's magnifications 2**i, i = 2..5
 STYLE_POOLS = ("eq2", "region")            # model.style_pool (deepsee.models.encoders.regional_average_pool)

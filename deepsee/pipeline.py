@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config, data_root as config_data_root, load_config, resolve_device, restart_stages
+from .config import MAIN_VARIANTS, Config, data_root as config_data_root, load_config, resolve_device, restart_stages
 from .data import build_dataset
 from .labels import label_set
 from .losses.perceptual import perceptual_label
@@ -24,7 +24,7 @@ from .models import DeepSEE
 from .runs import REPO_ROOT, model_folder, save_figure, seed_everything, write_json, write_table
 from .seg import load_segmenter, predict_dataset_masks, train_segmenter
 from .showcase import MODELS, registered, shipped
-from .train.jobs import train_many, train_one, train_restarts
+from .train.jobs import train_one, train_staged
 from .train.loop import run_snapshots
 from .weights import MissingWeightsError
 
@@ -284,7 +284,7 @@ class Pipeline:
         train on the predicted masks."""
         pc = self.cfg.pipeline
         seg_run = self.state.segmenter_run or None
-        main = [v for v in pc.variants if v in ("independent", "guided")]
+        main = [v for v in pc.variants if v in MAIN_VARIANTS]
         jobs = [self._variant_job(v, pc.main_steps, seg_run) for v in main]
         if pc.extreme_profile:
             ov = [f"train.schedule_steps={pc.extreme_steps}"] if pc.extreme_steps else []
@@ -381,10 +381,11 @@ class Pipeline:
             return ("val", "test")
         return ("train", "val", "test")
 
-    def train_sr_models(self, retrain: bool = False, log=print) -> dict[str, str]:
+    def train_sr_models(self, retrain: bool = False, log=print, train=train_staged) -> dict[str, str]:
         """Notebook 20's models (:meth:`sr_jobs`): the shipped ones when :meth:`use_shipped` (the main
-        models of the showcase profile), every other one trained by :func:`deepsee.train.jobs.train_many`;
-        recorded as the pipeline's SR runs. Returns ``{key: run folder}``."""
+        models of the showcase profile), every other one trained by ``train``
+        (:func:`deepsee.train.jobs.train_staged`, the main models with their warm restarts); recorded as the
+        pipeline's SR runs. Returns ``{key: run folder}``."""
         jobs = self.sr_jobs()
         runs: dict[str, str] = {}
         todo = []
@@ -393,16 +394,12 @@ class Pipeline:
                 runs[job.key] = str(self.shipped(job.key))
             else:
                 todo.append(job)
-        if todo:
+        if todo:   # the main models also get their warm restarts (pipeline.restarts)
             pc = self.cfg.pipeline
-            trained = train_many([j.cfg for j in todo], [j.segmenter for j in todo], workers=pc.train_workers,
-                                 threads=pc.train_threads)
+            trained = train([j.cfg for j in todo], [j.segmenter for j in todo], restarts=pc.restarts,
+                                   restart=[j.key in MAIN_VARIANTS for j in todo], workers=pc.train_workers,
+                                   threads=pc.train_threads)
             runs.update({j.key: str(r) for j, r in zip(todo, trained)})
-            main = [j for j in todo if j.key in ("independent", "guided")]
-            if pc.restarts and main:   # the main models' warm restarts (pipeline.restarts)
-                finals = train_restarts([runs[j.key] for j in main], pc.restarts, [j.segmenter for j in main],
-                                        workers=pc.train_workers, threads=pc.train_threads)
-                runs.update({j.key: str(r) for j, r in zip(main, finals)})
         return self.record_sr_runs(jobs, [runs[j.key] for j in jobs])
 
     def record_sr_runs(self, jobs: list[SRJob], runs: list) -> dict[str, str]:

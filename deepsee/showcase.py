@@ -25,14 +25,14 @@ import os
 import shutil
 from pathlib import Path
 
-from .config import data_root, load_config, restart_stages
+from .config import ABLATION_VARIANTS, MAIN_VARIANTS, data_root, load_config, restart_stages
 from .data import build_dataset
 from .models import DeepSEE
 from .runs import REPO_ROOT, machine_info, metadata, write_json
 from .seg import load_segmenter, predict_dataset_masks, train_segmenter
 from .seg.domain import confidence_reference, model_domain, write_confidence_reference
 from .train.checkpoint import has_checkpoint, read_checkpoint, split_prefix
-from .train.jobs import first_stage, set_threads, stage_folder, train_many, train_one, train_restarts
+from .train.jobs import set_threads, stage_folder, train_one, train_staged
 from .train.loop import run_snapshots
 from .train.step import locality_record
 from .weights import MissingWeightsError, WeightsChecksumError, sha256_file
@@ -280,8 +280,6 @@ def record_confidence(name: str = "segmenter", split: str = "test", log=print) -
 # ------------------------------------------------------------------------------------- training
 RUNS_DIR = REPO_ROOT / "runs" / "showcase"                   # where `deepsee showcase train` trains
 STATE_DIR = REPO_ROOT / "pretrained" / "training-state"      # a committed, resumable unfinished training
-SR_NAMES = ("independent", "guided")
-ABLATION = ("prior_only", "lr_style_only", "hr_style_only", "semantics_only")   # Fig. 18 (issue 31)
 EXTREME_PROFILE = "showcase-32x"                              # the 32x model (Figs. 8, 9, 14-17)
 EXTREME_RUN = "sr-32x-independent"                           # its training folder under runs/showcase
 SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshots (the emergence figure)
@@ -290,7 +288,7 @@ SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshot
 def run_folders(runs: Path | None = None) -> dict[str, Path]:
     """The first stage's training folders (the segmenter's and the SR runs' first schedule)."""
     runs = runs or RUNS_DIR
-    return {"segmenter": runs / "seg-drn", "judge": runs / "judge-hr", **{v: runs / f"sr-{v}" for v in SR_NAMES},
+    return {"segmenter": runs / "seg-drn", "judge": runs / "judge-hr", **{v: runs / f"sr-{v}" for v in MAIN_VARIANTS},
             "scenes-segmenter": runs / SCENES_SEG_RUN, "scenes-independent": runs / SCENES_RUN}
 
 
@@ -300,7 +298,7 @@ def final_folders(runs: Path | None = None) -> dict[str, Path]:
     folders = run_folders(runs)
     stages = restart_stages(showcase_config().pipeline.restarts)
     if stages:
-        folders.update({v: stage_folder(folders[v], stages[-1][0]) for v in SR_NAMES})
+        folders.update({v: stage_folder(folders[v], stages[-1][0]) for v in MAIN_VARIANTS})
     return folders
 
 
@@ -402,14 +400,17 @@ def keep_ckpt(folder: Path) -> str:
     return ckpts[-1].name if ckpts else ""
 
 
-def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, workers: int = 2, threads: int = 1,
-          export: bool = True, log=print) -> dict[str, Path]:
+def train(runs: Path | None = None, *, variants: tuple[str, ...] = MAIN_VARIANTS, workers: int = 2, threads: int = 1,
+          export: bool = True, log=print, train_seg=train_segmenter, predict=predict_dataset_masks,
+          train_sr=train_staged) -> dict[str, Path]:
     """Train the showcase models from scratch or continue them: the segmenter (``seg.max_steps``), its
     predicted masks, then the SR models side by side (``workers`` processes x ``threads``) and their warm
     restarts (``pipeline.restarts``, :func:`deepsee.train.jobs.train_restarts`), each resumed
     from its checkpoint when one is there (also from ``pretrained/training-state``); finally export them
     to ``pretrained/showcase`` (:func:`export_run`). The same command continues a run that a session's
-    end or a reboot stopped."""
+    end or a reboot stopped. ``train_seg``, ``predict`` and ``train_sr`` do the three jobs (the kit's
+    :func:`~deepsee.seg.train_segmenter`, :func:`~deepsee.seg.predict_dataset_masks`,
+    :func:`~deepsee.train.jobs.train_staged`)."""
     folders = run_folders(runs)
     restore_state(runs, log=log)
     seg = folders["segmenter"]
@@ -426,16 +427,13 @@ def train(runs: Path | None = None, *, variants: tuple[str, ...] = SR_NAMES, wor
         export_seg = True
     if not seg_done:
         log(f"segmenter: training in {_repo_rel(seg)}")
-        train_segmenter(showcase_config(run_root=runs), run_dir=seg, resume=started)
+        train_seg(showcase_config(run_root=runs), run_dir=seg, resume=started)
     if not (masks / "predicted_masks.json").is_file():
-        predict_dataset_masks(showcase_config(run_root=runs), seg, masks)
-    restarts = showcase_config().pipeline.restarts
-    first = [v for v in variants if first_stage(folders[v], restarts) == 0]   # the others are in a later stage
-    cfgs = [showcase_config(v, masks, runs) for v in first]
-    train_many(cfgs, [str(seg)] * len(cfgs), workers=workers, threads=threads, run_dirs=[folders[v] for v in first])
+        predict(showcase_config(run_root=runs), seg, masks)
     here = [f"data.mask_dir={masks}", f"data.data_root={showcase_config().data.data_root}"]   # this clone's
-    finals = train_restarts([folders[v] for v in variants], restarts, [str(seg)] * len(variants),
-                            workers=workers, threads=threads, overrides=here)
+    finals = train_sr([showcase_config(v, masks, runs) for v in variants], [str(seg)] * len(variants),
+                          restarts=showcase_config().pipeline.restarts, run_dirs=[folders[v] for v in variants],
+                          workers=workers, threads=threads, overrides=here)
     folders.update(dict(zip(variants, finals)))
     if export:
         if export_seg:
@@ -459,14 +457,14 @@ def _seg_and_masks(runs: Path | None, log=print) -> tuple[Path, Path]:
     return seg, masks
 
 
-def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLATION, threads: int = 1,
+def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLATION_VARIANTS, threads: int = 1,
                    log=print) -> dict[str, Path]:
     """The ablation variants of Fig. 18 at the main models' first-stage budget and recipe (``pipeline.main_steps``
     at batch 2, the predicted masks, no warm restart), one after the other in this process (``threads``), each
     resumed from its checkpoint (also from ``pretrained/training-state``). Returns ``{variant: run folder}``."""
-    bad = [v for v in variants if v not in ABLATION]
+    bad = [v for v in variants if v not in ABLATION_VARIANTS]
     if bad:
-        raise ValueError(f"train_ablation: {', '.join(map(repr, bad))} is not an ablation variant ({', '.join(ABLATION)})")
+        raise ValueError(f"train_ablation: {', '.join(map(repr, bad))} is not an ablation variant ({', '.join(ABLATION_VARIANTS)})")
     runs = runs or RUNS_DIR
     restore_state(runs, log=log)
     seg, masks = _seg_and_masks(runs, log)
@@ -558,7 +556,7 @@ def _cmd(args) -> int:
                   f"{row['path']}")
         first = run_folders(runs)
         shown = {**first, **{f"{v} (last stage)": f for v, f in final_folders(runs).items()
-                             if v in SR_NAMES and f != first[v]}}
+                             if v in MAIN_VARIANTS and f != first[v]}}
         for name, folder in shown.items():
             info = folder / "run_info.json"
             if info.is_file():
@@ -573,7 +571,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="showcase_command", metavar="ACTION")
     sub.add_parser("status", help="shipped models (verified?) and any training in progress")
     t = sub.add_parser("train", help="train the showcase models, or continue them from their checkpoints")
-    t.add_argument("--variants", nargs="+", default=list(SR_NAMES), choices=SR_NAMES)
+    t.add_argument("--variants", nargs="+", default=list(MAIN_VARIANTS), choices=MAIN_VARIANTS)
     t.add_argument("--workers", type=int, default=2, help="SR trainings side by side (default 2)")
     t.add_argument("--threads", type=int, default=1, help="threads per training (default 1)")
     t.add_argument("--no-export", action="store_true", help="do not export to pretrained/showcase at the end")

@@ -162,15 +162,15 @@ def test_notebook_20_trains_the_main_models_warm_restarts_and_records_their_last
         calls.append(("restarts", [Path(r).name for r in runs], [s["steps"] for s in stages]))
         return [jobs.stage_folder(r, stages[-1]["steps"]) for r in runs]
 
-    import deepsee.pipeline
-    monkeypatch.setattr(deepsee.pipeline, "train_many", many)
-    monkeypatch.setattr(deepsee.pipeline, "train_restarts", restarts)
+    def train(*a, **k):   # the kit's orchestration, with the trainings themselves replaced
+        return jobs.train_staged(*a, **k, run_many=many, run_restarts=restarts)
+
     P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False,
               data_root=str(tmp_path / "data"), overrides=[
                   "pipeline.variants=[independent, guided, prior_only]", "pipeline.extreme_profile=''",
                   "pipeline.restarts=[{steps: 3000}, {steps: 4000, set: [train.lambda_local=20]}]"])
     monkeypatch.setattr(P, "record", lambda **kw: calls.append(("record", kw["sr_runs"])))
-    runs = P.train_sr_models()
+    runs = P.train_sr_models(train=train)
     assert calls[0] == ("train", ["independent", "guided", "prior_only"])
     assert calls[1] == ("restarts", ["sr-independent", "sr-guided"], [3000, 4000])
     assert Path(runs["independent"]).name == "sr-independent-4k" and Path(runs["guided"]).name == "sr-guided-4k"

@@ -12,7 +12,7 @@ from PIL import Image
 
 from deepsee import showcase
 from deepsee.cli import main
-from deepsee.config import load_config
+from deepsee.config import ABLATION_VARIANTS, load_config
 from deepsee.data import render_face
 from deepsee.models.deepsee import DeepSEE
 from deepsee.train.schedule import Plan, l1_weight
@@ -187,19 +187,23 @@ def test_train_on_a_fresh_clone_predicts_with_the_shipped_segmenter_and_never_re
         if len([c for c in calls if c[0] == "predict"]) > 1:
             (out / "predicted_masks.json").write_text("{}")
 
-    monkeypatch.setattr(showcase, "predict_dataset_masks", predict)
-    monkeypatch.setattr(showcase, "train_segmenter", lambda *a, **k: calls.append(("train_seg",)))
-    monkeypatch.setattr(showcase, "train_many", lambda cfgs, segs, **k: calls.append(("sr", segs)))
+    def many(cfgs, segs, **k):
+        calls.append(("sr", segs))
+        return k["run_dirs"]
 
     def restarts(runs_, stages, segs, **k):
         calls.append(("restarts", [p.name for p in runs_], stages))
         assert f"data.mask_dir={runs / 'seg-drn' / 'pred_masks'}" in k["overrides"]   # this clone's masks
         return runs_
-    monkeypatch.setattr(showcase, "train_restarts", restarts)
+
+    def train_sr(*a, **k):   # the kit's orchestration, with the trainings themselves replaced
+        return deepsee.train.jobs.train_staged(*a, **k, run_many=many, run_restarts=restarts)
+
     monkeypatch.setattr(showcase, "STATE_DIR", shipping / "no-state")
     runs = shipping / "runs"
     for _ in range(3):  # 1st: masks half written (stopped); 2nd: finished; 3rd: masks there
-        showcase.train(runs, export=False, log=lambda *_: None)
+        showcase.train(runs, export=False, log=lambda *_: None, predict=predict, train_sr=train_sr,
+                       train_seg=lambda *a, **k: calls.append(("train_seg",)))
     assert ("train_seg",) not in calls
     assert [c[1] for c in calls if c[0] == "predict"] == [seg, seg]
     assert [c[1] for c in calls if c[0] == "sr"] == [[str(seg)] * 2] * 3
@@ -250,7 +254,7 @@ def test_the_32x_and_ablation_trainings_are_configured_as_issue_31_asks():
     assert c.train.schedule_steps * c.train.batch_size >= 40000 and c.pipeline.restarts == []
     assert c.train.lambda_local > 0 and 0 < c.train.local_from < c.train.schedule_steps
     main = showcase.showcase_config("independent", masks="/m")
-    for v in showcase.ABLATION:
+    for v in ABLATION_VARIANTS:
         a = showcase.showcase_config(v, masks="/m")
         assert a.model.variant == v and a.train.schedule_steps == main.train.schedule_steps == 20000
         assert a.train.batch_size == main.train.batch_size and a.data.mask_dir == "/m"

@@ -15,12 +15,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .style_usage import region_control_rows, selection_rows
+from ..config import ABLATION_VARIANTS, MAIN_VARIANTS
 from .evaluate import evaluate
+from .style_usage import region_control_rows, selection_rows
 
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "perceptual": False}
-SINGLE_INPUT = ("lr_style_only", "hr_style_only", "semantics_only")
-FULL = ("independent", "guided")
+SINGLE_INPUT = tuple(v for v in ABLATION_VARIANTS if v != "prior_only")
+FULL = MAIN_VARIANTS
 # The orderings the paper claims (a below b): prior-only below each single-input variant, each single-input
 # variant below the full models.
 ORDERINGS = ([("prior_only", v) for v in SINGLE_INPUT] + [(v, f) for v in SINGLE_INPUT for f in FULL])

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from ..config import ModelConfig
+from ..config import MAIN_VARIANTS, ModelConfig
 from .deepsee import HR_STRIDES, LR_STRIDES, DeepSEE, check_model_config
 from .encoders import SharedEncoder, StyleEncoder
 from .released import RELEASED
@@ -159,7 +159,7 @@ def architecture_tables(cfg: ModelConfig) -> dict[str, pd.DataFrame]:
         else:
             label = {"conv": "Conv", "up": "Upsampling", "tanh": "Tanh"}[name]
             rows4.append(dict(layer=label, semantics="no", style="no", params=count(mod), output_shape=shape))
-    paper_like = cfg.factor == 8 and cfg.variant in ("independent", "guided")
+    paper_like = cfg.factor == 8 and cfg.variant in MAIN_VARIANTS
     quoted = None if paper_like else RELEASED_GENERATOR_TOTALS.get(cfg.factor) if paper_widths else None
     t4 = _with_paper(rows4, "table4", align=paper_like, total_quoted=quoted)
     t4.attrs["title"] = f"{TITLES['table4']} ({cfg.factor}x, {cfg.variant})"

@@ -151,3 +151,38 @@ def train_restarts(runs: Sequence[str | Path], restarts, segmenter_dirs: Sequenc
                        [segs[i] for i in todo],
                        workers=workers, threads=threads, progress=progress, run_dirs=[folders[i][k] for i in todo])
     return [f[-1] for f in folders]
+
+
+def train_staged(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] | None = None, *,
+                 restarts=(), restart: Sequence[bool] | None = None,
+                 run_dirs: Sequence[str | Path | None] | None = None, workers: int = 2, threads: int = 1,
+                 progress: bool = True, overrides: Sequence[str] = (),
+                 run_many=None, run_restarts=None) -> list[Path]:
+    """The one training orchestration of the notebooks (``Pipeline.train_sr_models``) and ``deepsee showcase
+    train``: every configuration's first schedule side by side (:func:`train_many`), then the warm restarts of
+    ``restarts`` (``pipeline.restarts``, :func:`train_restarts`) of the runs with ``restart`` true (default:
+    all). A run whose folder already holds a later stage's checkpoint (:func:`first_stage`) skips its first
+    schedule. ``overrides`` apply to every restart stage (this machine's data and mask folders). Returns
+    each run's last folder, in the order of ``configs``. ``run_many`` / ``run_restarts``: what trains the first
+    schedules and the restart stages (default :func:`train_many`, :func:`train_restarts`)."""
+    run_many, run_restarts = run_many or train_many, run_restarts or train_restarts
+    n = len(configs)
+    segs = list(segmenter_dirs) if segmenter_dirs is not None else [None] * n
+    dirs: list = [None if d is None else Path(d) for d in run_dirs] if run_dirs is not None else [None] * n
+    again = list(restart) if restart is not None else [True] * n
+    if not (len(segs) == len(dirs) == len(again) == n):
+        raise ValueError(f"train_staged: {n} configurations need as many segmenter_dirs, run_dirs and restart "
+                         f"entries (got {len(segs)}, {len(dirs)}, {len(again)})")
+    first = [i for i in range(n) if not (restarts and again[i] and dirs[i] is not None
+                                         and first_stage(dirs[i], restarts) > 0)]
+    trained = run_many([configs[i] for i in first], [segs[i] for i in first], workers=workers, threads=threads,
+                         progress=progress, run_dirs=[dirs[i] for i in first]) if first else []
+    for i, run in zip(first, trained):
+        dirs[i] = Path(run)
+    later = [i for i in range(n) if again[i]]
+    if restarts and later:
+        finals = run_restarts([dirs[i] for i in later], restarts, [segs[i] for i in later], workers=workers,
+                                threads=threads, progress=progress, overrides=overrides)
+        for i, run in zip(later, finals):
+            dirs[i] = Path(run)
+    return dirs

@@ -13,6 +13,7 @@ import textwrap
 
 import numpy as np
 
+from ..config import ABLATION_VARIANTS as CONFIG_ABLATION, MAIN_VARIANTS, VARIANT_LABELS
 from ..labels import of
 from .palette import colorize
 from .panels import (GREEN, MINUS, ORANGE, YELLOW, _as_list, as_mask, as_rgb, badge,
@@ -20,11 +21,9 @@ from .panels import (GREEN, MINUS, ORANGE, YELLOW, _as_list, as_mask, as_rgb, ba
                      lr_display, lr_title, new_figure, overlay, remove_unused, resize_nearest,
                      row_label, show, size_str)
 
-# Fig. 18 column order; the final models are highlighted.
-ABLATION_VARIANTS: tuple[str, ...] = (
-    "prior-only", "LR-style-only", "HR-style-only", "semantics-only", "independent", "guided",
-)
-FINAL_MODELS: tuple[str, ...] = ("independent", "guided")
+# Fig. 18 column order (the variants' figure labels); the final models are highlighted.
+ABLATION_VARIANTS: tuple[str, ...] = tuple(VARIANT_LABELS[v] for v in CONFIG_ABLATION + MAIN_VARIANTS)
+FINAL_MODELS: tuple[str, ...] = tuple(VARIANT_LABELS[v] for v in MAIN_VARIANTS)
 
 
 def _check_rows(rows, name: str) -> list[dict]:
