@@ -193,6 +193,7 @@ class EvalConfig:
     max_images: int = 0                # 0 = whole split
     fid: bool = True
     lpips: bool = True
+    perceptual_metric: str = "lpips_or_texture"   # the notebooks' metric: lpips | texture | lpips_or_texture (stated)
     oracle_images: int = 12
     oracle_samples: int = 1000
     oracle_noise: str = "gaussian"     # gaussian | uniform
@@ -251,7 +252,7 @@ class Config:
     profile: str = "quick"
     seed: int = 0
     device: str = "auto"               # auto | cpu | cuda | cuda:N
-    run_root: str = "runs"
+    run_root: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -414,6 +415,7 @@ def validate_model(m: ModelConfig) -> ModelConfig:
 #: The style-usage goal sets ``eval.usage_goals`` names (their thresholds: deepsee.eval.style_usage.GOAL_SETS, whose
 #: keys a test holds equal to these).
 USAGE_GOAL_SETS = ("quick", "showcase", "scenes")
+PERCEPTUAL_CHOICES = ("lpips", "texture", "lpips_or_texture")   # eval.perceptual_metric (metrics.choose_perceptual)
 
 #: Datasets whose masks are outdoor-scene labels (deepsee.labels.OUTDOOR); the others hold faces.
 SCENE_DATASETS = ("synthscenes", "ade20k", "ost")
@@ -489,6 +491,9 @@ def validate(cfg: Config) -> Config:
     if cfg.model.num_classes != labels.num_classes:
         raise ValueError(f"model.num_classes={cfg.model.num_classes}, but data.labels={cfg.data.labels!r} has "
                          f"{labels.num_classes} classes (leave model.num_classes out: the label set sets it)")
+    if cfg.eval.perceptual_metric not in PERCEPTUAL_CHOICES:
+        raise ValueError(f"eval.perceptual_metric={cfg.eval.perceptual_metric!r}; expected one of "
+                         f"{', '.join(PERCEPTUAL_CHOICES)}")
     if cfg.eval.usage_goals not in USAGE_GOAL_SETS:
         raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(USAGE_GOAL_SETS)}")
     restart_stages(cfg.pipeline.restarts, cfg.pipeline.main_steps or t.schedule_steps)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import load_config
-from .runs import REPO_ROOT, write_json, write_table
+from .runs import REPO_ROOT, run_root as resolve_run_root, write_json, write_table
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
@@ -77,15 +77,13 @@ def export_html(notebook: Path, html: Path, root: Path = REPO_ROOT) -> Path:
 
 
 def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_root: str = "",
-                  run_root: str = "runs", out_dir: str = "", start: str | None = None,
+                  run_root: str = "", out_dir: str = "", start: str | None = None,
                   only: str | None = None, notebook_dir: Path = NOTEBOOK_DIR,
                   extra_parameters: dict | None = None, overrides: list[str] | None = None,
                   log=print) -> list[dict]:
     """Execute the notebooks; returns one dict per notebook (name, seconds, executed path).
     ``overrides`` (``["section.key=value", ...]``) reach every notebook's configuration."""
-    run_root_p = Path(run_root)
-    if not run_root_p.is_absolute():
-        run_root_p = REPO_ROOT / run_root_p
+    run_root_p = resolve_run_root(run_root)
     exec_dir = run_root_p / f"reproduce-{profile}" / "executed"
     exec_dir.mkdir(parents=True, exist_ok=True)
     html_dir = (Path(out_dir) if out_dir else REPO_ROOT) / "docs" / "executed" / profile
@@ -159,7 +157,7 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--data-root", default=os.environ.get("DEEPSEE_DATA", ""),
                    help="data root (default $DEEPSEE_DATA or data/)")
-    p.add_argument("--run-root", default="runs")
+    p.add_argument("--run-root", default="", help="run root (default $DEEPSEE_RUNS or runs/)")
     p.add_argument("--out-dir", default="", help="write figures/ and results/ here instead of the repository")
     p.add_argument("--from", dest="start", default=None, metavar="NN", help="start at notebook NN")
     p.add_argument("--only", default=None, metavar="NN,MM", help="run only these notebooks")

@@ -259,11 +259,24 @@ def portable(value: Any) -> Any:
     return value
 
 
-def new_run_dir(kind: str, profile: str, tag: str = "", root: str | os.PathLike = "runs",
+def run_root(value: str | os.PathLike = "") -> Path:
+    """The folder of the runs, the kit's one rule beside the data root's (``deepsee.config.data_root``):
+    ``value`` when set (``--run-root``, ``setup(run_root=...)``, ``--set run_root=...``), else ``$DEEPSEE_RUNS``,
+    else ``runs``; a relative path is taken from the checkout (:data:`REPO_ROOT`), whatever the working
+    folder. Absolute. Every default run folder lies under it: ``deepsee train-sr`` / ``train-seg`` runs, the
+    notebooks' pipeline state, ``deepsee showcase train`` (``<root>/showcase``), the explorer's exports
+    (``<root>/explorer``). A folder given explicitly (``--run-dir``) is taken as given."""
+    root = Path(os.fspath(value) or os.environ.get("DEEPSEE_RUNS", "") or "runs")
+    return root if root.is_absolute() else REPO_ROOT / root
+
+
+def new_run_dir(kind: str, profile: str, tag: str = "", root: str | os.PathLike = "",
                 exist_ok: bool = False) -> Path:
-    """``runs/<kind>-<profile>[-<tag>]``; with ``exist_ok=False`` a numeric suffix avoids clobbering."""
+    """``<run root>/<kind>-<profile>[-<tag>]`` (:func:`run_root` of ``root``); with ``exist_ok=False`` a numeric
+    suffix avoids clobbering."""
     name = "-".join(p for p in (kind, profile, tag) if p)
-    base = Path(root) / name
+    root = run_root(root)
+    base = root / name
     path = base
     i = 1
     while path.exists() and not exist_ok:

@@ -28,7 +28,7 @@ from pathlib import Path
 from .config import ABLATION_VARIANTS, MAIN_VARIANTS, data_root, load_config, restart_stages
 from .data import build_dataset
 from .models import DeepSEE
-from .runs import REPO_ROOT, machine_info, metadata, write_json
+from .runs import REPO_ROOT, machine_info, metadata, run_root as resolve_run_root, write_json
 from .seg import load_segmenter, predict_dataset_masks, train_segmenter
 from .seg.domain import confidence_reference, model_domain, write_confidence_reference
 from .train.checkpoint import has_checkpoint, read_checkpoint, split_prefix
@@ -278,8 +278,13 @@ def record_confidence(name: str = "segmenter", split: str = "test", log=print) -
 
 
 # ------------------------------------------------------------------------------------- training
-RUNS_DIR = REPO_ROOT / "runs" / "showcase"                   # where `deepsee showcase train` trains
 STATE_DIR = REPO_ROOT / "pretrained" / "training-state"      # a committed, resumable unfinished training
+
+
+def runs_dir() -> Path:
+    """Where ``deepsee showcase train`` trains: ``<run root>/showcase`` (``deepsee.runs.run_root``)."""
+    return resolve_run_root() / "showcase"
+
 EXTREME_PROFILE = "showcase-32x"                              # the 32x model (Figs. 8, 9, 14-17)
 EXTREME_RUN = "sr-32x-independent"                           # its training folder under runs/showcase
 SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshots (the emergence figure)
@@ -287,7 +292,7 @@ SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshot
 
 def run_folders(runs: Path | None = None) -> dict[str, Path]:
     """The first stage's training folders (the segmenter's and the SR runs' first schedule)."""
-    runs = runs or RUNS_DIR
+    runs = runs or runs_dir()
     return {"segmenter": runs / "seg-drn", "judge": runs / "judge-hr", **{v: runs / f"sr-{v}" for v in MAIN_VARIANTS},
             "scenes-segmenter": runs / SCENES_SEG_RUN, "scenes-independent": runs / SCENES_RUN}
 
@@ -316,7 +321,7 @@ def export_snapshots(name: str) -> list[int] | None:
 def showcase_config(variant: str | None = None, masks: str | Path | None = None, run_root: Path | None = None):
     """The showcase profile's configuration of one job (as notebooks 10 and 20 build it with ``--retrain``)."""
     cfg = load_config("showcase")
-    cfg.run_root = str(run_root or RUNS_DIR)
+    cfg.run_root = str(run_root or runs_dir())
     cfg.data.data_root = str(data_root(cfg.data))   # fixed in the configuration the training processes receive
     if variant is not None:
         cfg.model.variant = variant
@@ -331,7 +336,7 @@ def restore_state(runs: Path | None = None, state: Path | None = None, log=print
     """Copy every committed unfinished training (``pretrained/training-state/<run>``: the showcase SR runs
     and any recipe candidate saved beside them) into the runs folder where none is there yet, so that
     ``train`` (or ``deepsee train-sr --resume``) continues it. Returns the runs restored."""
-    state, runs, restored = state or STATE_DIR, runs or RUNS_DIR, []
+    state, runs, restored = state or STATE_DIR, runs or runs_dir(), []
     for src in sorted(p for p in state.glob("*") if p.is_dir()) if state.is_dir() else []:
         folder = runs / src.name
         if not folder.exists():
@@ -344,7 +349,7 @@ def restore_state(runs: Path | None = None, state: Path | None = None, log=print
 def state_folders(runs: Path | None = None) -> dict[str, Path]:
     """The unfinished SR trainings whose resumable state :func:`save_state` keeps: the showcase runs and
     the recipe candidates beside them (any other ``sr-*`` folder of ``runs`` with a checkpoint)."""
-    runs = runs or RUNS_DIR
+    runs = runs or runs_dir()
     out = {name: f for name, f in run_folders(runs).items() if name not in SEGMENTERS}
     known = {f.name for f in out.values()}
     for f in sorted(runs.glob("sr-*")) if runs.is_dir() else []:
@@ -390,7 +395,7 @@ def _seg_finished(folder: Path) -> bool:
 
 def _scene_segmenter(runs: Path | None) -> list[Path]:
     """The scenes segmenter's training folder while it is not shipped (its state travels with the scenes run)."""
-    folder = (runs or RUNS_DIR) / SCENES_SEG_RUN
+    folder = (runs or runs_dir()) / SCENES_SEG_RUN
     return [folder] if (folder / "state.json").is_file() and "scenes-segmenter" not in registered() else []
 
 
@@ -465,7 +470,7 @@ def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLA
     bad = [v for v in variants if v not in ABLATION_VARIANTS]
     if bad:
         raise ValueError(f"train_ablation: {', '.join(map(repr, bad))} is not an ablation variant ({', '.join(ABLATION_VARIANTS)})")
-    runs = runs or RUNS_DIR
+    runs = runs or runs_dir()
     restore_state(runs, log=log)
     seg, masks = _seg_and_masks(runs, log)
     set_threads(threads)
@@ -480,7 +485,7 @@ def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLA
 def extreme_config(run_root: Path | None = None):
     """The 32x model's configuration (``deepsee/profiles/showcase-32x.yaml``) with this clone's data folder."""
     cfg = load_config(EXTREME_PROFILE)
-    cfg.run_root = str(run_root or RUNS_DIR)
+    cfg.run_root = str(run_root or runs_dir())
     cfg.data.data_root = str(data_root(cfg.data))
     return cfg
 
@@ -488,7 +493,7 @@ def extreme_config(run_root: Path | None = None):
 def train_extreme(runs: Path | None = None, *, threads: int = 1, log=print) -> Path:
     """The 32x showcase model (ground-truth masks; the 8x segmenter's features for the perceptual loss, as in
     the quick pipeline), resumed from its checkpoint when there is one. Returns its run folder."""
-    runs = runs or RUNS_DIR
+    runs = runs or runs_dir()
     restore_state(runs, log=log)
     seg, _ = _seg_and_masks(runs, log)
     set_threads(threads)
@@ -506,7 +511,7 @@ SCENES_RUN = "sr-scenes-independent"                          # its SR training 
 def scenes_config(run_root: Path | None = None):
     """The scenes model's configuration (``deepsee/profiles/showcase-scenes.yaml``) with this clone's data folder."""
     cfg = load_config(SCENES_PROFILE)
-    cfg.run_root = str(run_root or RUNS_DIR)
+    cfg.run_root = str(run_root or runs_dir())
     cfg.data.data_root = str(data_root(cfg.data))
     return cfg
 
@@ -515,7 +520,7 @@ def train_scenes(runs: Path | None = None, *, threads: int = 1, log=print) -> tu
     """The 4x scenes models: the LR-scene segmenter (``seg.max_steps``), then the independent SR model on the
     ground-truth masks (its perceptual loss on that segmenter's features), each resumed from its checkpoint
     (also from ``pretrained/training-state``). Returns (segmenter folder, SR folder)."""
-    runs = runs or RUNS_DIR
+    runs = runs or runs_dir()
     restore_state(runs, log=log)
     set_threads(threads)
     cfg = scenes_config(runs)
@@ -567,7 +572,7 @@ def _cmd(args) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("showcase", help="the shipped showcase models: status, train / continue, export")
-    p.add_argument("--runs", default=None, help="training folder (default runs/showcase)")
+    p.add_argument("--runs", default=None, help="training folder (default <run root>/showcase: $DEEPSEE_RUNS/showcase or runs/showcase)")
     sub = p.add_subparsers(dest="showcase_command", metavar="ACTION")
     sub.add_parser("status", help="shipped models (verified?) and any training in progress")
     t = sub.add_parser("train", help="train the showcase models, or continue them from their checkpoints")

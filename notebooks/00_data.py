@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -37,7 +37,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -76,7 +76,7 @@ splits
 
 # %%
 freq = pd.DataFrame(report["class_frequencies"]).T.rename(columns={"images": "share_of_images", "pixels": "share_of_pixels"})
-P.save_table(freq.reset_index(names="class"), "class_frequencies", factor=0)
+P.out.save_table(freq.reset_index(names="class"), "class_frequencies", factor=0)
 freq.style.format("{:.3f}")
 
 # %% [markdown]
@@ -87,7 +87,7 @@ train = build_dataset(P.cfg, "train")
 items = sample_items(train, n_samples, seed + sample_seed)
 fig = sample_grid_figure([it["hr"] for it in items], [it["mask"] for it in items], n_cols=grid_columns,
                          title=f"{P.dataset} samples ({P.cfg.data.hr_size}px), {P.profile} profile")
-P.save_figure(fig, "fig00_samples", factor=0);
+P.out.save_figure(fig, "fig00_samples", factor=0);
 
 # %% [markdown]
 # ## This run

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -42,7 +42,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -71,7 +71,7 @@ TABLES = {"table1": ("table1_lr_style_encoder", "Table 1: LR style encoder"),
 tables = architecture_tables(load_config(model_profile).model)
 for key, df in tables.items():
     name, caption = TABLES[key]
-    P.save_table(df, name, path=P.results_dir / f"{name}_{model_profile}-config.csv", model_config=f"{model_profile} 8x")
+    P.out.save_table(df, name, path=P.out.results_dir / f"{name}_{model_profile}-config.csv", model_config=f"{model_profile} 8x")
     display(Markdown(f"**{caption}**"), df)
 
 # %% [markdown]

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -40,7 +40,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -86,7 +86,7 @@ for backbone in [] if runs else P.cfg.pipeline.seg_backbones:
     rows.append(evaluate_segmenter(cfg, runs[backbone], split="test"))
 
 # %%
-P.save_figure(training_curves_figure(runs, keys=["loss"], title=P.title(extra="training loss", segmenter=runs.get("drn") or next(iter(runs.values())))),
+P.out.save_figure(training_curves_figure(runs, keys=["loss"], title=P.out.title(extra="training loss", segmenter=runs.get("drn") or next(iter(runs.values())))),
               "seg_training_loss", factor=0);
 
 # %% [markdown]
@@ -95,7 +95,7 @@ P.save_figure(training_curves_figure(runs, keys=["loss"], title=P.title(extra="t
 
 # %%
 t5 = table5(rows, dataset=P.dataset, profile=P.profile)
-P.save_table(t5, "table5", path=P.results_dir / f"table5_segmentation_{P.dataset}_{P.profile}.csv")
+P.out.save_table(t5, "table5", path=P.out.results_dir / f"table5_segmentation_{P.dataset}_{P.profile}.csv")
 t5
 
 # %% [markdown]
@@ -103,7 +103,7 @@ t5
 
 # %%
 per_class = per_class_table(rows)
-P.save_table(per_class, "table5_per_class", path=P.results_dir / f"table5_per_class_iou_{P.dataset}_{P.profile}.csv")
+P.out.save_table(per_class, "table5_per_class", path=P.out.results_dir / f"table5_per_class_iou_{P.dataset}_{P.profile}.csv")
 per_class
 
 # %% [markdown]
@@ -112,7 +112,7 @@ per_class
 
 # %%
 best = runs.get("drn", next(iter(runs.values())))
-P.save_figure(figure2(P.cfg, best, n=figure_rows, seed=seed + figure_seed), "fig02_segmentation", factor=0);
+P.out.save_figure(figure2(P.cfg, best, n=figure_rows, seed=seed + figure_seed), "fig02_segmentation", factor=0);
 
 # %% [markdown]
 # ## Predicted masks for every split

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -54,7 +54,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -71,6 +71,7 @@ workers = None          # trainings side by side (pipeline.train_workers), each 
 # %%
 from IPython.display import Markdown
 import pandas as pd
+from deepsee.config import MAIN_VARIANTS
 from deepsee.pipeline import knob_overrides, setup
 from deepsee.viz import read_stats, training_curves_figure
 
@@ -93,7 +94,7 @@ table = pd.DataFrame([{"model": k, "profile": c.profile, "variant": c.model.vari
                       "lambda_l1": c.train.lambda_l1, "style_pool": c.model.style_pool,
                       "lambda_l1_final": c.train.lambda_l1_final,
                       "masks": "predicted" if c.data.mask_dir else "ground truth",
-                      "source": "shipped (pretrained/showcase)" if P.use_shipped(retrain) and k in ("independent", "guided")
+                      "source": "shipped (pretrained/showcase)" if P.use_shipped(retrain) and k in MAIN_VARIANTS
                                 else "trained here"} for k, c in ((j.key, j.cfg) for j in jobs)])
 table
 
@@ -110,15 +111,15 @@ runs = P.train_sr_models(retrain)
 # With the hinge loss $\mathcal L_D \approx 2$ means the discriminator cannot tell fakes from reals.
 
 # %%
-main = {k: v for k, v in runs.items() if k in ("independent", "guided")}
-P.save_figure(training_curves_figure(main, keys=["g_total", "d_total"], title=P.title(extra="main models")),
+main = {k: v for k, v in runs.items() if k in MAIN_VARIANTS}
+P.out.save_figure(training_curves_figure(main, keys=["g_total", "d_total"], title=P.out.title(extra="main models")),
               "sr_training_curves");
 
 # %%
 others = {k: v for k, v in runs.items() if k not in main}
 if others:
-    P.save_figure(training_curves_figure(others, keys=["g_total", "d_total"],
-                                         title=P.title(extra="ablation variants and the 32x model")),
+    P.out.save_figure(training_curves_figure(others, keys=["g_total", "d_total"],
+                                         title=P.out.title(extra="ablation variants and the 32x model")),
                   "sr_training_curves_other");
 
 # %% [markdown]

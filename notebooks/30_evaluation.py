@@ -29,15 +29,15 @@
 # `deepsee.metrics.known_answer`); FID between the outputs and the ground truths (Inception features;
 # needs its weights and many images, so off in the CPU profiles).
 #
-# **Explorative metrics.** *Diversity*: $K$ styles $S_i = \mathrm{clamp}(S + \sigma\,\epsilon_i, -1, 1)$,
-# $\epsilon_i \sim \mathcal N(0, I)$, around the predicted style; the mean pairwise distance of the
-# $K$ solutions, overall and per region. *Region leakage*: one region's style row moved by $+\delta$; the
-# mean change of the output inside the region and outside it (a local edit changes little outside).
-#
-# **Style usage** (does the model use its style space?, README "Style usage"): the oracle style (HR
-# encoder on the ground truth) against the LR encoder's style; ±2δ walks per region and over all rows;
-# diversity; best-of-$n$ selection gain. Each row states its goal and whether this run meets it.
-# Beside each region's inside/outside ratio, a diagnostic splits the outside change into the band of one
+# **Style usage and the explorative metrics** (does the model use its style space?, README "Style usage"): the
+# oracle style (HR encoder on the ground truth) against the LR encoder's style; ±2δ walks per region and over
+# all rows; diversity; best-of-$n$ selection gain. Each row states its goal and whether this run meets it.
+# Every pixel change is in one unit, $c(a, b) = \tfrac12\,\overline{|a - b|}_{RGB}$ (images in $[-1, 1]$, so
+# $c \in [0, 1]$). *Diversity*: $K$ styles $S_i = \mathrm{clamp}(S + \sigma\,\epsilon_i, -1, 1)$,
+# $\epsilon_i \sim \mathcal N(0, I)$, around the LR style; the mean of $c(x_i, x_j)$ over all pairs, overall
+# and per region. *Region control*: one region's rows walked to $\pm 2\delta$; the mean of $c$ between each end
+# and the output at the LR style, inside the region and outside it, and the ratio inside / outside (a local
+# walk changes little outside: higher is better). A diagnostic splits the outside change into the band of one
 # LR pixel ($f$ HR pixels) around the region and the rest: the generator's first blocks read the mask at
 # the LR size, so a walk also moves that band, which the LR input cannot tell apart from the region.
 #
@@ -58,7 +58,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -68,16 +68,13 @@ fid = None              # compute FID (eval.fid; needs the Inception weights)
 diversity_k = None      # samples per image for diversity (eval.usage_samples)
 consistent = True       # Tables 6-7 also score each model's outputs projected onto the consistent images
 noise_scale = None      # sigma of the sampled styles (eval.oracle_scale)
-explore_images = None   # test images of the diversity / leakage tables (pipeline.figure_images, at least 2)
-leak_classes = ["skin", "l_eye", "l_brow", "u_lip", "hair"]   # regions edited for the leakage table
-leak_delta = 0.3        # the leakage edit: + delta on the region's style row
-explore_seed = 0        # draw of the explorative tables' images (added to seed)
 
 # %%
 from IPython.display import Markdown, display
-from deepsee.data import sample_items, spread_items
+from deepsee.config import MAIN_VARIANTS
+from deepsee.data import spread_items
 from deepsee.eval import table6, table7
-from deepsee.eval.methods import evaluate_methods, explorative_tables
+from deepsee.eval.methods import evaluate_methods
 from deepsee.eval.style_usage import GOAL_SETS, style_usage
 from deepsee.pipeline import setup
 
@@ -85,9 +82,7 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
           interactive=interactive, overrides=overrides)
 max_images, fid = P.knob(max_images, "eval.max_images"), P.knob(fid, "eval.fid")
 diversity_k, noise_scale = P.knob(diversity_k, "eval.usage_samples"), P.knob(noise_scale, "eval.oracle_scale")
-explore_images = max(2, P.knob(explore_images, "pipeline.figure_images"))
 perceptual = P.perceptual_metric()
-P.record_perceptual_metric(perceptual)
 print(P, "\nperceptual metric:", perceptual.name)
 
 # %% [markdown]
@@ -96,7 +91,7 @@ print(P, "\nperceptual metric:", perceptual.name)
 
 # %%
 test, guided_test = P.split(), P.split(guided=True)
-models = {v: P.load_model(v) for v in ("independent", "guided") if P.has_model(v)}
+models = {v: P.load_model(v) for v in MAIN_VARIANTS if P.has_model(v)}
 antialias = P.cfg.data.antialias      # the degradation that made the LR inputs (LR-PSNR and the projection use it)
 rows, per_image = evaluate_methods(models, test, guided_test, perceptual=perceptual, max_images=max_images or None,
                                    fid=fid, device=P.device, weights={v: f"trained: {P.sr_run(v)}" for v in models},
@@ -105,7 +100,7 @@ for label, df in per_image.items():
     if label in models:
         df.to_csv(P.run_root / f"pipeline-{P.profile}" / f"eval_test_per_image_{label}.csv", index=False)
 t6 = table6(rows, profile=P.profile, dataset=P.dataset)
-P.save_table(t6, "table6", path=P.results_dir / f"table6_{P.dataset}_8x_{P.profile}.csv")
+P.out.save_table(t6, "table6", path=P.out.results_dir / f"table6_{P.dataset}_8x_{P.profile}.csv")
 t6
 
 # %% [markdown]
@@ -116,7 +111,7 @@ t6
 # training faces would fall back towards bicubic here.
 
 # %%
-holdout = P.holdout_split()
+holdout = P.holdout_seed_faces()
 if holdout is not None:
     h_rows, _ = evaluate_methods({"independent": models["independent"]}, holdout, perceptual=perceptual,
                                  fid=False, device=P.device, weights={"independent": f"trained: {P.sr_run('independent')}"})
@@ -125,7 +120,7 @@ if holdout is not None:
                  note=f"{r.get('note', '')}; faces drawn with SynthFaces seed {P.cfg.eval.holdout_seed} (never trained on)")
     t6h = table6(h_rows, profile=P.profile, dataset=P.dataset)
     t6h = t6h[t6h.source == "measured"]
-    P.save_table(t6h, "table6_holdout", path=P.results_dir / f"table6_{P.dataset}-seed{P.cfg.eval.holdout_seed}_8x_{P.profile}.csv",
+    P.out.save_table(t6h, "table6_holdout", path=P.out.results_dir / f"table6_{P.dataset}-seed{P.cfg.eval.holdout_seed}_8x_{P.profile}.csv",
                  holdout_seed=P.cfg.eval.holdout_seed, images=len(holdout))
     display(t6h)
 else:
@@ -145,42 +140,32 @@ if not (P.dataset == "synthfaces" and cfg7.data.synth_size < 256):
     t7_rows, _ = evaluate_methods({}, build_dataset(cfg7, "test"), perceptual=perceptual,
                                   max_images=max_images or None, fid=fid, device=P.device, antialias=antialias)
 t7 = table7(t7_rows, profile=P.profile, dataset=P.dataset)
-P.save_table(t7, "table7", path=P.results_dir / f"table7_{P.dataset}_8x_{P.profile}.csv")
+P.out.save_table(t7, "table7", path=P.out.results_dir / f"table7_{P.dataset}_8x_{P.profile}.csv")
 t7[t7.source == "measured"] if t7_rows else t7.head(3)
 
 # %% [markdown]
-# ## Explorative metrics of the independent model
-# Diversity of $K$ sampled solutions and the locality of region edits, per test image.
-
-# %%
-model = P.load_model("independent")
-items = sample_items(test, explore_images, seed + explore_seed)
-div, leak = explorative_tables(model, items, perceptual, k=diversity_k, scale=noise_scale,
-                               leak_classes=leak_classes, leak_delta=leak_delta, seed=seed, device=P.device)
-P.save_table(div, "diversity", path=P.table_path("diversity"), samples_per_image=diversity_k, noise_scale=noise_scale)
-P.save_table(leak, "leakage", path=P.table_path("region_leakage"), delta=leak_delta)
-div
-
-# %%
-leak
-
-# %% [markdown]
-# ## Style usage
+# ## Style usage and the explorative metrics of the independent model
 # Test split with the **ground-truth** masks (the style's information, not the segmenter's errors).
 # Information and region control on `eval.usage_images` images spread over the split; diversity and
-# selection on the first `eval.usage_select_images` of them.
+# selection on the first `eval.usage_select_images` of them. Beside the summary, the per-image diversity and
+# region-control tables it is computed from.
 
 # %%
-ev = P.cfg.eval
+ev, model = P.cfg.eval, P.load_model("independent")
 usage_items = spread_items(P.split(masks="ground truth"), ev.usage_images)
 select_items = usage_items[:ev.usage_select_images]
-usage = style_usage(model, usage_items, perceptual, select_items=select_items, region_delta=ev.usage_region_delta,
+parts = style_usage(model, usage_items, perceptual, select_items=select_items, region_delta=ev.usage_region_delta,
                     global_delta=ev.usage_global_delta, k=diversity_k, scale=noise_scale, noise=ev.oracle_noise,
-                    select_n=ev.usage_select_n, seed=seed, device=P.device, goals=GOAL_SETS[ev.usage_goals])["summary"]
-P.save_table(usage, "style_usage", path=P.table_path("style_usage"), masks="ground truth", images=len(usage_items),
-             select_images=len(select_items), samples=diversity_k, select_n=ev.usage_select_n, noise_scale=noise_scale,
-             region_delta=ev.usage_region_delta, global_delta=ev.usage_global_delta,
-             perceptual_metric=perceptual.name, goals=GOAL_SETS[ev.usage_goals], goal_set=ev.usage_goals)
+                    select_n=ev.usage_select_n, seed=seed, device=P.device, goals=GOAL_SETS[ev.usage_goals])
+protocol = dict(masks="ground truth", images=len(usage_items), select_images=len(select_items), samples=diversity_k,
+                select_n=ev.usage_select_n, noise_scale=noise_scale, region_delta=ev.usage_region_delta,
+                global_delta=ev.usage_global_delta, perceptual_metric=perceptual.name,
+                change_unit="[0, 1] (deepsee.metrics.explorative.change_map)")
+usage = parts["summary"]
+P.out.save_table(usage, "style_usage", path=P.out.table_path("style_usage"), goals=GOAL_SETS[ev.usage_goals],
+             goal_set=ev.usage_goals, **protocol)
+P.out.save_table(parts["diversity"], "diversity", path=P.out.table_path("diversity"), **protocol)
+P.out.save_table(parts["region_control"], "region_control", path=P.out.table_path("region_control"), **protocol)
 usage[usage.goal.notna()]
 
 # %% [markdown]
@@ -197,7 +182,7 @@ study = consistency_study(model, cons_items, cons_items[:ev.consistency_select_i
                           scale=noise_scale, select_n=ev.usage_select_n, region_delta=ev.usage_region_delta,
                           global_delta=ev.usage_global_delta, ntire_k=ev.ntire_samples, seed=seed, antialias=antialias,
                           device=P.device)
-P.save_table(study["effect"], "consistency", path=P.table_path("consistency"), masks="ground truth",
+P.out.save_table(study["effect"], "consistency", path=P.out.table_path("consistency"), masks="ground truth",
              images=len(cons_items), select_images=min(len(cons_items), ev.consistency_select_images),
              samples=diversity_k, select_n=ev.usage_select_n, ntire_samples=ev.ntire_samples, noise_scale=noise_scale,
              perceptual_metric=perceptual.name, projection="deepsee.data.degradation.project_consistent")
@@ -213,7 +198,7 @@ ntire_items = spread_items(test, ev.ntire_images)
 lr_styled = {v: m_ for v, m_ in models.items() if m_.test_time_source == "lr"}
 nt, _ = ntire_table(lr_styled, ntire_items, perceptual, k=ev.ntire_samples, scale=noise_scale, seed=seed,
                     antialias=antialias, dataset=f"{P.dataset} test, predicted masks", device=P.device)
-P.save_table(nt, "ntire21", path=P.results_dir / f"ntire21_{P.dataset}_8x_{P.profile}.csv", images=len(ntire_items),
+P.out.save_table(nt, "ntire21", path=P.out.results_dir / f"ntire21_{P.dataset}_8x_{P.profile}.csv", images=len(ntire_items),
              samples=ev.ntire_samples, noise_scale=noise_scale, perceptual_metric=perceptual.name,
              diversity_map=f"{perceptual.name}, spatial form")
 nt

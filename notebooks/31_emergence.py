@@ -46,7 +46,7 @@ profile = "quick"       # smoke | quick | showcase | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -78,17 +78,16 @@ print(P, "\nsnapshots at steps:", ", ".join(str(s) for s, _ in snaps))
 # %%
 items = spread_items(P.split(masks="ground truth"), n_images)
 perceptual = P.perceptual_metric()
-P.record_perceptual_metric(perceptual)
 rows = emergence(snaps, items, perceptual, select_items=items[:n_select],
                  region_delta=ev.usage_region_delta, global_delta=ev.usage_global_delta, k=ev.usage_samples,
                  scale=noise_scale, noise=ev.oracle_noise, select_n=ev.usage_select_n, seed=seed, device=P.device)
-P.save_table(rows, "emergence", path=P.table_path("emergence"), images=len(items), select_images=n_select,
+P.out.save_table(rows, "emergence", path=P.out.table_path("emergence"), images=len(items), select_images=n_select,
              noise_scale=noise_scale, samples=ev.usage_samples, select_n=ev.usage_select_n)
 rows
 
 # %%
-P.save_figure(emergence_figure(rows, GOAL_SETS[ev.usage_goals], images_per_step=len(items),
-                               title=P.title(extra="independent model"), marks=P.stage_marks()), "fig_emergence");
+P.out.save_figure(emergence_figure(rows, GOAL_SETS[ev.usage_goals], images_per_step=len(items),
+                               title=P.out.title(extra="independent model"), marks=P.stage_marks()), "fig_emergence");
 
 # %% [markdown]
 # ## This run

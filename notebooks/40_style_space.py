@@ -37,7 +37,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -55,7 +55,7 @@ from IPython.display import Markdown
 import numpy as np
 from deepsee.data import sample_items
 from deepsee.explore.walks import walk_offsets
-from deepsee.paper.rows import full_face, region_walk_rows, walk_rows
+from deepsee.paper.rows import full_face, region_walk_rows, row_change, walk_rows
 from deepsee.pipeline import setup
 from deepsee.viz import region_walk_figure, style_walk_figure
 
@@ -72,7 +72,7 @@ print(P)
 
 # %%
 fig3 = walk_rows(model, items[:rows], delta=delta, steps=walk_points, device=P.device)
-P.save_figure(style_walk_figure(fig3, deltas=offsets, diff_gain=diff_gain, title=P.title(extra=f"delta = {delta} on all rows")),
+P.out.save_figure(style_walk_figure(fig3, deltas=offsets, diff_gain=diff_gain, title=P.out.title(extra=f"delta = {delta} on all rows")),
               "fig03_style_walk");
 
 # %% [markdown]
@@ -80,7 +80,7 @@ P.save_figure(style_walk_figure(fig3, deltas=offsets, diff_gain=diff_gain, title
 
 # %%
 fig4 = walk_rows(model, items[rows:3 * rows], delta=delta, steps=walk_points, device=P.device)
-P.save_figure(style_walk_figure(fig4, deltas=offsets, diff_gain=diff_gain, title=P.title(extra=f"delta = {delta} on all rows")),
+P.out.save_figure(style_walk_figure(fig4, deltas=offsets, diff_gain=diff_gain, title=P.out.title(extra=f"delta = {delta} on all rows")),
               "fig04_style_walk_more");
 
 # %% [markdown]
@@ -90,8 +90,8 @@ P.save_figure(style_walk_figure(fig4, deltas=offsets, diff_gain=diff_gain, title
 # %%
 face = full_face(items, walked_regions)
 fig10 = region_walk_rows(model, face, walked_regions, delta=region_delta, steps=walk_points, device=P.device)
-P.save_figure(region_walk_figure(fig10, diff_gain=diff_gain, headers=[f"{k:+.1f}" for k in walk_offsets(region_delta, walk_points).tolist()],
-                                 title=P.title(extra=f"region rows walked by multiples of {region_delta}")),
+P.out.save_figure(region_walk_figure(fig10, diff_gain=diff_gain, headers=[f"{k:+.1f}" for k in walk_offsets(region_delta, walk_points).tolist()],
+                                 title=P.out.title(extra=f"region rows walked by multiples of {region_delta}")),
               "fig10_region_walk");
 
 # %% [markdown]
@@ -103,21 +103,20 @@ P.save_figure(region_walk_figure(fig10, diff_gain=diff_gain, headers=[f"{k:+.1f}
 # %%
 fig10c = region_walk_rows(model, face, walked_regions, delta=region_delta, steps=walk_points, device=P.device,
                           consistent=True, antialias=P.cfg.data.antialias)
-P.save_figure(region_walk_figure(fig10c, diff_gain=diff_gain, headers=[f"{k:+.1f}" for k in walk_offsets(region_delta, walk_points).tolist()],
-                                 title=P.title(extra=f"as Fig. 10, projected onto the images consistent with the LR input")),
+P.out.save_figure(region_walk_figure(fig10c, diff_gain=diff_gain, headers=[f"{k:+.1f}" for k in walk_offsets(region_delta, walk_points).tolist()],
+                                 title=P.out.title(extra="as Fig. 10, projected onto the images consistent with the LR input")),
               "fig10_region_walk_consistent");
 
 # %% [markdown]
 # ## This run
-# Mean absolute change between the walk's two ends (images in [0, 1]), per figure and, for Fig. 10,
-# inside the walked region, with and without the projection (the share of the walk that survives it).
+# The change each walk makes, as the style-usage table measures it (notebook 30): the mean absolute change of
+# its two ends against the middle image, in $[0, 1]$ units, per figure and, for Fig. 10, inside the walked
+# region and inside / outside, with and without the projection (the share of the walk that survives it).
 
 # %%
-def span(r):
-    return float((r["images"][-1] - r["images"][0]).abs().mean() / 2)
-def inside_change(rows):
-    return {r["region"]: float(((r["images"][-1] - r["images"][0]).abs().mean(0)[r["highlight"]]).mean() / 2) for r in rows}
-inside, inside_c = inside_change(fig10), inside_change(fig10c)
-Markdown(f"- Fig. 3-4 walk (all rows, ±{2 * delta:.2f}): mean change {np.mean([span(r) for r in fig3 + fig4]):.4f}\n"
-         + "\n".join(f"- Fig. 10, {k} (±{2 * region_delta:.1f}): change inside the region {v:.4f}; with the projection "
-                      f"{inside_c[k]:.4f} ({100 * inside_c[k] / v:.0f} % survives)" for k, v in inside.items()))
+walk_all = np.mean([row_change(r)["all"] for r in fig3 + fig4])
+plain, proj = {r["region"]: row_change(r) for r in fig10}, {r["region"]: row_change(r) for r in fig10c}
+Markdown(f"- Fig. 3-4 walk (all rows, ±{2 * delta:.2f}): mean change {walk_all:.4f}\n"
+         + "\n".join(f"- Fig. 10, {k} (±{2 * region_delta:.1f}): change inside the region {v['inside']:.4f} "
+                      f"(inside / outside {v['ratio']:.1f}); with the projection {proj[k]['inside']:.4f} "
+                      f"({100 * proj[k]['inside'] / v['inside']:.0f} % survives)" for k, v in plain.items()))

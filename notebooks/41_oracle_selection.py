@@ -41,7 +41,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -67,7 +67,6 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
 K, n_images = P.knob(K, "eval.oracle_samples"), P.knob(n_images, "eval.oracle_images")
 noise, scale = P.knob(noise, "eval.oracle_noise"), P.knob(scale, "eval.oracle_scale")
 perceptual = P.perceptual_metric()
-P.record_perceptual_metric(perceptual)
 model = P.load_model("independent")
 items = sample_items(P.split(), n_images, seed + image_seed)
 print(P, f"\nK = {K}, {len(items)} images, {noise} noise, scale {scale}, metric {perceptual.name}")
@@ -76,7 +75,7 @@ print(P, f"\nK = {K}, {len(items)} images, {noise} noise, scale {scale}, metric 
 study = oracle_study(model, items, {"ssim": ssim, "perceptual": perceptual}, K=K, ns=ns, noise=noise, scale=scale,
                      seed=seed, device=P.device, also_consistent=True, antialias=P.cfg.data.antialias)
 curves = study["curves"]
-P.save_table(curves, "best_of_n", path=P.table_path("oracle_best_of_n"), protocol=study["protocol"],
+P.out.save_table(curves, "best_of_n", path=P.out.table_path("oracle_best_of_n"), protocol=study["protocol"],
              perceptual_metric=perceptual.name)
 curves.groupby(["metric", "n"])["value"].mean().unstack("n")
 
@@ -85,8 +84,8 @@ curves.groupby(["metric", "n"])["value"].mean().unstack("n")
 
 # %%
 for by, name in (("perceptual", "fig06_oracle_perceptual"), ("ssim", "fig07_oracle_ssim")):
-    P.save_figure(oracle_cloud_figure(study["clouds"], by=by, perceptual_name=perceptual.name,
-                                      title=P.title(extra=f"K = {K} samples per image")),
+    P.out.save_figure(oracle_cloud_figure(study["clouds"], by=by, perceptual_name=perceptual.name,
+                                      title=P.out.title(extra=f"K = {K} samples per image")),
                   name, protocol=study["protocol"])
 
 # %% [markdown]
@@ -94,13 +93,13 @@ for by, name in (("perceptual", "fig06_oracle_perceptual"), ("ssim", "fig07_orac
 
 # %%
 rows = best_of_rows(model, items, study, metric="perceptual", n_rows=fig5_rows, device=P.device)
-P.save_figure(best_of_figure(rows, metric_name=perceptual.name, title=P.title()), "fig05_best_of", protocol=study["protocol"]);
+P.out.save_figure(best_of_figure(rows, metric_name=perceptual.name, title=P.out.title()), "fig05_best_of", protocol=study["protocol"]);
 
 # %% [markdown]
 # ## Best of n, averaged over the images
 
 # %%
-P.save_figure(best_of_n_curve_figure(curves, title=P.title()), "oracle_best_of_n_curves");
+P.out.save_figure(best_of_n_curve_figure(curves, title=P.out.title()), "oracle_best_of_n_curves");
 
 # %% [markdown]
 # ## Consistent samples beside the plain ones
@@ -111,15 +110,15 @@ P.save_figure(best_of_n_curve_figure(curves, title=P.title()), "oracle_best_of_n
 import pandas as pd
 study_c = study["consistent"]       # the same solutions, scored after the projection
 curves_c = study_c["curves"]
-P.save_table(curves_c, "best_of_n_consistent", path=P.table_path("oracle_best_of_n_consistent"),
+P.out.save_table(curves_c, "best_of_n_consistent", path=P.out.table_path("oracle_best_of_n_consistent"),
              protocol=study_c["protocol"], perceptual_metric=perceptual.name,
              projection="deepsee.data.degradation.project_consistent")
-P.save_figure(best_of_n_curve_figure(curves, second=curves_c, title=P.title(extra="plain (solid) and consistent (dashed) solutions")),
+P.out.save_figure(best_of_n_curve_figure(curves, second=curves_c, title=P.out.title(extra="plain (solid) and consistent (dashed) solutions")),
               "oracle_best_of_n_curves_consistent");
 
 # %%
 rows_c = best_of_rows(model, items, study_c, metric="perceptual", n_rows=fig5_rows, device=P.device)
-P.save_figure(best_of_figure(rows_c, metric_name=perceptual.name, title=P.title(extra="consistent samples")),
+P.out.save_figure(best_of_figure(rows_c, metric_name=perceptual.name, title=P.out.title(extra="consistent samples")),
               "fig05_best_of_consistent", protocol=study_c["protocol"])
 curves = pd.concat([curves, curves_c])
 

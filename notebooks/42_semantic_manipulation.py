@@ -35,7 +35,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -83,7 +83,7 @@ if not skip:
                          ["original"] + [f"add hair ({px} px)" for px in hair_px], device=P.device,
                          antialias=P.cfg.data.antialias))
     lr_psnr_of = {"Fig. 8": rows}
-    P.save_figure(manipulation_figure(rows, title=P.title(factor, "edited masks")), "fig08_manipulations", factor=factor);
+    P.out.save_figure(manipulation_figure(rows, title=P.out.title(factor, "edited masks")), "fig08_manipulations", factor=factor);
 
 # %% [markdown]
 # ## Fig. 9: edits the LR image contradicts
@@ -102,7 +102,7 @@ if not skip:
     rows = [edit_row(model, it, [it["mask"], fn(it["mask"])], ["original", cap], device=P.device,
                      antialias=P.cfg.data.antialias) for it, (cap, fn) in zip(fig9_items, fig9_edits)]
     lr_psnr_of["Fig. 9"] = rows
-    P.save_figure(manipulation_figure(rows, title=P.title(factor, "edits inconsistent with the LR input are visible")),
+    P.out.save_figure(manipulation_figure(rows, title=P.out.title(factor, "edits inconsistent with the LR input are visible")),
                   "fig09_manipulations", factor=factor);
 
 # %% [markdown]
@@ -115,7 +115,7 @@ if not skip:
                      ["default solution"] + [f"open mouth ({px} px)" for px in fig16_px], device=P.device,
                      antialias=P.cfg.data.antialias)]
     lr_psnr_of["Fig. 16"] = rows
-    P.save_figure(manipulation_figure(rows, title=P.title(factor, "mask edited to open the mouth")), "fig16_open_mouth", factor=factor);
+    P.out.save_figure(manipulation_figure(rows, title=P.out.title(factor, "mask edited to open the mouth")), "fig16_open_mouth", factor=factor);
 
 # %% [markdown]
 # ## LR consistency of the edits (beyond the paper; issue 33)
@@ -125,7 +125,7 @@ if not skip:
 # %%
 if not skip:
     ec = edit_consistency(lr_psnr_of)
-    P.save_table(ec, "edit_consistency", path=P.table_path("edit_consistency", factor), factor=factor)
+    P.out.save_table(ec, "edit_consistency", path=P.out.table_path("edit_consistency", factor), factor=factor)
     ec
 
 # %% [markdown]
@@ -144,7 +144,7 @@ judge = P.judge()
 if judge is not None and not skip:
     mc_items = spread_items(test, P.cfg.eval.mask_control_images)
     mc = mask_control_table(judge, {f"independent {factor}x": model}, mc_items, FIGURE_EDITS, device=P.device)
-    P.save_table(mc, "mask_control", path=P.table_path("mask_control", factor), factor=factor, images=len(mc_items),
+    P.out.save_table(mc, "mask_control", path=P.out.table_path("mask_control", factor), factor=factor, images=len(mc_items),
                  judge=str(P.shipped("judge")))
     display(mc)
 else:

@@ -34,7 +34,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -65,8 +65,8 @@ print(P, f"\n{factor}x model: {model.cfg.lr_size} -> {model.cfg.hr_size} px")
 
 # %%
 out = sr_rows(model, sample_items(test, n_images, seed + image_seed), device=P.device)
-P.save_figure(extreme_sr_figure(out[:2], title=P.title(factor)), "fig14_extreme_sr", factor=factor);
-P.save_figure(extreme_sr_figure(out[2:4], title=P.title(factor)), "fig15_extreme_sr", factor=factor);
+P.out.save_figure(extreme_sr_figure(out[:2], title=P.out.title(factor)), "fig14_extreme_sr", factor=factor);
+P.out.save_figure(extreme_sr_figure(out[2:4], title=P.out.title(factor)), "fig15_extreme_sr", factor=factor);
 
 # %% [markdown]
 # ## Fig. 17: faces from an image folder
@@ -84,7 +84,7 @@ seg = load_segmenter(P.get("segmenter_run")).to(P.device)
 photos = [photo_item(f, seg, model.cfg.hr_size, model.cfg.lr_size, seg_sizes=(P.cfg.data.lr_size, P.cfg.data.hr_size),
                      device=P.device) for f in image_files(folder, folder_images)]
 fig17 = [dict(r, gt=None) for r in sr_rows(model, photos, device=P.device)]
-P.save_figure(extreme_sr_figure(fig17, title=P.title(factor, f"images from {label}; masks predicted")),
+P.out.save_figure(extreme_sr_figure(fig17, title=P.out.title(factor, f"images from {label}; masks predicted")),
               "fig17_image_folder", factor=factor);
 
 # %% [markdown]

@@ -39,18 +39,18 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
 # Science (None: the profile's value)
 n_images = None         # rows of Fig. 18 (pipeline.figure_images)
-columns = {"prior_only": "prior-only", "lr_style_only": "LR-style-only", "hr_style_only": "HR-style-only",
-           "semantics_only": "semantics-only", "independent": "independent", "guided": "guided"}
+columns = None          # the variants shown, in order (None: the four ablations, then the main models)
 image_seed = 44         # draw of the faces (added to seed)
 
 # %%
 from IPython.display import Markdown
+from deepsee.config import ABLATION_VARIANTS, MAIN_VARIANTS, VARIANT_LABELS
 from deepsee.data import sample_items
 from deepsee.paper.rows import method_outputs
 from deepsee.metrics import psnr
@@ -60,8 +60,9 @@ from deepsee.viz import ablation_figure
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
 n_images = P.knob(n_images, "pipeline.figure_images")
+columns = columns or ABLATION_VARIANTS + MAIN_VARIANTS
 steps = {v: P.model_steps(v) for v in columns if P.has_model(v)}
-models = {f"{columns[v]}\n{n:,} steps": P.load_model(v) for v, n in steps.items()}
+models = {f"{VARIANT_LABELS[v]}\n{n:,} steps": P.load_model(v) for v, n in steps.items()}
 items = sample_items(P.split(guided=True), n_images, seed + image_seed)
 print(P, "\nvariants:", ", ".join(models))
 
@@ -70,11 +71,11 @@ print(P, "\nvariants:", ", ".join(models))
 # and says where it is: the quick run's `figures/fig18_ablation_synthfaces_8x_quick.png` (`make reproduce`).
 
 # %%
-ablations = [v for v in columns if v not in ("independent", "guided") and P.has_model(v)]
+ablations = [v for v in columns if v not in MAIN_VARIANTS and P.has_model(v)]
 rows = [{"lr": it["lr"], "outputs": method_outputs(models, it, P.device), "gt": it["hr"]} for it in items]
 if ablations:
     unequal = "; UNEQUAL training budgets (column headers)" if len(set(steps.values())) > 1 else ""
-    P.save_figure(ablation_figure(rows, title=P.title(extra="HR-style models use another image of the person" + unequal)),
+    P.out.save_figure(ablation_figure(rows, title=P.out.title(extra="HR-style models use another image of the person" + unequal)),
                   "fig18_ablation");
 else:
     print(f"Fig. 18 skipped: the {P.profile} profile trains no ablation variants (pipeline.variants); "

@@ -7,7 +7,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -31,7 +31,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -42,6 +42,7 @@ image_seed = 45         # draw of the faces (added to seed)
 # %%
 from IPython.display import Markdown
 from deepsee.config import data_root as data_folder
+from deepsee.config import MAIN_VARIANTS
 from deepsee.data import sample_items
 from deepsee.paper.rows import method_outputs
 from deepsee.pipeline import setup
@@ -50,7 +51,7 @@ from deepsee.viz import comparison_figure
 P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_root, out_dir=out_dir,
           interactive=interactive, overrides=overrides)
 n = P.knob(n_images, "pipeline.figure_images")
-models = {f"ours ({k})": P.load_model(k) for k in ("independent", "guided") if P.has_model(k)}
+models = {f"ours ({k})": P.load_model(k) for k in MAIN_VARIANTS if P.has_model(k)}
 items = sample_items(P.split(guided=True), 3 * n, seed + image_seed)
 print(P)
 
@@ -63,7 +64,7 @@ for name, chunk in (("fig11_comparison", items[:n]), ("fig12_comparison_more", i
     rows = [{"lr": it["lr"], "methods": method_outputs(models, it, P.device, bicubic=True), "guide": it["guide_hr"],
              "mask": it["mask"], "gt": it["hr"]} for it in chunk]
     shown += rows
-    P.save_figure(comparison_figure(rows, title=P.title(extra="other methods' numbers: Tables 6-7 (quoted)")), name)
+    P.out.save_figure(comparison_figure(rows, title=P.out.title(extra="other methods' numbers: Tables 6-7 (quoted)")), name)
 
 # %% [markdown]
 # ## Fig. 19: other domains

@@ -37,7 +37,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -75,7 +75,7 @@ if "model" in S:
     rows = fig19_rows(model, items, samples=samples, scale=sample_scale or ev.oracle_scale, seed=seed, device=P.device)
     title = (f"DeepSEE on outdoor scenes: {c.data.dataset}, {c.data.lr_size} -> {c.data.hr_size} px "
              f"({c.model.factor}x), {S['source']}; samples at sigma = {sample_scale or ev.oracle_scale:g}")
-    P.save_figure(scenes_figure(rows, title=title, labels=model.labels), "fig19_scenes", **where);
+    P.out.save_figure(scenes_figure(rows, title=title, labels=model.labels), "fig19_scenes", **where);
 
 # %% [markdown]
 # ## The scenes model against bicubic
@@ -89,7 +89,7 @@ if "model" in S:
     n = table_images or ev.max_images or len(test)
     scored = with_predicted_masks([test[i] for i in range(min(n, len(test)))], seg)
     table = scenes_table(model, scored, perceptual, device=P.device, antialias=c.data.antialias, seed=seed)
-    P.save_table(table, "scenes_vs_bicubic", **where)
+    P.out.save_table(table, "scenes_vs_bicubic", **where)
     display(table)
 
 # %% [markdown]
@@ -105,7 +105,7 @@ if "model" in S:
     parts = style_usage(model, scored[:nu], perceptual, select_items=scored[:ev.usage_select_images],
                         k=ev.usage_samples, select_n=ev.usage_select_n, scale=ev.oracle_scale, seed=seed,
                         device=P.device, goals=GOAL_SETS[ev.usage_goals], antialias=c.data.antialias)
-    P.save_table(parts["summary"], "style_usage", **where)
+    P.out.save_table(parts["summary"], "style_usage", **where)
     display(parts["summary"][parts["summary"].goal != ""])
 
 # %% [markdown]
@@ -121,7 +121,7 @@ if "model" in S:
                       export_dir=P.run_root / "explorer-scenes")
     if P.interactive:
         display(ex.widget)
-    snap = P.figure_path("explorer_snapshot", **where)
+    snap = P.out.figure_path("explorer_snapshot", **where)
     ex.drive(snapshot=snap, profile=P.profile, seed=P.cfg.seed)
     display(Image(filename=f"{snap}.png", width=900))
 

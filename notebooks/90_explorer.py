@@ -43,7 +43,7 @@ profile = "quick"       # smoke | quick | paper (or a YAML file)
 seed = 0
 device = "auto"
 data_root = ""          # "" -> $DEEPSEE_DATA, else data/
-run_root = "runs"
+run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
@@ -68,7 +68,6 @@ P = setup(profile, seed=seed, device=device, data_root=data_root, run_root=run_r
 noise_scale = P.knob(noise_scale, "eval.oracle_scale")
 model, test, segmenter_run, source = P.explorer_setup()   # this pipeline's model, else the shipped showcase one
 perceptual = P.perceptual_metric()
-P.record_perceptual_metric(perceptual)
 print(P, "\nmodel:", source)
 
 # %%
@@ -94,8 +93,8 @@ print("face:", item["name"])
 if interactive:
     display(ex.widget)
 else:
-    latencies = ex.drive(snapshot=P.figure_path("explorer_snapshot"), profile=P.profile, seed=P.cfg.seed)
-    display(Image(filename=f"{P.figure_path('explorer_snapshot')}.png", width=900))
+    latencies = ex.drive(snapshot=P.out.figure_path("explorer_snapshot"), profile=P.profile, seed=P.cfg.seed)
+    display(Image(filename=f"{P.out.figure_path('explorer_snapshot')}.png", width=900))
     display(pd.DataFrame({"control": list(latencies), "ms per update": [round(v * 1000) for v in latencies.values()]}))
 
 # %% [markdown]
@@ -105,4 +104,4 @@ else:
 Markdown(f"Face `{item['name']}`, {model.cfg.factor}x model, gallery noise scale {noise_scale}; "
          + ("move the sliders above." if interactive else
             f"headless drive: median update {1000 * pd.Series(ex.state.latencies).median():.0f} ms; "
-            f"snapshot `{P.figure_path('explorer_snapshot').name}.png`."))
+            f"snapshot `{P.out.figure_path('explorer_snapshot').name}.png`."))

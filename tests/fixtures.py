@@ -266,3 +266,25 @@ class TinyFaces(torch.utils.data.Dataset):
             ghr, glr, gmask = self._item(i ^ 1)
             out.update(guide_hr=ghr, guide_mask=gmask, guide_lr=glr, guide_name=f"{i ^ 1:04d}")
         return out
+
+
+def standin_alexnet(path: Path, full: bool) -> dict:
+    """Seeded torchvision AlexNet weights saved at ``path`` (where torchvision looks), in place of the real
+    download; returns the state dict. ``full=False``: the conv trunk only (what LPIPS reads)."""
+    import torchvision
+    torch.manual_seed(0)
+    sd = torchvision.models.alexnet(weights=None).state_dict()
+    if not full:
+        sd = {k: v for k, v in sd.items() if k.startswith("features.")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(sd, path)
+    return sd
+
+
+def accept_weights(monkeypatch, name: str, path: Path) -> None:
+    """Let the weights registry accept the stand-in file at ``path`` for ``name`` (its checksum prefix)."""
+    import dataclasses
+
+    from deepsee import weights
+    digest = weights.sha256_file(path)
+    monkeypatch.setitem(weights.REGISTRY, name, dataclasses.replace(weights.REGISTRY[name], sha256=digest[:8]))

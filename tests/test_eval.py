@@ -14,6 +14,7 @@ from deepsee.eval.methods import evaluate_methods
 from deepsee.eval import (COLUMNS, bicubic_upsample, evaluate, quoted_rows, table6, table7, table_name,
                           write_results_table)
 from deepsee.metrics import FeatureDistance, fid_from_features, inception_features, psnr, ssim
+from fixtures import accept_weights, standin_alexnet
 
 
 class StandIn(torch.nn.Module):
@@ -287,9 +288,7 @@ def test_cli_evaluate_perceptual_auto_says_which_metric(tmp_path, monkeypatch, d
     """The README's command on an offline machine: auto = LPIPS when its weights are present, else the
     weight-free substitute; console and summary.json say which."""
     import deepsee.eval.cli
-    import deepsee.metrics
     from deepsee.cli import main
-    from deepsee.metrics import perceptual_metric
     monkeypatch.setattr(deepsee.eval.cli, "build_dataset", lambda cfg, split, train=None, guided=False:
                         tiny_dataset(n=2))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))           # no AlexNet weights
@@ -303,20 +302,19 @@ def test_cli_evaluate_perceptual_auto_says_which_metric(tmp_path, monkeypatch, d
     assert "perceptual metric: TexStatDist (LPIPS substitute) (--perceptual auto; LPIPS unavailable" in out
     assert summ["lpips"] is not None                                       # the substitute's mean
     # LPIPS present: auto takes it (a stand-in in LPIPS's place)
-    standin = perceptual_metric("texture")
-    standin.name = "LPIPS alex v0.1"
-    monkeypatch.setattr(deepsee.eval.cli, "perceptual_metric",
-                        lambda kind, **kw: standin if kind == "lpips" else perceptual_metric(kind, **kw))
-    assert main(args + ["--out", str(tmp_path / "b")]) == 0
-    summ = json.loads((tmp_path / "b" / "summary.json").read_text())
-    assert summ["perceptual_choice"] == {"requested": "auto", "used": "LPIPS alex v0.1", "why": ""}
-    assert "perceptual metric: LPIPS alex v0.1 (--perceptual auto)" in capsys.readouterr().out
-    # explicit lpips still refuses without the weights; segfeat still needs a segmenter
-    monkeypatch.setattr(deepsee.eval.cli, "perceptual_metric", perceptual_metric)
+    # explicit lpips refuses without the weights; segfeat needs a segmenter
     assert main(args + ["--perceptual", "lpips", "--out", str(tmp_path / "c")]) == 1
     assert "alexnet" in capsys.readouterr().err
     assert main(args + ["--perceptual", "segfeat", "--out", str(tmp_path / "d")]) == 1
     assert "--segmenter" in capsys.readouterr().err
+    # LPIPS present (stand-in AlexNet weights where torchvision looks): auto takes it
+    hub = tmp_path / "empty-hub" / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+    standin_alexnet(hub, full=False)
+    accept_weights(monkeypatch, "alexnet", hub)
+    assert main(args + ["--out", str(tmp_path / "b")]) == 0
+    summ = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summ["perceptual_choice"] == {"requested": "auto", "used": "LPIPS alex v0.1", "why": ""}
+    assert "perceptual metric: LPIPS alex v0.1 (--perceptual auto)" in capsys.readouterr().out
 
 
 def test_cli_evaluate_truncated_model_names_the_file(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """deepsee.metrics: PSNR/SSIM known values, LPIPS and FID weight handling, the labelled substitute,
-FID formula, and the explorative metrics (best-of-n, oracle selection, diversity, region leakage)."""
+FID formula, the one Gaussian, and the explorative metrics (best-of-n, oracle selection, the change unit,
+diversity, region change and leakage)."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,10 +13,10 @@ import torch
 import torch.nn.functional as F
 
 from deepsee import weights
-from deepsee.metrics import (LPIPS, FeatureDistance, MissingWeightsError, best_of_n, diversity, feature_statistics,
-                             fid_from_features, fid_from_stats, inception_features, perceptual_metric,
-                             psnr, reference_statistics, reference_stats_path, region_bands, region_leakage, ssim,
-                             to_uint8)
+from deepsee.metrics import (LPIPS, FeatureDistance, MissingWeightsError, best_of_n, change_map, diversity,
+                             edge_band, feature_statistics, fid_from_features, fid_from_stats, gaussian_blur,
+                             gaussian_kernel, inception_features, perceptual_metric, psnr, reference_statistics,
+                             reference_stats_path, region_change, region_leakage, ssim, to_uint8, walk_change)
 from deepsee.paper.oracle import oracle_selection
 
 
@@ -430,26 +431,113 @@ def test_oracle_selection_uniform_noise_stays_within_scale():
     assert s.shape == (20, 19, 4) and s.abs().max() <= 0.3 and s.abs().max() > 0.25
 
 
+# ---------------------------------------------------------------------------------------- Gaussian
+
+def test_gaussian_kernel_radius_and_normalisation():
+    """One radius rule, r = max(1, ceil(3 sigma)): sigma 1.5 -> 11 taps, 2 -> 13, 0.3 -> 3; sums to 1, symmetric,
+    exp(-t^2 / (2 sigma^2)) relative to the centre."""
+    for sigma, taps in ((1.5, 11), (2.0, 13), (1.0, 7), (0.3, 3)):
+        k = gaussian_kernel(sigma)
+        assert k.shape == (taps,) and k.dtype == torch.float32
+        assert float(k.sum()) == pytest.approx(1.0, abs=1e-6) and torch.equal(k, k.flip(0))
+        r = taps // 2
+        assert float(k[r + 1] / k[r]) == pytest.approx(math.exp(-0.5 / sigma ** 2), rel=1e-5)
+    with pytest.raises(ValueError, match="sigma > 0"):
+        gaussian_kernel(0.0)
+    flat = torch.full((1, 3, 20, 20), 0.4)
+    assert torch.allclose(gaussian_blur(flat, 1.5), flat, atol=1e-6)      # normalised: a constant stays
+    dot = torch.zeros(1, 1, 21, 21)
+    dot[0, 0, 10, 10] = 1.0
+    blurred = gaussian_blur(dot, 2.0)[0, 0]
+    k = gaussian_kernel(2.0)
+    assert torch.allclose(blurred[4:17, 4:17], k[:, None] * k[None], atol=1e-7)   # the separable 2-D kernel
+
+
+# ---------------------------------------------------------------------------------------- the change unit
+
+def test_change_map_is_half_the_rgb_mean_difference():
+    """[0, 1] units: images in [-1, 1] that differ by 0.5 in one channel of three change by 0.5 / 3 / 2."""
+    a = torch.zeros(3, 4, 4)
+    b = a.clone()
+    b[0] = 0.5
+    assert torch.allclose(change_map(b, a), torch.full((4, 4), 0.5 / 3 / 2))
+    assert change_map(torch.ones(2, 3, 4, 4), -torch.ones(3, 4, 4)).max() == 1.0       # the range ends at 1
+    ends = torch.stack([a + 0.2, a - 0.6])                                              # a walk's two ends
+    assert torch.allclose(walk_change(ends, a), torch.full((4, 4), (0.1 + 0.3) / 2))
+
+
 # ---------------------------------------------------------------------------------------- diversity
 
 def test_diversity_known_values():
     mask = torch.zeros(8, 8, dtype=torch.long)
     mask[:4] = 13                     # hair on the top half
     mask[4:, :4] = 1                  # skin bottom-left, background bottom-right
+    mask[7, 6:] = 12                  # a lower lip of two pixels
     base = torch.zeros(3, 3, 8, 8)
     samples = base.clone()
-    samples[1][:, :4] += 0.5          # sample 1 differs by 0.5 in the hair only
+    samples[1][:, :4] += 0.5          # sample 1 differs by 0.5 ([-1, 1] units) in the hair only: 0.25 in [0, 1]
     d = diversity(samples, mask)
-    # pairs (0,1): hair 0.5, (0,2): 0, (1,2): hair 0.5 -> hair mean 1/3
+    # pairs (0,1): hair 0.25, (0,2): 0, (1,2): hair 0.25 -> hair mean 1/6
     assert d["pairs"] == 3 and d["K"] == 3
-    assert d["l1_hair"] == pytest.approx(1 / 3)
+    assert d["l1_hair"] == pytest.approx(1 / 6)
     assert d["l1_skin"] == 0 and d["l1_background"] == 0
-    assert d["l1_overall"] == pytest.approx(1 / 3 * 32 / 64)
+    assert d["l1_all"] == pytest.approx(1 / 6 * 32 / 64)
     assert "l1_nose" not in d
+    named = diversity(samples, mask, regions=("hair", "lips", "eyes"), min_pixels=3)
+    assert set(named) == {"K", "pairs", "l1_all", "l1_hair"}            # lips (2 px) and eyes (absent) left out
+    assert diversity(samples, mask, regions=("lips",), min_pixels=2)["l1_lips"] == 0
     same = diversity(base, mask, FeatureDistance(lambda x: [x], quantize=False))
-    assert same["l1_overall"] == 0 and same["perceptual_overall"] == 0
+    assert same["l1_all"] == 0 and same["perceptual_all"] == 0
     assert same["perceptual_metric"] == "SegFeatDist (LPIPS substitute)"
     assert diversity(torch.rand(40, 3, 8, 8), mask, max_pairs=50)["pairs"] == 50
+
+
+def test_diversity_uses_a_metrics_pairwise_form():
+    class Metric:
+        name = "m"
+
+        def __call__(self, a, b):
+            return (a - b).abs().mean((1, 2, 3))
+
+        def pairwise(self, x, first, second):
+            self.seen = (first.tolist(), second.tolist())
+            return self(x[first], x[second])
+    x, mask, metric = torch.rand(4, 3, 8, 8) * 2 - 1, torch.zeros(8, 8, dtype=torch.long), Metric()
+    d = diversity(x, mask, metric)
+    assert metric.seen == ([0, 0, 0, 1, 1, 2], [1, 2, 3, 2, 3, 3])                  # every pair, once
+    assert d["perceptual_all"] == pytest.approx(diversity(x, mask, metric.__call__)["perceptual_all"])
+
+
+# ---------------------------------------------------------------------------------------- region change
+
+def test_edge_band_is_the_ring_around_a_region():
+    m = torch.zeros(16, 16, dtype=torch.bool)
+    m[6:10, 6:10] = True
+    ring = edge_band(m, 2)
+    assert not (ring & m).any()
+    assert int(ring.sum()) == 8 * 8 - 4 * 4                      # the square grown by 2 px (Chebyshev), less the region
+    assert ring[4, 4] and ring[11, 11] and not ring[3, 6] and not ring[12, 8]
+    assert not edge_band(m, 0).any()
+
+
+def test_region_change_known_values():
+    """A square region whose pixels change by 0.2 ([0, 1] units), a 2-px ring around it by 0.05, the rest by 0.01."""
+    region = torch.zeros(12, 12, dtype=torch.bool)
+    region[4:8, 4:8] = True
+    change = torch.full((12, 12), 0.01)
+    change[2:10, 2:10] = 0.05
+    change[region] = 0.2
+    r = region_change(change, region, band=2)
+    ring, far = 8 * 8 - 16, 144 - 64
+    assert r["pixels"] == 16 and r["band"] == 2
+    assert r["inside"] == pytest.approx(0.2)
+    assert r["band_change"] == pytest.approx(0.05) and r["outside_far"] == pytest.approx(0.01)
+    assert r["outside"] == pytest.approx((ring * 0.05 + far * 0.01) / (ring + far))
+    assert r["ratio"] == pytest.approx(r["inside"] / r["outside"])                 # inside / outside: higher is local
+    plain = region_change(change, region)                                          # band 0: the whole outside
+    assert math.isnan(plain["band_change"]) and plain["outside_far"] == pytest.approx(plain["outside"])
+    local = region_change(change * region, region)
+    assert local["outside"] == 0 and local["ratio"] == math.inf
 
 
 # ---------------------------------------------------------------------------------------- leakage
@@ -468,13 +556,6 @@ def _synthetic_generator(mask, radius: int, alpha: float):
     return gen
 
 
-def test_region_bands():
-    r = np.zeros((12, 12), bool)
-    r[3:9, 3:9] = True
-    inside, outside = region_bands(r, 2)
-    assert inside.sum() == 2 * 2 and outside.sum() == 144 - 10 * 10
-
-
 def test_region_leakage_on_synthetic_generator():
     mask = torch.zeros(24, 24, dtype=torch.long)
     mask[4:16, 4:16] = 13
@@ -482,19 +563,18 @@ def test_region_leakage_on_synthetic_generator():
     g = torch.Generator().manual_seed(0)
     style = (torch.rand(19, 3, generator=g) - 0.5) * 0.5                 # in [-0.25, 0.25]: no clamping
     delta, alpha = 0.3, 0.5
-    # blur radius <= band: nothing leaks past the band except the global term
-    df = region_leakage(_synthetic_generator(mask, radius=1, alpha=alpha), style, mask, classes=[13, 1, 5],
+    glob = alpha * delta * 3 / (19 * 3) / 2                               # one row of 3 entries moved by delta; [0, 1]
+    # no blur: the region changes by delta / 2 ([0, 1] units), everything else by the global term
+    df = region_leakage(_synthetic_generator(mask, radius=0, alpha=alpha), style, mask, classes=[13, 1, 5],
                         delta=delta, band=2)
     assert df["class_index"].tolist() == [13, 1]                          # class 5 is absent: skipped
-    glob = alpha * delta * 3 / (19 * 3)                                   # one row of 3 entries moved by delta
     for _, r in df.iterrows():
-        assert r["outside"] == pytest.approx(glob, abs=1e-6)
-        assert r["inside"] == pytest.approx(delta + glob, abs=1e-6)
-        assert r["ratio"] == pytest.approx(glob / (delta + glob), rel=1e-5)
+        assert r["inside"] == pytest.approx(delta / 2 + glob, abs=1e-6)
+        assert r["outside"] == pytest.approx(glob, abs=1e-6) and r["outside_far"] == pytest.approx(glob, abs=1e-6)
+        assert r["ratio"] == pytest.approx((delta / 2 + glob) / glob, rel=1e-5)
         assert r["delta_effective"] == pytest.approx(delta)
-    # no global term and no blur: a perfectly local edit
-    local = region_leakage(_synthetic_generator(mask, radius=0, alpha=0.0), style, mask, classes=[13], delta=delta)
-    assert local["outside"][0] == 0 and local["ratio"][0] == 0
-    # a blur wider than the band leaks measurably
+    # a blur of radius <= band leaks into the band only; a wider one past it
+    near = region_leakage(_synthetic_generator(mask, radius=1, alpha=0.0), style, mask, classes=[13], delta=delta)
+    assert near["band_change"][0] > 0.005 and near["outside_far"][0] == 0
     wide = region_leakage(_synthetic_generator(mask, radius=4, alpha=0.0), style, mask, classes=[13], delta=delta)
-    assert wide["outside"][0] > 0.005
+    assert wide["outside_far"][0] > 0.001

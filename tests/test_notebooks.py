@@ -17,7 +17,7 @@ PROMISES = {
            "figures/fig02_segmentation_synthfaces_smoke.png", "figures/seg_training_loss_synthfaces_smoke.png"],
     "20": ["figures/sr_training_curves_synthfaces_8x_smoke.png"],  # + the models 30-90 draw from
     "30": ["results/table6_synthfaces_8x_smoke.csv", "results/table7_synthfaces_8x_smoke.csv",
-           "results/diversity_synthfaces_8x_smoke.csv", "results/region_leakage_synthfaces_8x_smoke.csv",
+           "results/diversity_synthfaces_8x_smoke.csv", "results/region_control_synthfaces_8x_smoke.csv",
            "results/style_usage_synthfaces_8x_smoke.csv", "results/table6_synthfaces-seed1_8x_smoke.csv",
            "results/consistency_synthfaces_8x_smoke.csv", "results/ntire21_synthfaces_8x_smoke.csv"],
     "31": ["results/emergence_synthfaces_8x_smoke.csv", "figures/fig_emergence_synthfaces_8x_smoke.png"],

@@ -7,11 +7,10 @@ import torch
 
 from deepsee import weights
 from deepsee.constants import CLASS_INDEX
-from deepsee.metrics import (PERCEPTUAL_KINDS, TEXTURE_NAME, MissingWeightsError, TextureDistance,
+from deepsee.metrics import (PERCEPTUAL_KINDS, TEXTURE_NAME, MissingWeightsError, TextureDistance, gaussian_blur,
                              known_answer_table, perceptual_metric)
 from deepsee.metrics import perceptual, texture
-from deepsee.metrics.known_answer import (BLURRY, DETAILED, PERTURBATIONS, REGIONS, gaussian_blur, perturb,
-                                          render_images)
+from deepsee.metrics.known_answer import BLURRY, DETAILED, PERTURBATIONS, REGIONS, perturb, render_images
 
 
 @pytest.fixture

@@ -47,13 +47,13 @@ def test_pipeline_state_is_typed_and_recorded_by_explicit_steps(tmp_path):
     job is marked as such, and titles and sidecars read typed fields."""
     import json
 
+    from deepsee.metrics import LPIPS_NAME
     from deepsee.pipeline import EXTREME, PipelineState, setup
     P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"),
               data_root=str(tmp_path / "d"), interactive=False)
     jobs = P.sr_jobs()
     assert [j.key for j in jobs if j.extreme] == [EXTREME] and jobs[0].key == "independent"
     assert all(j.cfg.model.variant == j.key for j in jobs if not j.extreme)
-    metric = P.perceptual_metric()
     assert not P.state_path.exists()                                   # a getter writes nothing
     runs = []
     for j in jobs:
@@ -63,24 +63,26 @@ def test_pipeline_state_is_typed_and_recorded_by_explicit_steps(tmp_path):
         (run / "run_info.json").write_text(json.dumps({"perceptual_used": used}))
         runs.append(run)
     assert P.record_sr_runs(jobs, runs)[EXTREME] == str(runs[jobs.index(next(j for j in jobs if j.extreme))])
-    P.record_perceptual_metric(metric)
+    metric = P.perceptual_metric()                                     # chosen, said and recorded
     st = PipelineState.read(P.state_path)
+    assert st.perceptual_metric == metric.name and bool(st.lpips_missing) == (metric.name != LPIPS_NAME)
     assert st == P.state and set(st.sr_runs) == {j.key for j in jobs if not j.extreme} and st.extreme_run
     assert st.perceptual_losses == ["vgg19 (ImageNet, vgg.pth; Eq. 6 as in the paper)"]
-    assert P.title().endswith("perceptual loss: vgg19")                # the paper's loss: no caveat
-    assert f"(from {st.extreme_lr_size}x{st.extreme_lr_size})" in P.title(32)
-    assert "models:" not in P.title()                                  # no steps recorded: no budget
+    out = P.out
+    assert out.title().endswith("perceptual loss: vgg19")              # the paper's loss: no caveat
+    assert f"(from {st.extreme_lr_size}x{st.extreme_lr_size})" in out.title(32)
+    assert "models:" not in out.title()                                # no steps recorded: no budget
     (runs[0] / "run_info.json").write_text(json.dumps({"perceptual_used": "vgg19", "steps_done": 1234,
                                                        "status": "interim", "planned_steps": 20000}))
     jobs[0].cfg.save(runs[0] / "config.yaml")
-    assert P.budget() == f"1,234 SR steps at batch {jobs[0].cfg.train.batch_size} (interim, of 20,000)"
-    assert f"profile, models: {P.budget()}; perceptual loss" in P.title()
+    assert out.budget() == f"1,234 SR steps at batch {jobs[0].cfg.train.batch_size} (interim, of 20,000)"
+    assert f"profile, models: {out.budget()}; perceptual loss" in out.title()
     seg = tmp_path / "seg"
     seg.mkdir()
     (seg / "run_info.json").write_text(json.dumps({"steps_done": 9600, "batch_size": 4, "status": "final"}))
-    t = P.title(extra="training loss", segmenter=seg)              # a segmenter figure: its own budget
+    t = out.title(extra="training loss", segmenter=seg)            # a segmenter figure: its own budget
     assert t.endswith("profile, 9,600 segmenter steps at batch 4; training loss") and "SR steps" not in t
-    notes = P.provenance()
+    notes = P.state.notes()
     assert notes["note_perceptual_loss"] == st.perceptual_losses[0]
     assert notes["note_perceptual_metric"].startswith(metric.name)
     with pytest.raises(KeyError, match="run notebook 10 first"):
@@ -191,3 +193,24 @@ def test_scenes_models_say_why_fig19_is_skipped(tmp_path):
         assert "not shipped" in show["skipped"] and "deepsee showcase train --part scenes" in show["skipped"]
         assert show["cfg"].data.labels == "outdoor" and show["cfg"].model.factor == 4
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("state.json"))
+
+
+def test_the_perceptual_metric_is_chosen_explicitly_and_stated(tmp_path, capsys):
+    """eval.perceptual_metric: "texture" is taken as chosen and says so; every later sidecar states the metric
+    and why it is not LPIPS; an unknown choice is refused with the key named."""
+    import json
+
+    import pandas as pd
+
+    from deepsee.config import load_config
+    from deepsee.pipeline import setup
+    P = setup("smoke", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), data_root=str(tmp_path / "d"),
+              interactive=False, overrides=["eval.perceptual_metric=texture"])
+    metric = P.perceptual_metric()
+    assert metric.name == "TexStatDist (LPIPS substitute)"
+    assert "LPIPS not used: eval.perceptual_metric=texture (chosen)" in capsys.readouterr().out
+    table = P.out.save_table(pd.DataFrame({"x": [1]}), "t")
+    note = json.loads(table.with_suffix(".meta.json").read_text())["note_perceptual_metric"]
+    assert note == "TexStatDist (LPIPS substitute) (LPIPS not used: eval.perceptual_metric=texture (chosen))"
+    with pytest.raises(ValueError, match="eval.perceptual_metric='alex'"):
+        load_config("smoke", ["eval.perceptual_metric=alex"])

@@ -54,9 +54,9 @@ def test_results_and_figures_carry_no_absolute_paths(tmp_path, monkeypatch):
     df = pd.DataFrame({"method": ["ours (independent)", "ours (guided)", "bicubic"],
                        "weights": [f"trained: {seg.parent / 'sr-smoke-independent'}", f"trained: {other}", "n/a"],
                        "psnr": [20.0, 21.0, 19.0]})
-    table = P.save_table(df, "table6", segmenter_run=str(seg), source=REPO_ROOT / "deepsee" / "reference")
+    table = P.out.save_table(df, "table6", segmenter_run=str(seg), source=REPO_ROOT / "deepsee" / "reference")
     fig = plt.figure()
-    png = P.save_figure(fig, "fig05_best_of", segmenter_run=seg, inputs=[str(other / "model")])
+    png = P.out.save_figure(fig, "fig05_best_of", segmenter_run=seg, inputs=[str(other / "model")])
     texts = {p.name: p.read_text() for p in (table, table.with_suffix(".meta.json"), png.with_suffix(".meta.json"))}
     for name, text in texts.items():
         for machine_path in (str(tmp_path), str(REPO_ROOT), torch.hub.get_dir()):

@@ -1,5 +1,5 @@
 """The package functions the notebooks call: item draws, figure rows, the oracle study, the evaluation
-of several methods, the explorative tables, the explorer's start, the ablation table (the pipeline itself:
+of several methods, the explorer's start, the ablation table (the pipeline itself:
 test_pipeline.py)."""
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_walk_rows_middle_is_the_predicted_solution_and_the_walk_changes_the_ima
 
 
 def test_region_walk_changes_its_region_more_than_the_rest():
-    from deepsee.paper.rows import full_face, region_walk_rows
+    from deepsee.paper.rows import full_face, region_walk_rows, row_change
     from deepsee.constants import region_pixels
     model, cfg = _model()
     items = _items(cfg, 3)
@@ -98,10 +98,14 @@ def test_region_walk_changes_its_region_more_than_the_rest():
     assert full_face(items, ["glasses"]) is items[0]           # no face has glasses: the first one
     rows = region_walk_rows(model, face, ["hair", "skin"], delta=0.5)
     for row in rows:
-        change = (row["images"][-1] - row["images"][0]).abs().mean(0)
         inside = region_pixels(face["mask"], row["region"])
         assert torch.equal(row["highlight"], inside)
-        assert change[inside].mean() > 2 * change[~inside].mean()
+        ch = row_change(row)                                   # as the style-usage table measures a walk
+        assert ch["inside"] > 2 * ch["outside"] and ch["ratio"] == ch["inside"] / ch["outside"]
+        imgs = torch.stack(row["images"])                      # both ends against the middle, [0, 1] units
+        ends = ((imgs[0] - imgs[2]).abs().mean(0) + (imgs[-1] - imgs[2]).abs().mean(0)) / 4
+        assert ch["inside"] == pytest.approx(float(ends[inside].mean()), rel=1e-5)
+        assert ch["all"] == pytest.approx(float(ends.mean()), rel=1e-5)
 
 
 def test_edit_row_renders_each_mask_with_the_original_style():
@@ -200,19 +204,6 @@ def test_evaluate_methods_scores_bicubic_then_each_model_on_its_split():
     assert all(np.isfinite(r["psnr"]) for r in rows) and len(per_image["guided"]) == 2
     with pytest.raises(ValueError, match="guided_test"):
         evaluate_methods({"guided": guided}, test)
-
-
-def test_explorative_tables_measure_diversity_and_leakage_per_image():
-    from deepsee.eval.methods import explorative_tables
-    model, cfg = _model()
-    items = _items(cfg, 2)
-    div, leak = explorative_tables(model, items, k=3, scale=0.3, leak_classes=["hair", "skin"], leak_delta=0.5)
-    assert div.image.tolist() == ["face0", "face1"] and (div.l1_overall > 0).all()
-    assert set(leak.region) <= {"hair", "skin"} and set(leak.image) == {"face0", "face1"}
-    div0, _ = explorative_tables(model, items, k=3, scale=0.0, leak_classes=["hair"])
-    assert (div0.l1_overall == 0).all()                           # no noise, no diversity
-    with pytest.raises(ValueError, match="moustache"):
-        explorative_tables(model, items, leak_classes=["moustache"])
 
 
 # ------------------------------------------------------------------------------------------ explorer

@@ -142,17 +142,6 @@ def test_region_control_walks_every_present_region_and_the_whole_style():
     assert (rc.inside > 0).all()
 
 
-def test_edge_band_is_the_ring_of_one_lr_pixel_around_a_region():
-    from deepsee.eval.style_usage import edge_band
-    m = torch.zeros(16, 16, dtype=torch.bool)
-    m[6:10, 6:10] = True
-    ring = edge_band(m, 2)
-    assert not (ring & m).any()
-    assert int(ring.sum()) == 8 * 8 - 4 * 4                      # the square grown by 2 px, less the region
-    assert ring[4, 4] and ring[11, 11] and not ring[3, 6] and not ring[12, 8]
-    assert not edge_band(m, 0).any()
-
-
 def test_region_walk_splits_the_outside_into_the_edge_band_and_beyond():
     model, items = _model(seed=1), _items(1)
     rc = region_control_rows(model, items, delta=0.3)
@@ -163,6 +152,7 @@ def test_region_walk_splits_the_outside_into_the_edge_band_and_beyond():
     lo = both[["band_change", "outside_far"]].min(axis=1) - 1e-9
     hi = both[["band_change", "outside_far"]].max(axis=1) + 1e-9
     assert ((both.outside >= lo) & (both.outside <= hi)).all()  # the outside mean is a mix of the two parts
+    assert (loc.ratio == loc.inside / loc.outside).all()        # deepsee.metrics.explorative.region_change per image
     s = summarize_style_usage({"region_control": rc})
     diag = s[s.measure.str.startswith("inside / outside beyond")]
     assert len(diag) == len(loc) and (diag.goal == "").all()     # a diagnostic beside the goal, not a goal

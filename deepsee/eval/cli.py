@@ -1,14 +1,17 @@
 """``deepsee evaluate``: test-set scores of a model or of bicubic (``deepsee weights``: :mod:`deepsee.apps.weights`)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+import torch
+
 from ..config import add_config_args, dataset_root, load_config, resolve_device
 from ..data import build_dataset
 from ..metrics import perceptual_metric
 from ..metrics.fid import build_inception, fid_weights_id, reference_statistics
+from ..metrics.perceptual import choose_perceptual
 from ..models.deepsee import DeepSEE
-from ..runs import model_folder, write_json, write_table
+from ..runs import model_folder, run_root, write_json, write_table
 from ..seg import load_segmenter
 from ..weights import MissingWeightsError, require
 from .evaluate import evaluate
@@ -58,13 +61,8 @@ def _perceptual(kind: str, segmenter_dir: str | None, device):
     if kind == "none":
         return None, "no perceptual metric: not requested"
     if kind in ("lpips", "auto"):
-        try:
-            return perceptual_metric("lpips", device=device), ""
-        except MissingWeightsError as e:
-            if kind == "lpips":
-                raise
-            return (perceptual_metric("texture", device=device),
-                    f"LPIPS unavailable ({str(e).split(';')[0]}), the weight-free substitute used instead")
+        metric, why = choose_perceptual("lpips" if kind == "lpips" else "lpips_or_texture", device)
+        return metric, why + (", the weight-free substitute used instead" if why else "")
     if kind == "texture":
         return perceptual_metric("texture", device=device), ""
     if kind == "segfeat":
@@ -75,12 +73,9 @@ def _perceptual(kind: str, segmenter_dir: str | None, device):
 
 
 def _evaluate(args) -> int:
-    import torch
-
-
     cfg = load_config(args.config, args.overrides)
     device = resolve_device(args.device or cfg.device)
-    model, label = None, "Bicubic"
+    model = None
     ckpt = args.checkpoint
     if ckpt.lower() != "bicubic":
         mdir = model_folder(ckpt)
@@ -125,7 +120,7 @@ def _evaluate(args) -> int:
         run = Path(ckpt)
         out = (run if (run / "model").is_dir() else run.parent) / f"eval-{args.split}"
     else:
-        out = Path(cfg.run_root) / f"eval-bicubic-{cfg.profile}-{args.split}"
+        out = run_root(cfg.run_root) / f"eval-bicubic-{cfg.profile}-{args.split}"
     write_table(per_image, out / "per_image.csv", profile=cfg.profile, seed=cfg.seed,
                 checkpoint=ckpt, split=args.split, perceptual_metric=summary["perceptual_metric"],
                 metric_settings=summary["metric_settings"])

@@ -1,21 +1,13 @@
-"""Evaluation of several methods on one test split (Tables 6-7) and the explorative tables of a model.
+"""Evaluation of several methods on one test split (Tables 6-7).
 
-- :func:`evaluate_methods`: bicubic, then each model with the style it reads at test time (the LR
-  encoder, or the HR encoder on another image of the person for the guided model);
-- :func:`explorative_tables`: per image, the diversity of ``K`` sampled solutions and the locality
-  of per-region style edits (region leakage).
+:func:`evaluate_methods`: bicubic, then each model with the style it reads at test time (the LR encoder, or the
+HR encoder on another image of the person for the guided model). A model's explorative metrics (diversity, the
+locality of region walks) are the style-usage protocol's (:mod:`deepsee.eval.style_usage`).
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
-import pandas as pd
-import torch
-
-from ..explore.walks import sample_styles
-from ..labels import of
-from ..metrics.explorative import diversity, region_leakage
-from ..paper.rows import generate_fn, predicted_style
 from .evaluate import evaluate
 
 
@@ -53,31 +45,3 @@ def evaluate_methods(models: Mapping[str, object], test, guided_test=None, *, pe
                                                    "input (deepsee.data.degradation.project_consistent)"})
         per_image[label] = df
     return rows, per_image
-
-
-def explorative_tables(model, items: Sequence[dict], perceptual=None, *, k: int = 16, scale: float = 0.1,
-                       leak_classes: Sequence[str] = ("skin", "l_eye", "l_brow", "u_lip", "hair"),
-                       leak_delta: float = 0.3, seed: int = 0, device="cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(diversity, leakage) of ``model`` on ``items``.
-
-    Diversity: ``K = k`` styles sampled around the predicted style (Gaussian, ``scale``, seed
-    ``seed + i`` for item ``i``), the mean pairwise L1 and perceptual distance of the solutions,
-    overall and per region (:func:`deepsee.metrics.explorative.diversity`). Leakage: each class of
-    ``leak_classes`` present in the mask gets ``+leak_delta`` on its style row; mean change inside
-    and outside the region (:func:`deepsee.metrics.explorative.region_leakage`)."""
-    ls = of(model)
-    unknown = [c for c in leak_classes if c not in ls.index]
-    if unknown:
-        raise ValueError(f"leak_classes: unknown class {', '.join(unknown)}; expected classes of the model's label set "
-                         f"{ls.name!r}: {', '.join(ls.classes)}")
-    div_rows, leak_rows = [], []
-    for i, item in enumerate(items):
-        gen, style = generate_fn(model, item, device), predicted_style(model, item, device).cpu()
-        samples = gen(sample_styles(style, k, scale=scale, seed=seed + i, labels=ls))
-        div_rows.append({"image": item.get("name", str(i)), **diversity(samples, item["mask"], perceptual, labels=ls)})
-        present = {int(c) for c in torch.unique(item["mask"])}
-        classes = [ls.index[c] for c in leak_classes if ls.index[c] in present] or sorted(present)[:5]
-        lk = region_leakage(gen, style, item["mask"], classes=classes, delta=leak_delta, labels=ls)
-        lk.insert(0, "image", item.get("name", str(i)))
-        leak_rows.append(lk)
-    return pd.DataFrame(div_rows), pd.concat(leak_rows, ignore_index=True)

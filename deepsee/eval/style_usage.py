@@ -10,21 +10,24 @@ test items, for any model with an LR and an HR style encoder (the independent va
 - *information* (:func:`information_rows`): the output with the style encoded by the HR encoder from
   the ground truth ("oracle style") against the style from the LR encoder (what a user starts from):
   PSNR, SSIM, the perceptual distance, and per region the error of the mean colour and of the
-  high-frequency energy (RMS of ``x - G_1.5 * x``, the detail a 16x16 image cannot show) against the
-  ground truth.
+  high-frequency energy (RMS of ``x - G_1.5 * x``, the detail a 16x16 image cannot show; the kit's one
+  Gaussian, :func:`~deepsee.metrics.filters.gaussian_kernel`) against the ground truth.
 - *region control* (:func:`region_control_rows`): the walk ``S_k = clamp(S + k delta 1_R, -1, 1)``,
   ``k = -2, 2``, on the rows ``R`` of one region (Fig. 10): mean absolute change of the output inside
-  the region and outside it, in [0, 1] pixel units, and their ratio. The global walk of Fig. 3
-  (delta on all rows) gives the mean change of the whole image.
+  the region and outside it, in [0, 1] pixel units, and their ratio inside / outside
+  (:func:`~deepsee.metrics.explorative.region_change`). The global walk of Fig. 3 (delta on all rows)
+  gives the mean change of the whole image.
 - *diversity* (:func:`diversity_rows`): K samples ``clamp(S + sigma eps_i, -1, 1)``: mean pairwise
-  L1 (overall and per region) and perceptual distance.
+  L1 in [0, 1] pixel units (overall and per region) and perceptual distance
+  (:func:`~deepsee.metrics.explorative.diversity`).
 - *selection gain* (:func:`selection_rows`): the expected best perceptual distance of n random
   samples (order statistics, :func:`~deepsee.metrics.explorative.best_of_n`), ``1 - best_100 / best_1``.
 
 :func:`summarize_style_usage` turns the per-image tables into the summary the pipeline writes
 (``results/style_usage_<dataset>_8x_<profile>.csv``), with the goals of the kit's issue tracker
 beside each row. Every number is computed with the exploration engine, so it is exactly what the
-figures and the explorer show.
+figures and the explorer show; every pixel change is :func:`~deepsee.metrics.explorative.change_map`, the one
+unit of the explorative metrics (``[0, 1]``).
 """
 from __future__ import annotations
 
@@ -33,7 +36,6 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -41,7 +43,8 @@ from ..explore import ExplorationEngine
 from ..explore.walks import sample_styles, style_walk
 from ..labels import FACES, label_set, of
 from ..metrics.consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr
-from ..metrics.explorative import best_of_n
+from ..metrics.explorative import best_of_n, diversity, inside_outside_ratio, region_change, walk_change
+from ..metrics.filters import gaussian_blur
 from ..metrics.image import psnr, ssim
 from ..models import DeepSEE
 from ..paper.oracle import oracle_selection
@@ -75,23 +78,9 @@ def _goal(g: dict, key: str, value, fmt: str = "{}") -> tuple[str, bool | None]:
     return ">= " + fmt.format(g[key]), bool(value >= g[key]) if not np.isnan(value) else None
 
 
-def _gauss_kernel(sigma: float) -> Tensor:
-    r = max(1, int(round(3 * sigma)))
-    x = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-x * x / (2 * sigma * sigma))
-    return k / k.sum()
-
-
 def high_pass(img: Tensor, sigma: float = HF_SIGMA) -> Tensor:
-    """``img - G_sigma * img`` per channel (reflect padding); ``img [B, 3, H, W]``."""
-    k = _gauss_kernel(sigma).to(img)
-    r = k.numel() // 2
-    c = img.shape[1]
-    low = F.pad(img, (r, r, 0, 0), mode="reflect")
-    low = F.conv2d(low, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    low = F.pad(low, (0, 0, r, r), mode="reflect")
-    low = F.conv2d(low, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return img - low
+    """``img - G_sigma * img`` per channel (:func:`~deepsee.metrics.filters.gaussian_blur`); ``img [B, 3, H, W]``."""
+    return img - gaussian_blur(img, sigma)
 
 
 def region_stats(img: Tensor, mask: Tensor, regions: Sequence[str] | None = None, labels=None) -> dict:
@@ -124,13 +113,6 @@ def _engine(model, item, device, engines: dict | None = None, consistent: bool =
     if engines is not None:
         engines[id(item)] = eng
     return eng
-
-
-def pairwise_perceptual(perceptual: Callable, x: Tensor, first: Tensor, second: Tensor) -> Tensor:
-    """``perceptual(x[first], x[second])``; through the metric's ``pairwise`` when it has one
-    (TexStatDist: each image analysed once instead of once per pair)."""
-    pairwise = getattr(perceptual, "pairwise", None)
-    return pairwise(x, first, second) if pairwise is not None else perceptual(x[first], x[second])
 
 
 def _lr_psnr(out: Tensor, item: dict, antialias: bool) -> np.ndarray:
@@ -195,17 +177,6 @@ def information_rows(model, items: Sequence[dict], perceptual: Callable | None =
     return pd.DataFrame(rows)
 
 
-@torch.no_grad()
-def edge_band(mask: Tensor, width: int) -> Tensor:
-    """The pixels outside ``mask`` (bool ``[H, W]``) within ``width`` pixels of it (Chebyshev distance):
-    the band a low-resolution layer cannot tell apart from the region (``width`` = the SR factor: one LR
-    pixel)."""
-    if width <= 0:
-        return torch.zeros_like(mask)
-    grown = F.max_pool2d(mask[None, None].float(), 2 * width + 1, stride=1, padding=width)[0, 0] > 0
-    return grown & ~mask
-
-
 def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps: int = 2,
                         device: str | torch.device = "cpu",
                         regions: Sequence[str] | None = None, global_delta: float = 0.15,
@@ -213,14 +184,15 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
                         antialias: bool = False) -> pd.DataFrame:
     """Walk one region's rows by ``+-steps * delta`` (and all rows by ``+-steps * global_delta``).
 
-    Per (image, region): ``inside`` and ``outside`` = mean |output - output at the LR style| over the
-    region's pixels / the other pixels, averaged over the two ends of the walk, in [0, 1] units;
-    region ``"global"``: the whole image under the all-rows walk (``inside`` = whole image). The LR
-    style and both ends of every walk go through the engine in one call.
+    The change of a walk is :func:`~deepsee.metrics.explorative.walk_change`: the change of each end against the
+    output at the LR style (``[0, 1]`` units), averaged over the two ends. Per (image, region) its
+    :func:`~deepsee.metrics.explorative.region_change`: ``inside`` and ``outside`` (the region's pixels / the
+    other pixels), ``ratio`` (inside / outside), ``band_change`` (the ring of ``band`` HR pixels around the region,
+    default: the model's SR factor, one LR pixel) and ``outside_far`` (the outside beyond it); region
+    ``"global"``: the mean change of the whole image under the all-rows walk (``inside``). The LR style and both
+    ends of every walk go through the engine in one call.
 
-    ``outside_far``: the mean change outside the region beyond its :func:`edge_band` of ``band`` HR
-    pixels (default: the model's SR factor, one LR pixel), and ``band_change`` the mean change in that
-    band. The generator's first blocks read the mask at the LR size (nearest resizing, as the authors'
+    The generator's first blocks read the mask at the LR size (nearest resizing, as the authors'
     code), so a walk moves the one-LR-pixel band around its region too; ``outside_far`` separates that
     resolution limit from a change elsewhere in the face. ``lr_psnr_worst``: the less consistent end of the walk (dB).
     """
@@ -239,20 +211,13 @@ def region_control_rows(model, items: Sequence[dict], delta: float = 0.3, steps:
                  for r in present]
         out = eng.generate(torch.cat([style[None]] + ends), progress=False).cpu().float()
         worst = _lr_psnr(out[1:], it, antialias).reshape(len(ends), 2).min(1)      # [walks]
-        out = out / 2                                                                   # [0, 1] units
-        change = (out[1:].view(len(ends), 2, *out.shape[1:]) - out[0]).abs().mean(2).mean(1)   # [walks, H, W]
+        change = walk_change(out[1:].view(len(ends), 2, *out.shape[1:]), out[0])     # [walks, H, W]
         rows.append({"image": it["name"], "region": "global", "delta": global_delta, "steps": steps,
                      "inside": float(change[0].mean()), "outside": float("nan"), "pixels": int(change[0].numel()),
                      "lr_psnr_worst": float(worst[0])})
         for r, c, lw in zip(present, change[1:], worst[1:]):
-            m = masks[r]
-            near = edge_band(m, width)
-            far = ~(m | near)
             rows.append({"image": it["name"], "region": r, "delta": delta, "steps": steps,
-                         "inside": float(c[m].mean()), "outside": float(c[~m].mean()), "pixels": int(m.sum()),
-                         "band": width, "band_change": float(c[near].mean()) if near.any() else float("nan"),
-                         "outside_far": float(c[far].mean()) if far.any() else float("nan"),
-                         "lr_psnr_worst": float(lw)})
+                         **region_change(c, masks[r], width), "lr_psnr_worst": float(lw)})
     return pd.DataFrame(rows)
 
 
@@ -261,9 +226,9 @@ def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1
                    perceptual: Callable | None = None, seed: int = 0,
                    device: str | torch.device = "cpu", regions: Sequence[str] | None = None,
                    engines: dict | None = None, consistent: bool = False, antialias: bool = False) -> pd.DataFrame:
-    """K samples around the LR style per image: mean pairwise L1 ([0, 1] units) overall and per region,
-    the mean pairwise perceptual distance, and the samples' LR-PSNR (mean, worst; dB). Image ``i`` uses the
-    sample stream ``seed + i``."""
+    """K samples around the LR style per image: :func:`~deepsee.metrics.explorative.diversity` over every pair
+    (mean pairwise L1 in [0, 1] units, overall and per region, and the mean pairwise perceptual distance), and
+    the samples' LR-PSNR (mean, worst; dB). Image ``i`` uses the sample stream ``seed + i``."""
     ls = of(model)
     regions = ls.usage_regions if regions is None else regions
     rows = []
@@ -271,18 +236,11 @@ def diversity_rows(model, items: Sequence[dict], k: int = 16, scale: float = 0.1
         eng = _engine(model, it, device, engines, consistent, antialias)
         styles = sample_styles(_test_style(model, it, device), k, noise=noise, scale=scale, seed=seed + i, labels=ls)
         out = eng.generate(styles, progress=False).cpu().float()
-        a, b = torch.triu_indices(k, k, 1)
-        diff = (out[a] - out[b]).abs().mean(1) / 2                                # [pairs, H, W]
         lp = _lr_psnr(out, it, antialias)
-        row = {"image": it["name"], "K": k, "scale": scale, "l1_all": float(diff.mean()),
-               "lr_psnr": float(lp.mean()), "lr_psnr_worst": float(lp.min())}
-        if perceptual is not None:
-            row["perceptual_all"] = float(pairwise_perceptual(perceptual, out, a, b).mean())
-        for r in regions:
-            m = ls.region_pixels(it["mask"], r)
-            if int(m.sum()) >= MIN_PIXELS:
-                row[f"l1_{r}"] = float(diff[:, m].mean())
-        rows.append(row)
+        rows.append({"image": it["name"], "scale": scale,
+                     **diversity(out, it["mask"], perceptual, regions=regions, min_pixels=MIN_PIXELS,
+                                 max_pairs=k * (k - 1) // 2, labels=ls),
+                     "lr_psnr": float(lp.mean()), "lr_psnr_worst": float(lp.min())})
     return pd.DataFrame(rows)
 
 
@@ -409,7 +367,7 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
             rows.append(_row("region control", f"{walk} on the region's rows: change inside", r, ins,
                              *(_goal(g, "small_region_inside_change", ins) if small else ("", None)), "[0, 1]"))
             rows.append(_row("region control", f"{walk} on the region's rows: change outside", r, outs, unit="[0, 1]"))
-            ratio = ins / outs if outs > 0 else float("inf")
+            ratio = inside_outside_ratio(ins, outs)             # of the means over the images
             judged = g.get("ratio_regions") is None or r in g["ratio_regions"]
             rows.append(_row("region control", "inside / outside", r, ratio,
                              *(_goal(g, "inside_outside_ratio", ratio, "{:g}") if judged else ("", None)), "ratio"))
@@ -420,7 +378,7 @@ def summarize_style_usage(parts: dict[str, pd.DataFrame], perceptual_name: str =
                 rows.append(_row("region control", f"{walk}: change in the {width}-px band around the region "
                                  "(one LR pixel)", r, float(np.nanmean(sub.band_change)), unit="[0, 1]"))
                 rows.append(_row("region control", f"inside / outside beyond the {width}-px band "
-                                 "(diagnostic)", r, ins / far if far > 0 else float("inf"), unit="ratio"))
+                                 "(diagnostic)", r, inside_outside_ratio(ins, far), unit="ratio"))
     div = parts.get("diversity")
     if div is not None and len(div):
         k = int(div.K.iloc[0])

@@ -27,7 +27,8 @@ import torch
 
 from ..labels import LabelSet, label_set, of
 from ..metrics.consistency import capped_lr_psnr
-from ..runs import atomic_path, save_figure
+from ..metrics.explorative import change_map, pairwise_change
+from ..runs import atomic_path, run_root, save_figure
 from ..viz import colorize, to_uint8_image
 from . import edits
 from .engine import engine_for, predicted_style
@@ -152,17 +153,17 @@ DIFF_GAIN = 8   # difference maps are |a - b| x 8, as in the walk figures (Figs.
 def gallery_differences(state: ExplorerState, gain: float = DIFF_GAIN) -> tuple[list[np.ndarray], float]:
     """Where the gallery's samples differ: per sample ``|sample - gallery mean|`` (mean over RGB, in
     ``[0, 1]`` units, times ``gain``, clipped to 1) as a magma-coloured ``uint8`` ``[H, W, 3]`` map, and
-    the gallery's mean pairwise L1 distance (``[0, 1]`` units; the style-usage table's diversity row).
+    the gallery's mean pairwise L1 distance (``[0, 1]`` units: :func:`~deepsee.metrics.explorative.pairwise_change`,
+    as the style-usage table's diversity row).
     Samples that look alike at a glance still show *where* the style noise acts."""
     if not state.gallery:
         return [], 0.0
     from matplotlib import colormaps
-    imgs = torch.stack([img for img, _ in state.gallery]).float().clamp(-1, 1) / 2   # [-0.5, 0.5]: [0, 1] units
-    diff = (imgs - imgs.mean(0, keepdim=True)).abs().mean(1)                          # [n, H, W]
+    imgs = torch.stack([img for img, _ in state.gallery]).float().clamp(-1, 1)        # [n, 3, H, W]
+    diff = change_map(imgs, imgs.mean(0, keepdim=True))                               # [n, H, W], [0, 1] units
     cmap = colormaps["magma"]
     maps = [(cmap((d * gain).clamp(0, 1).numpy())[..., :3] * 255).round().astype(np.uint8) for d in diff]
-    flat = imgs.flatten(1)
-    pair = float(torch.pdist(flat, p=1).mean()) / flat.shape[1] if len(flat) > 1 else 0.0
+    pair = float(pairwise_change(imgs).mean()) if len(imgs) > 1 else 0.0
     return maps, pair
 
 
@@ -270,10 +271,11 @@ class Explorer:
 
     def __init__(self, state: ExplorerState, *, regions=None,
                  metric: Callable | None = None, metric_name: str = "", gallery_size: int = 8,
-                 other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer"):
+                 other_mask: torch.Tensor | None = None, export_dir: str | Path = ""):
         import ipywidgets as W
         self.state, self.metric, self.metric_name = state, metric, metric_name
-        self.other_mask, self.export_dir, self.gallery_size = other_mask, Path(export_dir), gallery_size
+        self.other_mask, self.gallery_size = other_mask, gallery_size
+        self.export_dir = Path(export_dir) if export_dir else run_root() / "explorer"   # the run-folder rule
         ls = state.labels
         regions = ls.walk_regions if regions is None else regions   # the label set's (faces: hair, skin, ...)
         self.views = {k: W.Image(format="png", width=160, height=160) for k in ("lr", "mask", "output", "gt")}
@@ -434,7 +436,7 @@ class Explorer:
 
 
 def explorer_for(model, item: dict, *, metric: Callable | None = None, metric_name: str = "",
-                 other_mask: torch.Tensor | None = None, export_dir: str | Path = "runs/explorer",
+                 other_mask: torch.Tensor | None = None, export_dir: str | Path = "",
                  noise_scale: float = 0.1, device="cpu", consistent: bool = False, antialias: bool = False,
                  **kwargs) -> Explorer:
     """The explorer on one test item (or :func:`deepsee.seg.photo_item`): it opens on the

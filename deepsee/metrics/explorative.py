@@ -1,5 +1,13 @@
 """Explorative metrics: oracle selection among sampled solutions (supplementary Sec. 3.1, Figs 5-7),
-diversity of the samples, and leakage of per-region style edits (Sec. 3.4, Fig. 10).
+diversity of the samples, and the locality of per-region style edits (Sec. 3.4, Fig. 10).
+
+Both diversity and region change measure pixel change in one unit, :func:`change_map`: ``|a - b|`` averaged
+over RGB, in ``[0, 1]`` image units (half the difference of images in ``[-1, 1]``). A region's change is split
+by one rule (:func:`region_change`): the whole region inside, every other pixel outside, the ratio
+inside / outside (higher is more local), and optionally the ring of ``band`` px around the region
+(:func:`edge_band`) apart from the pixels beyond it. The style-usage protocol
+(:mod:`deepsee.eval.style_usage`) is built on these functions; they receive images or a generate function and
+never run a model themselves.
 
 The paper samples 1,000 solutions per image "by adding scaled Gaussian noise to the style matrix"
 and marks the best of 1, 10, 100 and 1,000 random solutions in SSIM and LPIPS. It does not state
@@ -14,6 +22,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..labels import label_set
@@ -106,90 +115,137 @@ def _pairs(K: int, max_pairs: int, seed: int) -> np.ndarray:
     return np.stack([i, j], 1)
 
 
+# --------------------------------------------------------------------------------------------------
+# Pixel change, the one unit of diversity and region change: [0, 1] image units
+
+def change_map(images: Tensor, reference: Tensor) -> Tensor:
+    """Per-pixel change ``|images - reference|`` averaged over RGB, in ``[0, 1]`` units (half the difference of
+    images in ``[-1, 1]``; range ``[0, 1]``): ``[..., 3, H, W]`` -> ``[..., H, W]`` float32, broadcasting."""
+    return (images.float() - reference.float()).abs().mean(-3) / 2
+
+
+def walk_change(ends: Tensor, base: Tensor) -> Tensor:
+    """The change a style walk makes: :func:`change_map` of its two ends ``[..., 2, 3, H, W]`` against the image at
+    the unwalked style ``base [..., 3, H, W]``, averaged over the two ends: ``[..., H, W]``, ``[0, 1]`` units."""
+    return change_map(ends, base.unsqueeze(-4)).mean(-3)
+
+
+def pairwise_change(samples: Tensor, pairs: np.ndarray | None = None, chunk: int = 64) -> Tensor:
+    """:func:`change_map` of each pair of ``samples [K, 3, H, W]`` (``pairs [P, 2]`` indices; default every pair
+    ``i < j``), averaged over the pairs: ``[H, W]`` float64, ``[0, 1]`` units."""
+    if pairs is None:
+        pairs = _pairs(samples.shape[0], samples.shape[0] ** 2, 0)
+    acc = torch.zeros(samples.shape[-2:], dtype=torch.float64, device=samples.device)   # [H, W] sum over pairs
+    for c in range(0, len(pairs), chunk):
+        p = torch.as_tensor(pairs[c:c + chunk], device=samples.device)
+        acc += change_map(samples[p[:, 0]], samples[p[:, 1]]).sum(0).double()
+    return acc / max(1, len(pairs))
+
+
+def _pair_distances(metric: Callable, x: Tensor, pairs: np.ndarray, chunk: int) -> np.ndarray:
+    """``metric(x[i], x[j])`` of every pair; through the metric's ``pairwise`` when it has one (TexStatDist: each
+    image analysed once instead of once per pair)."""
+    pairwise = getattr(metric, "pairwise", None)
+    if pairwise is not None:
+        return to_numpy(pairwise(x, torch.as_tensor(pairs[:, 0]), torch.as_tensor(pairs[:, 1]))).ravel()
+    idx = torch.as_tensor(pairs, device=x.device)
+    return np.concatenate([to_numpy(metric(x[idx[c:c + chunk, 0]], x[idx[c:c + chunk, 1]])).ravel()
+                           for c in range(0, len(idx), chunk)])
+
+
 @torch.no_grad()
-def diversity(samples: Tensor, mask: Tensor, metric: Callable | None = None, *, max_pairs: int = 1000,
-              seed: int = 0, chunk: int = 64, labels=None) -> dict:
-    """Mean pairwise distance between K sampled solutions of one image, overall and per semantic region.
+def diversity(samples: Tensor, mask: Tensor, metric: Callable | None = None, *, regions: Sequence[str] | None = None,
+              min_pixels: int = 1, max_pairs: int = 1000, seed: int = 0, chunk: int = 64, labels=None) -> dict:
+    """Mean pairwise distance between K sampled solutions of one image, overall and per region.
 
-    ``samples [K, 3, H, W]`` in ``[-1, 1]``, ``mask [H, W]`` int labels (0..18). Uses every pair when
-    ``K (K - 1) / 2 <= max_pairs``, otherwise ``max_pairs`` random pairs (seeded).
-    Pixel distances are ``|x_i - x_j|`` averaged over RGB and over the pixels of the region, then over
-    the pairs (``[-1, 1]`` units, range ``[0, 2]``; 0 when all samples are equal).
+    ``samples [K, 3, H, W]`` in ``[-1, 1]``, ``mask [H, W]`` int labels of the label set ``labels`` (faces by
+    default). Uses every pair when ``K (K - 1) / 2 <= max_pairs``, otherwise ``max_pairs`` random pairs (seeded).
+    The pixel distance is :func:`change_map` (``[0, 1]`` units: half ``|x_i - x_j|``, averaged over RGB), averaged
+    over the pixels of the image or region and over the pairs: 0 when all samples are equal, at most 1.
 
-    Returns a flat dict (one table row per image): ``pairs``, ``K``, ``l1_overall``, ``l1_<class>``
-    for every class present in ``mask`` (class names of the label set ``labels``, faces by default), and with
-    ``metric`` (e.g. the perceptual metric) ``perceptual_overall`` (mean pairwise ``metric``) plus
-    ``perceptual_metric`` (its ``name``).
+    ``regions``: names of the label set (its regions, e.g. ``"lips"``, or single classes; default: every class);
+    one with fewer than ``min_pixels`` pixels in ``mask`` is left out. Returns a flat dict (one table row per
+    image): ``K``, ``pairs``, ``l1_all``, ``l1_<region>``, and with ``metric`` (e.g. the perceptual metric)
+    ``perceptual_all`` (its mean over the pairs) and ``perceptual_metric`` (its ``name``).
     """
     if samples.dim() != 4 or samples.shape[1] != 3 or samples.shape[0] < 2:
         raise ValueError(f"expected samples [K >= 2, 3, H, W], got {tuple(samples.shape)}")
     if tuple(mask.shape) != tuple(samples.shape[2:]):
         raise ValueError(f"mask {tuple(mask.shape)} must match the samples' size {tuple(samples.shape[2:])}")
-    names = label_set(labels).classes
-    num = len(names)
-    m = mask.to(samples.device).long().flatten()
-    if m.min() < 0 or m.max() >= num:
-        raise ValueError(f"mask labels must lie in 0..{num - 1}")
+    ls = label_set(labels)
+    m = mask.to(samples.device).long()
+    if m.min() < 0 or m.max() >= ls.num_classes:
+        raise ValueError(f"mask labels must lie in 0..{ls.num_classes - 1}")
     pairs = _pairs(samples.shape[0], max_pairs, seed)
     x = samples.float()
-    acc = torch.zeros(samples.shape[2:], dtype=torch.float64, device=x.device)    # [H, W] sum over pairs
-    pvals = []
-    for c in range(0, len(pairs), chunk):
-        p = torch.as_tensor(pairs[c:c + chunk], device=x.device)
-        a, b = x[p[:, 0]], x[p[:, 1]]
-        acc += (a - b).abs().mean(1).sum(0).double()
-        if metric is not None:
-            pvals.append(to_numpy(metric(a, b)).ravel())
-    sums = torch.zeros(num, dtype=torch.float64, device=x.device).index_add_(0, m, acc.flatten())
-    counts = torch.bincount(m, minlength=num)
-    out: dict = {"K": int(samples.shape[0]), "pairs": len(pairs),
-                 "l1_overall": float(acc.sum() / (m.numel() * len(pairs)))}
+    mean = pairwise_change(x, pairs, chunk)                                       # [H, W]
+    out: dict = {"K": int(samples.shape[0]), "pairs": len(pairs), "l1_all": float(mean.mean())}
     if metric is not None:
-        out["perceptual_overall"] = float(np.concatenate(pvals).mean())
+        out["perceptual_all"] = float(_pair_distances(metric, x, pairs, chunk).mean())
         out["perceptual_metric"] = getattr(metric, "name", "metric")
-    for c in range(num):
-        if counts[c] > 0:
-            out[f"l1_{names[c]}"] = float(sums[c] / (counts[c] * len(pairs)))
+    for r in ls.classes if regions is None else regions:
+        pixels = ls.region_pixels(m, r)
+        if int(pixels.sum()) >= max(1, min_pixels):
+            out[f"l1_{r}"] = float(mean[pixels].mean())
     return out
 
 
 # --------------------------------------------------------------------------------------------------
-# Region leakage of per-row style edits (Sec. 3.4, Fig. 10)
+# Region change: how local a style edit of one region is (Sec. 3.4, Fig. 10)
 
-def region_bands(region: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
-    """(inside, outside): the region eroded by ``band`` px and the complement of the region dilated
-    by ``band`` px (8-connected square steps), so a ``band``-px strip on each side of the boundary
-    belongs to neither."""
-    from scipy.ndimage import binary_dilation, binary_erosion
-    region = np.asarray(region, dtype=bool)
-    if band <= 0:
-        return region, ~region
-    st = np.ones((3, 3), dtype=bool)
-    inside = binary_erosion(region, structure=st, iterations=band, border_value=1)
-    outside = ~binary_dilation(region, structure=st, iterations=band)
-    return inside, outside
+def edge_band(region: Tensor, width: int) -> Tensor:
+    """The pixels outside ``region`` (bool ``[H, W]``) within ``width`` pixels of it (Chebyshev distance, i.e.
+    ``width`` 8-connected steps): the band a low-resolution layer cannot tell apart from the region (``width`` =
+    the SR factor: one LR pixel). Empty for ``width <= 0``."""
+    if width <= 0:
+        return torch.zeros_like(region)
+    grown = F.max_pool2d(region[None, None].float(), 2 * width + 1, stride=1, padding=width)[0, 0] > 0
+    return grown & ~region
+
+
+def inside_outside_ratio(inside: float, outside: float) -> float:
+    """``inside / outside``: how many times more an edit changes its region than the rest of the image (higher is
+    more local); ``inf`` when nothing outside changes."""
+    return inside / outside if outside > 0 else float("inf")
+
+
+def region_change(change: Tensor, region: Tensor, band: int = 0) -> dict:
+    """Mean of a change map (:func:`change_map` ``[H, W]``, ``[0, 1]`` units) inside a region and outside it.
+
+    ``inside``: over the pixels of ``region`` (bool ``[H, W]``), ``outside``: over every other pixel, ``ratio``:
+    :func:`inside_outside_ratio` of the two, ``pixels``: the region's size. ``band`` splits the outside into the
+    :func:`edge_band` of ``band`` px around the region (``band_change``) and the pixels beyond it
+    (``outside_far``; ``band`` 0: the whole outside). Means over no pixels are ``nan``.
+    """
+    region = region.to(change.device).bool()
+    near = edge_band(region, band)
+    far = ~(region | near)
+
+    def mean(sel):
+        return float(change[sel].mean()) if sel.any() else float("nan")
+    inside, outside = mean(region), mean(~region)
+    return {"inside": inside, "outside": outside, "ratio": inside_outside_ratio(inside, outside),
+            "pixels": int(region.sum()), "band": int(band), "band_change": mean(near), "outside_far": mean(far)}
 
 
 @torch.no_grad()
 def region_leakage(generate_fn: Callable[[Tensor], Tensor], style: Tensor, mask: Tensor,
                    classes: Sequence[int] | None = None, delta: float = 0.5, band: int = 2,
                    clamp: bool = True, labels=None) -> pd.DataFrame:
-    """How much a style edit of one region changes the output inside vs outside that region.
+    """How much a style edit of one class changes the output inside vs outside that class's pixels.
 
-    For each class ``c`` present in ``mask``: row ``c`` of the style matrix gets ``+delta`` (then
-    clamped to ``[-1, 1]``), the image is regenerated and the mean absolute change (over RGB, in
-    ``[-1, 1]`` units) is measured inside the region (eroded by ``band`` px) and outside it (the
-    complement of the region dilated by ``band`` px). ``ratio = outside / inside``: 0 for a
-    perfectly local edit. ``generate_fn``: ``styles [k, N, d] -> images [k, 3, H, W]``, with the LR
-    input and ``mask`` bound inside. Classes absent from the mask are skipped.
+    For each class ``c`` present in ``mask``: row ``c`` of the style matrix gets ``+delta`` (then clamped to
+    ``[-1, 1]``), the image is regenerated, and its :func:`change_map` against the unedited image is split by
+    :func:`region_change` (``[0, 1]`` units; ``ratio = inside / outside``, higher is more local; ``band_change``
+    and ``outside_far``: the ``band``-px ring around the class and beyond it). ``generate_fn``: ``styles [k, N, d]
+    -> images [k, 3, H, W]``, with the LR input and ``mask`` bound inside. Classes absent from the mask are skipped.
 
-    Returns a DataFrame: class_index, region, delta, delta_effective (mean change of the edited row
-    after clamping), pixels_inside, pixels_outside, inside, outside, ratio.
+    Returns a DataFrame: class_index, region, delta, delta_effective (mean change of the edited row after
+    clamping), and the columns of :func:`region_change`.
     """
     if style.dim() == 3:
         style = style[0]
-    msk = mask.detach().cpu().long().numpy()
-    present = np.unique(msk)
+    present = torch.unique(mask).tolist()
     classes = [int(c) for c in (present if classes is None else classes) if c in present]
     base = generate_fn(style[None])[0]                                       # [3, H, W]
     rows = []
@@ -198,14 +254,8 @@ def region_leakage(generate_fn: Callable[[Tensor], Tensor], style: Tensor, mask:
         s[c] = s[c] + delta
         if clamp:
             s = s.clamp(-1, 1)
-        out = generate_fn(s[None])[0]
-        change = (out - base).abs().float().mean(0).cpu().numpy()             # [H, W]
-        inside, outside = region_bands(msk == c, band)
-        vin = float(change[inside].mean()) if inside.any() else float("nan")
-        vout = float(change[outside].mean()) if outside.any() else float("nan")
+        change = change_map(generate_fn(s[None])[0], base).cpu()             # [H, W]
         rows.append({"class_index": c, "region": label_set(labels).classes[c], "delta": float(delta),
                      "delta_effective": float((s[c] - style[c]).abs().mean()),
-                     "pixels_inside": int(inside.sum()), "pixels_outside": int(outside.sum()),
-                     "inside": vin, "outside": vout,
-                     "ratio": vout / vin if vin > 0 else float("nan")})
+                     **region_change(change, mask.cpu() == c, band)})
     return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ bicubic filter as the kit loads SynthFaces (:func:`deepsee.data.common.load_hr`,
 step); label maps are rendered at half the rendering size, i.e. at ``size`` itself. Each ground
 truth gets five perturbations (:data:`PERTURBATIONS`):
 
-- ``blur``: Gaussian blur, sigma 2 px (kernel 13, reflect padding);
+- ``blur``: Gaussian blur, sigma 2 px (:func:`~deepsee.metrics.filters.gaussian_blur`: kernel 13, reflect padding);
 - ``bicubic``: bicubic 8x down (:func:`deepsee.data.common.lr_from_hr`, the kit's LR images) and
   bicubic up (``F.interpolate(mode="bicubic", align_corners=False)``), clamped;
 - ``texture``: another person's texture in one region: the region is hair, cloth or skin in turn
@@ -51,6 +51,7 @@ from torch import Tensor
 from ..constants import CLASS_INDEX
 from ..data.common import lr_from_hr, to_tensor_image
 from ..data.synthfaces_draw import render_face
+from .filters import gaussian_blur
 
 PERTURBATIONS = ("blur", "bicubic", "texture", "shift", "noise")
 BLURRY = ("blur", "bicubic")
@@ -62,17 +63,6 @@ TEXTURE_SIGMA = 2.0
 NOISE_SIGMA = 0.025
 MIN_REGION_FRACTION = 0.03
 EDGE_MARGIN = 3
-
-
-def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur of ``[B, C, H, W]`` (kernel ``2 ceil(3 sigma) + 1``, reflect padding)."""
-    r = int(np.ceil(3 * sigma))
-    t = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = (k / k.sum()).to(x)
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def render_images(n: int = 50, size: int = 128, seed: int = 0, first_index: int = 0) -> tuple[Tensor, Tensor]:

@@ -193,6 +193,29 @@ class FeatureDistance:
 PERCEPTUAL_KINDS = ("lpips", "texture", "segfeat")
 
 
+def choose_perceptual(choice: str = "lpips_or_texture", device: str | torch.device = "cpu") -> tuple:
+    """The perceptual metric of ``eval.perceptual_metric``, with the fallback made explicit: ``(metric, why)``.
+
+    - ``"lpips"``: :class:`LPIPS`; without its weights a :class:`~deepsee.weights.MissingWeightsError` that says
+      what to fetch;
+    - ``"texture"``: the weight-free substitute "TexStatDist (LPIPS substitute)"; ``why`` says it was chosen;
+    - ``"lpips_or_texture"``: LPIPS when its weights are present, else the substitute, and ``why`` says why
+      (the first line of LPIPS's missing-weights error).
+
+    ``why`` is "" exactly when the metric is LPIPS. Callers state it in every output that uses the metric
+    (``deepsee.pipeline.Pipeline.perceptual_metric`` records it for the sidecars; ``deepsee evaluate`` in its summary)."""
+    if choice == "texture":
+        return perceptual_metric("texture", device=device), "eval.perceptual_metric=texture (chosen)"
+    if choice == "lpips":
+        return perceptual_metric("lpips", device=device), ""
+    if choice != "lpips_or_texture":
+        raise ValueError(f"perceptual metric choice {choice!r}; expected 'lpips', 'texture' or 'lpips_or_texture'")
+    try:
+        return perceptual_metric("lpips", device=device), ""
+    except MissingWeightsError as e:
+        return perceptual_metric("texture", device=device), f"LPIPS unavailable ({str(e).splitlines()[0]})"
+
+
 def perceptual_metric(kind: str = "lpips", segmenter=None, device: str | torch.device = "cpu"):
     """Build a perceptual distance by ``kind``; no implicit fallback.
 

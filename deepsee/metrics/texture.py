@@ -25,8 +25,8 @@ channels ``O1 = (R - G) / sqrt 2``, ``O2 = (R + G - 2 B) / sqrt 6``. A Gaussian 
   ``(d_x - d_y) / sqrt 2`` (central differences, so 0/90/45/135 degrees).
 
 Their local energies ``E = G_w * r^2`` (Gaussian window, sigma :attr:`~TextureDistance.window` pixels
-of that level, i.e. ``window * 2^k`` image pixels) give local RMS amplitudes ``m = sqrt(E)``, compared
-with the DISTS/SSIM-style similarity
+of that level, i.e. ``window * 2^k`` image pixels; :func:`~deepsee.metrics.filters.gaussian_kernel`) give
+local RMS amplitudes ``m = sqrt(E)``, compared with the DISTS/SSIM-style similarity
 
     t_k,j(a, b) = mean_{h,w} [ 1 - (2 m_a m_b + c) / (m_a^2 + m_b^2 + c) ]  in [0, 1],
 
@@ -59,6 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .filters import gaussian_kernel, separable_filter
 from .image import check_pair, quantize
 
 TEXTURE_NAME = "TexStatDist (LPIPS substitute)"
@@ -68,25 +69,6 @@ _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 _COLOUR = torch.tensor([[0.299, 0.587, 0.114],
                         [1 / math.sqrt(2), -1 / math.sqrt(2), 0.0],
                         [1 / math.sqrt(6), 1 / math.sqrt(6), -2 / math.sqrt(6)]])
-
-
-def _sep_filter(x: Tensor, k: Tensor) -> Tensor:
-    """Separable 2-D filtering of ``[N, C, H, W]`` with the 1-D kernel ``k`` (odd length), reflect padding."""
-    c = x.shape[1]
-    r = k.numel() // 2
-    kx = k.to(x).view(1, 1, 1, -1).expand(c, 1, 1, -1)
-    ky = k.to(x).view(1, 1, -1, 1).expand(c, 1, -1, 1)
-    mode_x = "reflect" if x.shape[-1] > r else "replicate"
-    mode_y = "reflect" if x.shape[-2] > r else "replicate"
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode=mode_x), kx, groups=c)
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode=mode_y), ky, groups=c)
-
-
-def _gauss_kernel(sigma: float) -> Tensor:
-    r = max(1, int(math.ceil(3 * sigma)))
-    t = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    return k / k.sum()
 
 
 def _oriented(s: Tensor) -> list[Tensor]:
@@ -147,15 +129,15 @@ class TextureDistance:
         """Local RMS amplitudes ``[N, 5, h_k, w_k]`` per level and the low-pass ``[N, 3, h_L, w_L]``."""
         x = (x + 1) / 2
         yoo = torch.einsum("oc,nchw->nohw", _COLOUR.to(x), x)
-        win = _gauss_kernel(self.window)
+        win = gaussian_kernel(self.window)
         amps = []
         g = yoo
         for _ in range(levels):
             y = g[:, :1]
-            s = _sep_filter(y, _BINOMIAL)
+            s = separable_filter(y, _BINOMIAL)
             r = torch.cat([y - s] + _oriented(s), dim=1)
-            amps.append((_sep_filter(r * r, win).clamp_min(0) + eps).sqrt())
-            g = _sep_filter(g, _BINOMIAL)[..., ::2, ::2]
+            amps.append((separable_filter(r * r, win).clamp_min(0) + eps).sqrt())
+            g = separable_filter(g, _BINOMIAL)[..., ::2, ::2]
         return amps, g
 
     def _distance(self, a: Tensor, b: Tensor, eps: float = 0.0) -> Tensor:

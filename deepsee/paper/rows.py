@@ -20,6 +20,7 @@ from ..explore.engine import ExplorationEngine, engine_for, predicted_style  # n
 from ..explore.walks import style_walk
 from ..labels import of
 from ..metrics.consistency import capped_lr_psnr
+from ..metrics.explorative import region_change, walk_change
 
 
 def walk_rows(model, items: Sequence[dict], *, delta: float = 0.15, steps: int = 5, classes=None,
@@ -60,6 +61,19 @@ def region_walk_rows(model, item: dict, regions: Sequence[str], *, delta: float 
         rows.append({"region": region, "mask": item["mask"], "images": list(imgs),
                      "highlight": ls.region_pixels(item["mask"], region)})
     return rows
+
+
+def row_change(row: dict) -> dict:
+    """How much the walk of one :func:`walk_rows` / :func:`region_walk_rows` row changes its image, as the
+    style-usage table measures a walk (:func:`~deepsee.metrics.explorative.walk_change`: both ends against the
+    middle image, ``[0, 1]`` units): ``{"all": mean over the image}``, and for a region row (``highlight``) the
+    :func:`~deepsee.metrics.explorative.region_change` of its region (``inside``, ``outside``, ``ratio``, ...)."""
+    imgs = torch.stack(list(row["images"]))                                     # [steps, 3, H, W]
+    change = walk_change(imgs[[0, -1]], imgs[len(imgs) // 2])                     # [H, W]
+    out = {"all": float(change.mean())}
+    if row.get("highlight") is not None:
+        out.update(region_change(change, torch.as_tensor(row["highlight"])))
+    return out
 
 
 def edit_row(model, item: dict, masks: Sequence, captions: Sequence[str], device="cpu", antialias: bool = False) -> dict:

@@ -1,11 +1,14 @@
-"""Glue between the ordered notebooks: one resolved configuration, output folders, and a small
-typed state (:class:`PipelineState`, ``state.json``) that records which run each step produced (the
-segmenter run, predicted masks, the SR runs) and what the figures must state (the perceptual loss and
-metric used, shipped models), so notebook 30 finds what notebook 20 trained.
+"""The ordered notebooks' configuration and state: :class:`Pipeline` holds one resolved configuration, the
+state the notebooks record for each other (:class:`~deepsee.pipeline.state.PipelineState`, ``state.json``: which
+run each step produced, what the figures must state) and the models and data they share.
 
-Every notebook starts with ``P = deepsee.pipeline.setup(profile, seed=seed, ...)`` from its
-``parameters`` cell. ``P.figure(name)`` and ``P.table(name)`` give the output paths, with the
-conditions (dataset, profile) in the file names.
+Every notebook starts with ``P = deepsee.pipeline.setup(profile, seed=seed, ...)`` from its ``parameters``
+cell. Three jobs live apart:
+- the configuration, state, models and data: :class:`Pipeline` (here);
+- output naming and provenance: ``P.out`` (:class:`~deepsee.pipeline.outputs.Outputs`: ``save_figure``,
+  ``save_table``, ``title``, ``table_path``, with the conditions in the file names);
+- training: :func:`deepsee.train.jobs.train_staged`, the one orchestration that ``deepsee showcase train``
+  also uses.
 """
 from __future__ import annotations
 
@@ -15,76 +18,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import MAIN_VARIANTS, Config, data_root as config_data_root, load_config, resolve_device, restart_stages
-from .data import build_dataset
-from .labels import label_set
-from .losses.perceptual import perceptual_label
-from .metrics import LPIPS, LPIPS_NAME, perceptual_metric
-from .models import DeepSEE
-from .runs import REPO_ROOT, model_folder, save_figure, seed_everything, write_json, write_table
-from .seg import load_segmenter, predict_dataset_masks, train_segmenter
-from .showcase import MODELS, registered, shipped
-from .train.jobs import train_one, train_staged
-from .train.loop import run_snapshots
-from .weights import MissingWeightsError
+import torch
+import yaml
 
-EXTREME = "extreme"   # the 32x model's name among notebook 20's trainings (pipeline.extreme_profile)
+from ..config import (MAIN_VARIANTS, Config, data_root as config_data_root, load_config, resolve_device,
+                      restart_stages)
+from ..data import build_dataset
+from ..labels import label_set
+from ..losses.perceptual import perceptual_label
+from ..metrics.perceptual import choose_perceptual
+from ..models import DeepSEE
+from ..runs import REPO_ROOT, model_folder, run_root as resolve_run_root, seed_everything
+from ..seg import load_segmenter, predict_dataset_masks, train_segmenter
+from ..showcase import MODELS, registered, shipped
+from ..train.jobs import train_one, train_staged
+from ..train.loop import run_snapshots
+from .outputs import Outputs, in_notebook, show_inline
+from .state import EXTREME, PipelineState, run_budget
 
-
-def _by(notebook: str, default: Any = ""):
-    """A state field recorded by ``notebook`` (named in the error when a later notebook needs it unset)."""
-    if callable(default):
-        return field(default_factory=default, metadata={"by": notebook})
-    return field(default=default, metadata={"by": notebook})
-
-
-def run_budget(run, unit: str = "steps") -> str:
-    """A run's training budget from its ``run_info.json``: ``"9,600 segmenter steps at batch 4"``, with
-    ``" (interim, of 20,000)"`` for an unfinished one; ``""`` without the record."""
-    info = Path(run) / "run_info.json" if run else None
-    if info is None or not info.is_file():
-        return ""
-    d = json.loads(info.read_text())
-    if not d.get("steps_done"):
-        return ""
-    t = f"{int(d['steps_done']):,} {unit}"
-    batch = d.get("batch_size")
-    if not batch and (Path(run) / "config.yaml").is_file():
-        batch = load_config(str(Path(run) / "config.yaml")).train.batch_size
-    if batch:
-        t += f" at batch {batch}"
-    if d.get("status") == "interim" and d.get("planned_steps"):
-        t += f" (interim, of {int(d['planned_steps']):,})"
-    return t
+__all__ = ["setup", "Pipeline", "PipelineState", "Outputs", "SRJob", "EXTREME", "knob_overrides", "run_budget",
+           "in_notebook", "show_inline"]
 
 
-@dataclass
-class PipelineState:
-    """What the notebooks record for the later ones, written as JSON (``runs/pipeline-<profile>/state.json``)."""
-    segmenter_run: str = _by("10")            # the segmenter whose masks the SR models use
-    pred_masks: str = _by("10")               # its predicted masks
-    sr_runs: dict[str, str] = _by("20", dict)   # the 8x SR models: variant -> run folder
-    extreme_run: str = _by("20")              # the 32x model's run (pipeline.extreme_profile)
-    extreme_profile: str = _by("20")          #   its profile
-    extreme_lr_size: int = _by("20", 0)       #   its LR size
-    perceptual_losses: list[str] = _by("20", list)  # the 8x runs' perceptual losses (run_info's perceptual_used)
-    perceptual_loss: str = _by("20")          # the first one's short name (figure titles)
-    paper_perceptual_loss: bool = _by("20", False)  # whether that is the paper's (ImageNet VGG-19)
-    perceptual_metric: str = _by("30")        # the figures' and tables' perceptual metric (its name)
-    lpips_missing: str = _by("30")            # why that is not LPIPS (its missing weights); "" when it is
-    shipped_models: bool = _by("10", False)   # notebooks 10/20 took the shipped showcase models
-
-    @classmethod
-    def read(cls, path: Path) -> "PipelineState":
-        d = json.loads(Path(path).read_text())
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"pipeline state {path} has unknown entries {unknown} (another version of the kit "
-                             "wrote it): delete it and run the notebooks from 10 again")
-        return cls(**d)
-
-    def write(self, path: Path) -> None:
-        write_json(path, dataclasses.asdict(self))
 
 
 @dataclass
@@ -98,15 +53,16 @@ class SRJob:
 
 @dataclass
 class Pipeline:
+    """One notebook run's configuration (``cfg``, from ``source`` + ``overrides``), the state the notebooks share
+    (``state``, read from and written to :attr:`state_path`), and ``out``, where its figures and tables go."""
     cfg: Config
     device: Any
     run_root: Path
-    figures_dir: Path
-    results_dir: Path
     interactive: bool = True
     state: PipelineState = field(default_factory=PipelineState)
     source: str = "quick"                                   # the profile name or YAML path given to setup
     overrides: list = field(default_factory=list)           # the overrides given to setup
+    out: Outputs | None = None                              # output naming and provenance (setup builds it)
 
     def sub_config(self, profile: str | None = None, overrides: list[str] | None = None) -> Config:
         """A step's configuration: this pipeline's profile with its overrides, then ``overrides``
@@ -151,10 +107,11 @@ class Pipeline:
         return (self._load(folder), build_dataset(cfg, "test"), str(shipped("segmenter")),
                 f"no {self.profile} pipeline run: the shipped showcase model {folder.name} (ground-truth masks)")
 
-    def holdout_split(self):
-        """The test faces of ``eval.holdout_seed`` (SynthFaces drawn with another generator seed: people,
-        poses and textures the models were neither trained nor tuned on; ``eval.holdout_images`` of them),
-        with the pipeline segmenter's predicted masks; ``None`` when ``eval.holdout_seed < 0``."""
+    def holdout_seed_faces(self):
+        """Faces of another draw, not a split of the pipeline's dataset: ``eval.holdout_images`` SynthFaces drawn
+        with generator seed ``eval.holdout_seed`` (people, poses and textures the models were neither trained nor
+        tuned on), as a test split whose masks the pipeline's segmenter predicts (once, kept under the run
+        root); ``None`` when ``eval.holdout_seed < 0``."""
         ev = self.cfg.eval
         if ev.holdout_seed < 0:
             return None
@@ -218,28 +175,16 @@ class Pipeline:
         return obj
 
     def perceptual_metric(self):
-        """LPIPS when its weights are present; otherwise the labelled, weight-free substitute
-        "TexStatDist (LPIPS substitute)" (:mod:`deepsee.metrics.texture`), which prefers sharp,
-        plausible detail to blur as LPIPS does (its known-answer test: :mod:`deepsee.metrics.known_answer`).
-        Records nothing: :meth:`record_perceptual_metric` states the choice in every later sidecar."""
-        try:
-            return perceptual_metric("lpips")
-        except MissingWeightsError:
-            return perceptual_metric("texture")
-
-    def record_perceptual_metric(self, metric) -> None:
-        """Record ``metric`` (:meth:`perceptual_metric`) as the figures' and tables' perceptual metric, with
-        why LPIPS was not used when it is not LPIPS."""
-        self.record(perceptual_metric=metric.name, lpips_missing="" if metric.name == LPIPS_NAME else lpips_missing())
-
-    def budget(self, factor: int | None = None) -> str:
-        """The training budget of the SR models the figures come from (the 8x main model's, or the 32x
-        model's when ``factor`` is given), from its ``run_info.json``: ``"10,000 SR steps at batch 2
-        (interim, of 20,000)"``; ``""`` before notebook 20 or without the record."""
-        st = self.state
-        run = (st.extreme_run if factor is not None and st.extreme_run else
-               st.sr_runs.get("independent") or next(iter(st.sr_runs.values()), ""))
-        return run_budget(run, "SR steps")
+        """The figures' and tables' perceptual metric, as ``eval.perceptual_metric`` chooses it
+        (:func:`deepsee.metrics.perceptual.choose_perceptual`): by default LPIPS when its weights are present,
+        otherwise the labelled, weight-free substitute "TexStatDist (LPIPS substitute)"
+        (:mod:`deepsee.metrics.texture`; its known-answer test: :mod:`deepsee.metrics.known_answer`). The choice
+        is explicit: printed, with why LPIPS is not used when it is not, and recorded in the state, so every
+        later figure's and table's sidecar states it (``note_perceptual_metric``)."""
+        metric, why = choose_perceptual(self.cfg.eval.perceptual_metric)
+        print(f"perceptual metric: {metric.name}" + (f" (LPIPS not used: {why})" if why else ""))
+        self.record(perceptual_metric=metric.name, lpips_missing=why)
+        return metric
 
     def stage_marks(self) -> list[tuple[int, str]]:
         """The main models' schedule changes, for plots against the training step: each warm restart of
@@ -256,26 +201,6 @@ class Pipeline:
                 marks.append((max(end, t.local_from), "+ locality term"))
             local_on, end = t.lambda_local > 0, steps
         return marks
-
-    def title(self, factor: int | None = None, extra: str = "", segmenter: str | Path | None = None) -> str:
-        """A figure title with the conditions: dataset, factor and LR size, profile and the SR models'
-        training budget, perceptual loss. A segmenter figure passes its run (``segmenter=``): the title
-        then gives the LR size and the segmenter's budget instead."""
-        c, st = self.cfg, self.state
-        if segmenter is not None:
-            t = f"{self.dataset}, segmenter on {c.model.lr_size}x{c.model.lr_size} inputs, {self.profile} profile"
-            budget = run_budget(segmenter, "segmenter steps")
-            return t + (f", {budget}" if budget else "") + (f"; {extra}" if extra else "")
-        f = factor or c.model.factor
-        lr = c.model.lr_size if factor is None else (st.extreme_lr_size or c.model.lr_size)
-        t = f"{self.dataset}, {f}x (from {lr}x{lr}), {self.profile} profile"
-        budget = self.budget(factor)
-        if budget:
-            t += f", models: {budget}"
-        if st.perceptual_loss:  # short form in the title; the full description (weights, source run) is in the sidecar
-            t += f"; perceptual loss: {st.perceptual_loss}" + ("" if st.paper_perceptual_loss else
-                                                                " (not the paper's VGG-19)")
-        return t + (f"; {extra}" if extra else "")
 
     def sr_jobs(self) -> list[SRJob]:
         """Every SR training of the pipeline, the longest first (the workers take them in order): the main
@@ -450,52 +375,6 @@ class Pipeline:
     def state_path(self) -> Path:
         return self.run_root / f"pipeline-{self.profile}" / "state.json"
 
-    def conditions(self, factor: int | None = None, dataset: str | None = None) -> str:
-        """``<dataset>_<factor>x_<profile>``; ``factor=0`` leaves the factor out; ``dataset``: another dataset's
-        results (notebook 46's scenes), else this pipeline's."""
-        f = self.cfg.model.factor if factor is None else factor
-        d = dataset or self.dataset
-        return f"{d}_{f}x_{self.profile}" if f else f"{d}_{self.profile}"
-
-    def figure_path(self, name: str, factor: int | None = None, dataset: str | None = None) -> Path:
-        """``figures/<name>_<dataset>_<factor>x_<profile>`` (stem; save_figure adds .png/.pdf)."""
-        return self.figures_dir / f"{name}_{self.conditions(factor, dataset)}"
-
-    def table_path(self, name: str, factor: int | None = None, dataset: str | None = None) -> Path:
-        return self.results_dir / f"{name}_{self.conditions(factor, dataset)}.csv"
-
-    def save_figure(self, fig, name: str, factor: int | None = None, show: bool = True, dataset: str | None = None,
-                    **extra) -> Path:
-        """Save ``fig`` as ``figures/<name>_<conditions>.png`` and ``.pdf`` with a metadata sidecar;
-        in a notebook also show it inline (a ``display_dpi`` rendering, so executed notebooks and
-        their HTML exports stay small). Returns the PNG path."""
-        png = save_figure(fig, self.figure_path(name, factor, dataset), profile=self.profile, seed=self.cfg.seed,
-                          dataset=dataset or self.dataset, **{**self.provenance(), **extra})
-        if show:
-            show_inline(fig)
-        import matplotlib.pyplot as plt
-        plt.close(fig)
-        return png
-
-    def save_table(self, df, name: str, factor: int | None = None, path: Path | None = None,
-                   dataset: str | None = None, **extra) -> Path:
-        return write_table(df, path or self.table_path(name, factor, dataset), profile=self.profile,
-                           seed=self.cfg.seed, dataset=dataset or self.dataset, **{**self.provenance(), **extra})
-
-    def provenance(self) -> dict:
-        """What every figure/table made from this pipeline states: the shipped models, the perceptual loss
-        and metric (e.g. a substitute), as ``note_*`` entries of its sidecar."""
-        st, notes = self.state, {}
-        if st.shipped_models:
-            notes["note_models"] = (f"shipped showcase models (pretrained/showcase; {', '.join(MODELS)}; "
-                                    "SHA-256 verified before use)")
-        if st.perceptual_losses:
-            notes["note_perceptual_loss"] = "; ".join(st.perceptual_losses)
-        if st.perceptual_metric:
-            notes["note_perceptual_metric"] = st.perceptual_metric + (
-                f" (LPIPS unavailable: {st.lpips_missing})" if st.lpips_missing else "")
-        return notes
-
     # state shared between notebooks
     def record(self, **fields: Any) -> None:
         """Set fields of :class:`PipelineState` and write it."""
@@ -513,37 +392,6 @@ class Pipeline:
         return value
 
 
-def lpips_missing() -> str:
-    """Why LPIPS cannot be built on this machine (the first line of its missing-weights error); "" when it can."""
-    try:
-        LPIPS()
-    except MissingWeightsError as e:
-        return str(e).splitlines()[0]
-    return ""
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (JupyterLab or papermill), where figures are shown inline."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    ip = get_ipython()
-    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
-
-
-def show_inline(fig, dpi: int = 90) -> None:
-    """Show a matplotlib figure inline in a notebook (a no-op elsewhere)."""
-    if not in_notebook():
-        return
-    import io
-
-    from IPython.display import Image, display
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    display(Image(data=buf.getvalue()))
-
-
 def knob_overrides(knobs: dict) -> list[str]:
     """``["key=value", ...]`` for the knobs that are set (not None), to pass on as ``setup`` overrides:
     ``knob_overrides({"pipeline.main_steps": main_steps})`` is ``[]`` when ``main_steps`` is None."""
@@ -553,7 +401,6 @@ def knob_overrides(knobs: dict) -> list[str]:
 def _yaml_value(v) -> str:
     """One value as the right-hand side of a ``key=value`` override (YAML flow style, one line;
     PyYAML ends a bare scalar's document with a "..." line, dropped here)."""
-    import yaml
     return yaml.safe_dump(v, default_flow_style=True).removesuffix("...\n").strip()
 
 
@@ -566,7 +413,7 @@ def _override_list(overrides) -> list[str]:
 
 
 def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_root: str = "",
-          run_root: str = "runs", out_dir: str = "", interactive: bool = True,
+          run_root: str = "", out_dir: str = "", interactive: bool = True,
           overrides: list[str] | dict | None = None, threads: int = 0) -> Pipeline:
     """Resolve the configuration and the output folders for a notebook run."""
     cfg = load_config(profile, overrides)
@@ -574,21 +421,18 @@ def setup(profile: str = "quick", *, seed: int = 0, device: str = "auto", data_r
     # the data root travels in the configuration (to every step and training worker), not the environment
     cfg.data.data_root = data_root or cfg.data.data_root
     cfg.data.data_root = str(config_data_root(cfg.data))
-    rr = Path(run_root)
-    if not rr.is_absolute():
-        rr = REPO_ROOT / rr
+    rr = resolve_run_root(run_root)
     cfg.run_root = str(rr)
     base = Path(out_dir) if out_dir else REPO_ROOT
-    P = Pipeline(cfg=cfg, device=resolve_device(device), run_root=rr,
-                 figures_dir=base / "figures", results_dir=base / "results", interactive=interactive,
+    P = Pipeline(cfg=cfg, device=resolve_device(device), run_root=rr, interactive=interactive,
                  source=str(profile), overrides=_override_list(overrides))
-    P.figures_dir.mkdir(parents=True, exist_ok=True)
-    P.results_dir.mkdir(parents=True, exist_ok=True)
+    P.out = Outputs(cfg, lambda: P.state, base / "figures", base / "results")
+    P.out.figures_dir.mkdir(parents=True, exist_ok=True)
+    P.out.results_dir.mkdir(parents=True, exist_ok=True)
     if P.state_path.is_file():
         P.state = PipelineState.read(P.state_path)
     threads = threads or cfg.pipeline.threads      # a fixed count fixes the floating-point sums' order
     if threads:
-        import torch
         torch.set_num_threads(threads)
     seed_everything(seed)
     return P
