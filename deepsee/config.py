@@ -287,7 +287,7 @@ def dataset_root(cfg: DataConfig) -> Path:
 
 
 def resolve_device(name: str = "auto"):
-    import torch
+    import torch   # heavy: this module loads without it
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
+
 #: Face-specific mask edits of Figs. 8, 9 and 16 (``deepsee.explore.edits``) and the classes each needs.
 FACE_EDITS: dict[str, tuple[str, ...]] = {
     "close_eyes": ("l_eye", "r_eye", "skin"),
@@ -243,7 +245,6 @@ def label_set(spec: "str | Path | Mapping | LabelSet | None" = None) -> LabelSet
         if p.suffix.lower() == ".json":
             d = json.loads(text)
         else:
-            import yaml
             d = yaml.safe_load(text)
         if not isinstance(d, Mapping):
             raise ValueError(f"{p}: a label set file must hold a mapping of its fields")

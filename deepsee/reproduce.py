@@ -15,6 +15,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
+
+import pandas as pd
 
 from .config import load_config
 from .runs import REPO_ROOT, run_root as resolve_run_root, write_json, write_table
@@ -65,8 +68,8 @@ def export_html(notebook: Path, html: Path, root: Path = REPO_ROOT) -> Path:
     """An executed notebook as one self-contained HTML page (JupyterLab's look, figures embedded,
     equations typeset by MathJax when the reader is online). Paths under ``root`` (the repository
     the run was made in) are written relative to it, so a committed page names no machine's folders."""
-    import nbformat
-    from nbconvert import HTMLExporter
+    import nbformat   # optional dependency
+    from nbconvert import HTMLExporter   # optional dependency
     nb = nbformat.read(str(notebook), as_version=4)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     root = str(Path(root).resolve())
@@ -96,13 +99,12 @@ def run_notebooks(profile: str = "quick", *, seed: int = 0, device: str = "auto"
     nbs = select(list_notebooks(notebook_dir), start, only)
     # headless kernels: no progress-bar widgets in the executed notebooks (their HTML exports cannot
     # show them); this process prints one line per notebook instead
-    from unittest import mock
     with mock.patch.dict(os.environ, TQDM_DISABLE="1"):
         return _run(nbs, exec_dir, html_dir, params, log)
 
 
 def _run(nbs: list[Path], exec_dir: Path, html_dir: Path, params: dict, log) -> list[dict]:
-    import papermill as pm
+    import papermill as pm   # optional dependency
     records = []
     t_all = time.perf_counter()
     for i, nb in enumerate(nbs, 1):
@@ -141,8 +143,6 @@ def _cmd(args: argparse.Namespace) -> int:
         print(f"deepsee reproduce: {e}", file=sys.stderr)
         return 1
     if not args.out_dir and (args.start is None and not args.only):
-        import pandas as pd
-
         df = pd.DataFrame(records)[["notebook", "seconds"]]
         df.loc[len(df)] = ["total", round(float(df["seconds"].sum()), 1)]
         write_table(df, REPO_ROOT / "results" / f"reproduce_timings_{args.profile}.csv",

@@ -20,6 +20,7 @@ import random
 import re
 import subprocess
 import tempfile
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -95,13 +96,12 @@ def git_commit() -> str:
 
 
 def package_versions() -> dict[str, str]:
-    from importlib import metadata
     out = {"python": platform.python_version()}
     for name in ("deepsee", "torch", "torchvision", "numpy", "scikit-image", "lpips", "pytorch-fid",
                  "timm", "pillow", "pandas"):
         try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
 
@@ -124,7 +124,7 @@ def cpu_model() -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    import torch
+    import torch   # heavy: this module loads without it
     info = {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
             "cpu": cpu_model(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
@@ -147,7 +147,7 @@ def write_table(df, path: str | os.PathLike, *, profile: str = "", seed: int | N
     Text cells and the sidecar go through :func:`portable` (no absolute paths)."""
     path = Path(path)
     df = df.copy()
-    from pandas.api.types import is_object_dtype, is_string_dtype
+    from pandas.api.types import is_object_dtype, is_string_dtype   # heavy: this module loads without it
     for col in df.columns:
         if is_object_dtype(df[col]) or is_string_dtype(df[col]):
             df[col] = df[col].map(portable)
@@ -217,7 +217,7 @@ def _portable_path(text: str) -> str:
             return (rel or ".") + tail
         return label + ("/" + rel if rel and rel != "." else "") + tail
 
-    import torch
+    import torch   # heavy: this module loads without it
     roots: list[tuple[Path, str]] = [(Path(torch.hub.get_dir()), HUB_LABEL)]
     roots += [(r, "") for r in _RUN_ROOTS]
     marked = _marked_run_root(p)
@@ -297,8 +297,8 @@ def model_folder(path: str | os.PathLike) -> Path:
 
 
 def seed_everything(seed: int) -> None:
-    import numpy as np
-    import torch
+    import numpy as np   # heavy: this module loads without it
+    import torch   # heavy: this module loads without it
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -20,6 +20,7 @@ them. A missing or corrupt file raises :class:`~deepsee.weights.MissingWeightsEr
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -68,7 +69,6 @@ def _check_name(name: str) -> str:
 def registered() -> dict[str, dict[str, str]]:
     """``{name: {relative file: sha256}}`` from :mod:`deepsee.shipped_sha256` (empty before any export);
     read as a literal, so a test can point ``REGISTRY_MODULE`` at a copy."""
-    import ast
     text = REGISTRY_MODULE.read_text()
     return ast.literal_eval(text.split("FILES: dict[str, dict[str, str]] =", 1)[1].strip())
 

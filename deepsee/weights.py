@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from .config import data_root
 from .runs import atomic_path
 
@@ -100,7 +102,7 @@ REGISTRY: dict[str, WeightEntry] = {
 
 def torch_hub_checkpoints() -> Path:
     """torch's checkpoint cache, resolved like torchvision does: ``torch.hub.get_dir()/checkpoints``."""
-    import torch.hub
+    import torch.hub   # heavy: this module loads without it
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
@@ -233,7 +235,6 @@ def fetch(name: str, url: str | None = None, force: bool = False, progress: bool
                                    f"rerun with --force to replace it")
     url = url or e.url
     _check_url(url)
-    from tqdm.auto import tqdm
     h = hashlib.sha256()
     with atomic_path(dest) as tmp:
         with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:

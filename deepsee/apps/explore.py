@@ -29,12 +29,15 @@ released bicubic downsampling), so the output can be compared with the original.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
 
 from ..config import load_config, resolve_device
 from ..data import lr_from_hr
@@ -113,10 +116,6 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
                    consistent: bool = False, log: Callable[[str], None] | None = None) -> dict:
     """Run ``deepsee explore`` (see the module docstring); returns the summary written to
     ``<out>/summary.json``. ``log`` receives every note (default: stderr)."""
-    from safetensors.torch import save_file
-    from tqdm.auto import tqdm
-
-
     log = stderr_log if log is None else log
     scale, scale_source = (float(scale), "--scale") if scale is not None else default_scale(model)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
@@ -288,7 +287,6 @@ def default_models(model: str | None, segmenter: str | None) -> tuple[Path, Path
 
 
 def _main(args) -> int:
-    import sys
 
     model, segmenter, notes = default_models(args.model, args.segmenter)
     for note in notes:

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
 
 BACKGROUND = (255, 255, 255)   # what transparent pixels become (white)
 _GRAY = ("1", "L", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
@@ -45,7 +46,6 @@ class Photo:
 
 def stderr_log(message: str) -> None:
     """Default log of :func:`load_photo`: one line on stderr that does not break tqdm progress bars."""
-    from tqdm.auto import tqdm
     tqdm.write(message, file=sys.stderr)
 
 

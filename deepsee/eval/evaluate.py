@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from ..data.degradation import bicubic_upsample, project_consistent  # noqa: F401  (deepsee.eval.bicubic_upsample)
 from ..metrics import psnr, ssim
@@ -77,7 +77,6 @@ def evaluate(model, dataset, *, device: str | torch.device = "cpu", batch_size: 
     plus ``evaluated`` (its label), ``n_images``, ``style_source``, ``methods`` (means of every
     method) and ``metric_settings``.
     """
-    from tqdm.auto import tqdm
     if style_source not in ("lr", "guide"):
         raise ValueError(f"style_source must be 'lr' or 'guide', got {style_source!r}")
     n_total = len(dataset)

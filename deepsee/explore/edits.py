@@ -21,7 +21,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..constants import REGIONS
 from ..labels import FACES, LabelSet, label_set
 
 __all__ = ["relabel", "grow", "shrink", "move", "paste", "remove", "close_eyes", "open_mouth",

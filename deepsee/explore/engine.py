@@ -49,6 +49,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from tqdm.auto import tqdm
 
 from ..data.degradation import project_consistent
 from ..labels import of
@@ -416,7 +417,6 @@ class ExplorationEngine:
         return self._generate(None, styles.shape[0], progress, chunk, styles=styles)
 
     def _generate(self, get, k: int, progress: bool, chunk: int | None, styles: Tensor | None = None) -> Tensor:
-        from tqdm.auto import tqdm
         chunk = self.chunk if chunk is None else chunk
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
             raise ValueError(f"chunk must be a positive integer, got {chunk!r}")

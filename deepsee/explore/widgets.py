@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import colormaps
+from PIL import Image
 
 from ..labels import LabelSet, label_set, of
 from ..metrics.consistency import capped_lr_psnr
@@ -158,7 +161,6 @@ def gallery_differences(state: ExplorerState, gain: float = DIFF_GAIN) -> tuple[
     Samples that look alike at a glance still show *where* the style noise acts."""
     if not state.gallery:
         return [], 0.0
-    from matplotlib import colormaps
     imgs = torch.stack([img for img, _ in state.gallery]).float().clamp(-1, 1)        # [n, 3, H, W]
     diff = change_map(imgs, imgs.mean(0, keepdim=True))                               # [n, H, W], [0, 1] units
     cmap = colormaps["magma"]
@@ -227,8 +229,6 @@ def on_reset(state: ExplorerState) -> torch.Tensor:
 
 def export(state: ExplorerState, out_dir: str | Path, stem: str = "explorer") -> dict[str, Path]:
     """Write the current image (PNG), style matrix (CSV, 19 rows named by class) and mask (label PNG)."""
-    from PIL import Image
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if state.image is None:
@@ -257,7 +257,6 @@ def load_style_csv(path: str | Path, labels=None) -> torch.Tensor:
 
 
 def _png_bytes(arr: np.ndarray, scale: int = 1) -> bytes:
-    from PIL import Image
     im = Image.fromarray(arr)
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
@@ -272,7 +271,7 @@ class Explorer:
     def __init__(self, state: ExplorerState, *, regions=None,
                  metric: Callable | None = None, metric_name: str = "", gallery_size: int = 8,
                  other_mask: torch.Tensor | None = None, export_dir: str | Path = ""):
-        import ipywidgets as W
+        import ipywidgets as W   # optional dependency
         self.state, self.metric, self.metric_name = state, metric, metric_name
         self.other_mask, self.gallery_size = other_mask, gallery_size
         self.export_dir = Path(export_dir) if export_dir else run_root() / "explorer"   # the run-folder rule
@@ -346,7 +345,7 @@ class Explorer:
         self.status.value = "exported: " + ", ".join(str(p) for p in paths.values())
 
     def _refresh(self, image):
-        import ipywidgets as W
+        import ipywidgets as W   # optional dependency
 
         st = self.state
         h = image.shape[-1]
@@ -398,8 +397,6 @@ class Explorer:
     def snapshot(self, path: str | Path, **meta):
         """Save the current view (LR, mask, output, GT, gallery and its difference maps) as PNG and PDF,
         with a metadata sidecar (``meta``: ``profile``, ``seed``, ... as :func:`deepsee.runs.save_figure`)."""
-        import matplotlib.pyplot as plt
-
         st = self.state
         panels = [("LR input", to_uint8_image(st.lr[0])), ("edited mask", colorize(st.mask, st.labels)),
                   ("current output", to_uint8_image(st.image))]

@@ -21,6 +21,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torchvision.models.vgg import cfgs, make_layers
 from ..metrics.texture import TextureDistance
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"
@@ -106,7 +107,6 @@ class _VGG19Slices(nn.Module):
 
     def __init__(self, weights_path: str | os.PathLike | None):
         super().__init__()
-        from torchvision.models.vgg import cfgs, make_layers
         feats = make_layers(cfgs["E"], batch_norm=False)  # torchvision's vgg19().features (no classifier)
         if weights_path is not None:
             try:

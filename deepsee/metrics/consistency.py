@@ -10,7 +10,6 @@ Super-Resolution Space", Lugmayr et al.), and the challenge's diversity score.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from ..data.common import lr_from_hr

@@ -20,6 +20,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 import torch
+import torchvision
+from scipy import linalg
 from torch import Tensor
 
 from ..runs import atomic_path
@@ -40,8 +42,7 @@ class FIDInception(torch.nn.Module):
 
     def __init__(self, state_dict: dict):
         super().__init__()
-        import pytorch_fid.inception as pfi
-        import torchvision
+        import pytorch_fid.inception as pfi   # heavy import: only when used
         net = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False, num_classes=1008)
         net.Mixed_5b = pfi.FIDInceptionA(192, pool_features=32)
         net.Mixed_5c = pfi.FIDInceptionA(256, pool_features=64)
@@ -136,7 +137,6 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     The same formula and safeguards as pytorch-fid (``eps`` on the diagonals when the product is
     singular; a negligible imaginary part from round-off is dropped, a large one is an error).
     """
-    from scipy import linalg
     mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
     s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
     if mu1.shape != mu2.shape or s1.shape != s2.shape:
@@ -160,7 +160,7 @@ def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     ``scipy.linalg.sqrtm``, which SciPy 1.18 removed, so there :func:`frechet_distance` (the same
     formula) is used instead.
     """
-    from pytorch_fid.fid_score import calculate_frechet_distance
+    from pytorch_fid.fid_score import calculate_frechet_distance   # heavy import: only when used
     args = (np.asarray(mu1), np.asarray(sigma1), np.asarray(mu2), np.asarray(sigma2))
     try:
         with warnings.catch_warnings():  # SciPy 1.16/1.17 deprecate sqrtm(disp=...)

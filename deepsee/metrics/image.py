@@ -6,6 +6,9 @@ Both are computed by scikit-image on RGB images quantised to uint8 exactly as a 
 from __future__ import annotations
 
 import numpy as np
+import torch
+from skimage.metrics import peak_signal_noise_ratio
+from skimage.metrics import structural_similarity
 from torch import Tensor
 
 # SSIM settings (Wang et al. 2004 as implemented by scikit-image); also reported by metric_settings().
@@ -22,7 +25,6 @@ def to_uint8(x) -> np.ndarray:
     their range is ambiguous.
     """
     if hasattr(x, "detach"):  # torch tensor, channels first
-        import torch
         t = x.detach().cpu()
         if t.dim() == 3:
             t = t[None]
@@ -61,7 +63,6 @@ def psnr(a, b) -> np.ndarray:
     ``data_range=255``, MSE over all pixels and the three channels together, no border crop, no
     Y-channel conversion. ``skimage.metrics.peak_signal_noise_ratio``. Symmetric in ``a``, ``b``.
     """
-    from skimage.metrics import peak_signal_noise_ratio
     ua, ub = _pair(a, b)
     with np.errstate(divide="ignore"):
         return np.array([peak_signal_noise_ratio(x, y, data_range=255) for x, y in zip(ua, ub)],
@@ -78,7 +79,6 @@ def ssim(a, b) -> np.ndarray:
     SSIM map over the positions where the window fits, i.e. 5 px from each edge).
     ``skimage.metrics.structural_similarity``. Images must be at least 11x11.
     """
-    from skimage.metrics import structural_similarity
     ua, ub = _pair(a, b)
     if min(ua.shape[1:3]) < 11:
         raise ValueError(f"SSIM with an 11x11 Gaussian window needs images of at least 11x11, got "

@@ -44,8 +44,10 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor
 
 from ..constants import CLASS_INDEX
@@ -71,8 +73,6 @@ def render_images(n: int = 50, size: int = 128, seed: int = 0, first_index: int 
     Image ``i`` is ``render_face(seed, first_index + i, first_index + i + 1, 2 * size)`` resized to
     ``size`` (PIL bicubic); its labels are drawn at ``size``. Deterministic.
     """
-    from PIL import Image
-
     if size < 16 or size % 8:
         raise ValueError(f"known-answer images need a size divisible by 8 and >= 16, got {size}")
     imgs, labels = [], []
@@ -165,7 +165,6 @@ def known_answer_table(metric: Callable[[Tensor, Tensor], Tensor], n: int = 50, 
     ``[B]`` distances, lower = closer), ``margin`` = ``min(blurry) - max(detailed)`` and ``passed``
     (``margin > 0``). ``table.passed.mean()`` is the pass rate.
     """
-    import pandas as pd
     gt, labels = render_images(n, size, seed, first_index)
     pert, notes = perturb(gt, labels, seed, noise_sigma)
     cols = {}

@@ -45,7 +45,7 @@ def _module_device(m) -> torch.device:
 
 def lpips_linear_weights_path(version: str = "0.1", net: str = "alex") -> Path:
     """The linear-layer weights shipped inside the installed ``lpips`` package."""
-    import lpips
+    import lpips   # heavy import: only when used
     return Path(lpips.__file__).parent / "weights" / f"v{version}" / f"{net}.pth"
 
 
@@ -83,7 +83,7 @@ class LPIPS:
             raise MissingWeightsError(f"the lpips package has no linear-layer weights at {lin_path}; "
                                       "reinstall it (pip install --force-reinstall lpips)")
         alex_path = require("alexnet")  # raises before anything is constructed
-        import lpips
+        import lpips   # heavy import: only when used
         with warnings.catch_warnings():  # lpips passes torchvision's deprecated `pretrained=False`
             warnings.simplefilter("ignore", UserWarning)
             # pnet_rand / pretrained=False: build the architecture only; the weights follow below.

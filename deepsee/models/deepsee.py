@@ -20,6 +20,9 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from safetensors.torch import save_file
 from torch import Tensor
 
 from ..config import VARIANT_FACTS, ModelConfig, validate_model
@@ -156,7 +159,6 @@ class DeepSEE(nn.Module):
     # -- files -------------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write ``model.safetensors`` (weights and buffers) and ``config.json`` (the ModelConfig)."""
-        from safetensors.torch import save_file
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
@@ -172,8 +174,6 @@ class DeepSEE(nn.Module):
     def load(cls, directory: str | Path, map_location: str | torch.device = "cpu",
              style_branch: str | None = None) -> "DeepSEE":
         """Rebuild a saved model from its folder alone (safetensors; nothing is unpickled). Eval mode."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
         d = Path(directory)
         cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
         for p in (cfg_path, w_path):

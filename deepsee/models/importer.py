@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 from torch import Tensor
 
 from ..config import load_config
@@ -307,7 +308,6 @@ def import_official(checkpoint_dir: str | Path, variant: str, out_dir: str | Pat
     out = Path(out_dir)
     model.eval().save(out)
     if "D" in by_name:
-        from safetensors.torch import save_file
         disc = build_discriminator(cfg)
         disc.load_state_dict(by_name["D"].tensors, strict=True)
         with atomic_path(out / "discriminator.safetensors") as tmp:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 
@@ -144,8 +146,6 @@ def edit_consistency(rows_by_figure: dict[str, Sequence[dict]]) -> "pd.DataFrame
     """LR consistency of mask edits (issue 33): per figure (``{"Fig. 8": [edit_row, ...], ...}``), the mean and
     worst LR-PSNR (dB) of the outputs of edited masks and of the unedited ones. An edit the LR image
     contradicts (eyes closed where the LR shows them open) cannot stay consistent with it."""
-    import numpy as np
-    import pandas as pd
     rows = []
     for fig, fig_rows in rows_by_figure.items():
         vals = {True: [], False: []}

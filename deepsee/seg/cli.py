@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib
+
 from ..config import add_config_args, load_config
 from ..runs import save_figure
 from .evaluate import evaluate_segmenter, figure2, write_table5
@@ -52,7 +54,6 @@ def _evaluate(args) -> int:
     for p in write_table5(results, cfg.data.dataset, cfg.profile, args.out, seed=cfg.seed):
         print(p)
     if args.figure:
-        import matplotlib
         matplotlib.use("Agg")
         fig = figure2(cfg, args.checkpoint[0], n=args.n, seed=args.seed, split=args.split)
         print(save_figure(fig, Path(args.out) / f"fig2_segmentation_{cfg.data.dataset}_{cfg.profile}",

@@ -107,7 +107,7 @@ class TimmBackbone(nn.Module):
             weights: local ImageNet checkpoint to load, or None for random initialisation.
         """
         super().__init__()
-        import timm
+        import timm   # heavy import: only when used
         kw = {"pretrained": weights is not None}
         if weights is not None:
             kw["pretrained_cfg_overlay"] = {"file": str(weights)}
@@ -121,13 +121,13 @@ class TimmBackbone(nn.Module):
 
 def find_imagenet_timm(name: str) -> Path | None:
     """The local ImageNet checkpoint of timm model ``name`` (HF hub cache, then torch hub), or None."""
-    import timm
+    import timm   # heavy import: only when used
     cfg = timm.models.get_pretrained_cfg(name)
     if cfg is None:
         return None
     cfg = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
     if cfg.get("hf_hub_id"):
-        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub import try_to_load_from_cache   # optional dependency
         for fname in ("model.safetensors", "pytorch_model.bin"):
             hit = try_to_load_from_cache(cfg["hf_hub_id"], fname)
             if isinstance(hit, str) and Path(hit).is_file():

@@ -9,6 +9,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -133,8 +134,6 @@ def figure2(cfg: Config, run_dir: str | Path, n: int = 6, seed: int = 0, split: 
     """Fig. 2 of the supplementary: for ``n`` random ``split`` samples, the LR input, the predicted
     mask, the HR image, the ground-truth mask and the prediction overlaid on the HR image, with a
     legend of the classes that appear. Returns the matplotlib Figure."""
-    import matplotlib.pyplot as plt
-
     ground_truth_config(cfg)
     model = load_segmenter(run_dir, device=resolve_device(cfg.device))
     ds = _train.build_split(cfg, split, train=False)

@@ -61,6 +61,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -427,7 +428,6 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
                   metadata={"step": str(step)})
     write_json(run_dir / "segmenter.json", segmenter_info(cfg, model, state))
     if not keep_checkpoints:
-        import shutil
         shutil.rmtree(run_dir / "ckpt", ignore_errors=True)
     append_jsonl(stats, {"event": "end", "step": step, "epochs_done": step / spe, "elapsed_s": state["elapsed_s"],
                          "stopped_by": stopped})

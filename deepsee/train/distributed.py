@@ -17,6 +17,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ..config import resolve_device
 
@@ -70,7 +71,6 @@ def convert_sync_batchnorm(module: nn.Module, info: DistInfo) -> nn.Module:
 def wrap_ddp(module: nn.Module, info: DistInfo, find_unused: bool = False) -> nn.Module:
     if not info.distributed:
         return module
-    from torch.nn.parallel import DistributedDataParallel as DDP
     ids = [info.device.index] if info.device.type == "cuda" else None
     return DDP(module, device_ids=ids, find_unused_parameters=find_unused)
 

@@ -13,11 +13,15 @@ distributed training: for one run on several GPUs use ``torchrun`` (README, "Mul
 """
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Sequence
+
+import torch
+from tqdm.auto import tqdm
 
 from ..config import Config, load_config, restart_stages
 from .checkpoint import has_checkpoint
@@ -27,7 +31,6 @@ from .loop import branch_run, train_sr
 def set_threads(threads: int) -> None:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
-    import torch
     torch.set_num_threads(threads)
 
 
@@ -55,8 +58,6 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
     ``run_dirs``: one folder per configuration (None: a new ``runs/sr-...`` folder); a folder that holds a
     checkpoint is resumed, so a long job killed midway continues where it stopped.
     """
-    from tqdm.auto import tqdm
-
     configs = list(configs)
     segs = list(segmenter_dirs) if segmenter_dirs is not None else [None] * len(configs)
     if len(segs) != len(configs):
@@ -69,7 +70,6 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
     cuda = any(str(c.device).startswith("cuda") for c in configs)
     runs: list[Path | None] = [None] * len(configs)
     if workers == 1 or cuda or len(configs) == 1:
-        import torch
         before = torch.get_num_threads()
         try:
             if threads:
@@ -79,7 +79,6 @@ def train_many(configs: Sequence[Config], segmenter_dirs: Sequence[str | None] |
         finally:
             torch.set_num_threads(before)      # the caller (a notebook kernel) keeps its own count
         return runs  # type: ignore[return-value]
-    import multiprocessing as mp
     bar = tqdm(total=len(configs), unit="run", desc=f"training ({workers} processes x {threads} thread)",
                disable=not progress)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),

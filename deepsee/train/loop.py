@@ -18,11 +18,15 @@ jumps), so the decay still ends at zero when the machine slows down or speeds up
 """
 from __future__ import annotations
 
+import datetime as _dt
+import json
+import shutil
 import time
 from pathlib import Path
 
 import torch
 import yaml
+from tqdm.auto import tqdm
 
 from ..config import Config, load_config
 from ..data import build_dataset
@@ -182,18 +186,13 @@ class _Run:
         self.samples = self.trainer.to_device(fixed_batch(self.sample_set, SAMPLE_ROWS, seed=cfg.seed))
         self.segments = self._segments()
         if cfg.train.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter   # optional dependency
             self.tb = SummaryWriter(str(run / "tensorboard"), purge_step=self.trainer.step or None)
         self._write_info(status="running")
 
     def _segments(self) -> list[dict]:
         """Where each stretch of this run trained: one entry per start or resume (first step, CPU/GPU,
         threads, time), so a run continued across machines says which machine made which steps."""
-        import datetime as _dt
-        import json
-
-        import torch
-
         old = []
         info = self.run_dir / "run_info.json"
         if self.resume and info.is_file():
@@ -285,7 +284,6 @@ class _Run:
     def run(self) -> Path:
         self._build()
         self._prepare_outputs()
-        from tqdm.auto import tqdm
         cfg, t = self.cfg, self.trainer
         bar = tqdm(total=self._stop_at(), initial=t.step, unit="step", dynamic_ncols=True,
                    desc=f"train-sr {cfg.profile}/{cfg.model.variant}",
@@ -358,7 +356,6 @@ class _Run:
 def run_snapshots(run: str | Path) -> list[tuple[int, Path]]:
     """``[(step, model folder)]`` of an SR run folder: its ``snapshots/step_<n>`` (``train.snapshot_steps``)
     and its final ``model/`` (at ``run_info.json``'s ``steps_done``, unless a snapshot has that step), by step."""
-    import json
     run = Path(run)
     out = [(int(p.name.split("_")[1]), p) for p in sorted((run / "snapshots").glob("step_*"))
            if (p / "model.safetensors").is_file()]
@@ -371,7 +368,6 @@ def run_snapshots(run: str | Path) -> list[tuple[int, Path]]:
 
 def _trim_stats(path: Path, step: int) -> None:
     """Drop log lines written after the checkpoint being resumed (they will be written again)."""
-    import json
     if not path.is_file():
         return
     keep = [line for line in path.read_text().splitlines()
@@ -390,9 +386,6 @@ def branch_run(src: str | Path, dest: str | Path, overrides: list[str] | None = 
     training log and the snapshots up to the branch step are copied (a finished source's final model
     becomes the snapshot of the branch step); ``run_info.json`` and every later
     checkpoint record ``branched_from`` (run, step, overrides). Returns ``dest``."""
-    import json
-    import shutil
-
     src, dest = Path(src), Path(dest)
     if not (src / "config.yaml").is_file():
         raise FileNotFoundError(f"cannot branch {src}: {src / 'config.yaml'} not found (not an SR run folder)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch.utils.data import default_collate
 
 from ..runs import atomic_path
@@ -72,7 +73,6 @@ def grid_image(lr: torch.Tensor, mask: torch.Tensor, output: torch.Tensor, hr: t
 
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
-    from PIL import Image
     path = Path(path)
     with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")

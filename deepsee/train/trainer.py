@@ -7,6 +7,7 @@ every process's random state, so a resumed run continues bit for bit.
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import torch
 import torch.nn as nn
@@ -226,7 +227,6 @@ class SRTrainer:
         rank = self.info.rank
         if meta.get("world_size", 1) != self.info.world_size or rank >= len(meta["rng"]):
             # Another process count: continue with fresh, distinct seeds (not bit-for-bit).
-            import warnings
             warnings.warn(f"checkpoint was written by {meta.get('world_size')} processes, resuming with "
                           f"{self.info.world_size}: random states are re-seeded, the data order continues")
             seed_everything(self.cfg.seed + 1000 * self.step + rank)

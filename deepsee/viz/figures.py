@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 
+import matplotlib
 import numpy as np
 
 from ..config import ABLATION_VARIANTS as CONFIG_ABLATION, MAIN_VARIANTS, VARIANT_LABELS
@@ -121,7 +122,6 @@ def _delta_headers(deltas) -> list[str]:
 def change_map(a, b, gain: float) -> np.ndarray:
     """``|b - a|`` (mean over RGB, [0, 1] units) times ``gain``, clipped to [0, 1], as an RGB heat map
     (black: no change, yellow: a change of ``1 / gain`` or more)."""
-    import matplotlib
     d = np.abs(as_rgb(b).astype(np.float32) - as_rgb(a).astype(np.float32)).mean(-1) / 255.0
     rgb = matplotlib.colormaps["inferno"](np.clip(d * gain, 0.0, 1.0))[..., :3]
     return (rgb * 255).round().astype(np.uint8)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.patches import Patch
 
 from ..labels import FACES, LabelSet, label_set
 
@@ -32,7 +33,6 @@ def to_uint8_image(x) -> np.ndarray:
 def legend_handles(classes=None, labels: "LabelSet | str | None" = None):
     """Matplotlib patches for a colour legend of the given class indices (default: every class of ``labels``,
     the face set by default)."""
-    from matplotlib.patches import Patch
     ls = FACES if labels is None else label_set(labels)
     idx = range(ls.num_classes) if classes is None else classes
     return [Patch(facecolor=np.asarray(ls.palette[i]) / 255.0, edgecolor="0.5", label=ls.labels[i])

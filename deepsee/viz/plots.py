@@ -6,9 +6,13 @@ Inputs are score arrays or pandas DataFrames; every function returns a matplotli
 """
 from __future__ import annotations
 
+import json
 import textwrap
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.lines import Line2D
 
 from .panels import FONT, caption, new_figure
@@ -222,10 +226,6 @@ __all__ = ["oracle_cloud_figure", "best_of_n_curve_figure", "metric_bar_figure",
 
 def read_stats(run_dir) -> "pd.DataFrame":
     """A run's ``stats.jsonl`` (SR or segmenter training) as a DataFrame of its logged steps."""
-    import json
-    from pathlib import Path
-
-    import pandas as pd
     path = Path(run_dir) / "stats.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no training log (is {run_dir} a training run folder?)")
@@ -263,7 +263,6 @@ def emergence_figure(df, goals: dict | None = None, images_per_step: int | None 
     :data:`~deepsee.eval.style_usage.GOAL_SETS` entry) as a dashed line. ``marks``: ``[(step, label)]``
     drawn as dotted vertical lines, e.g. the warm restarts of the schedule
     (:meth:`deepsee.pipeline.Pipeline.stage_marks`)."""
-    import matplotlib.pyplot as plt
     goals = goals or {}
     steps = df["step"].to_numpy()
     panels = [
