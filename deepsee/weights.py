@@ -62,7 +62,7 @@ class WeightEntry:
 
 def _fid_weights_url() -> str:
     try:
-        from pytorch_fid.inception import FID_WEIGHTS_URL
+        from pytorch_fid.inception import FID_WEIGHTS_URL   # heavy import: only when used
         return FID_WEIGHTS_URL
     except ImportError:  # pytorch-fid is a dependency; keep the registry importable without it
         return ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"

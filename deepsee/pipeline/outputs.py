@@ -18,8 +18,8 @@ from .state import PipelineState, run_budget
 
 def in_notebook() -> bool:
     """True inside a Jupyter kernel (JupyterLab or papermill), where figures are shown inline."""
-    try:   # IPython: present wherever notebooks run, optional for the package
-        from IPython import get_ipython
+    try:
+        from IPython import get_ipython   # optional dependency: present wherever notebooks run
     except ImportError:
         return False
     ip = get_ipython()

@@ -153,7 +153,7 @@ def adam_impl(params, fused: bool) -> dict:
     if not fused:
         return {}
     try:
-        from torch.optim.optimizer import _get_fused_kernels_supported_devices
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices   # private: may be missing
         supported = set(_get_fused_kernels_supported_devices())
     except ImportError:
         supported = {"cuda"}
