@@ -105,7 +105,7 @@ def bench_device(device: torch.device, k: int, train_reps: int, peak_shapes, pea
     torch.manual_seed(0)
     model = DeepSEE(cfg).to(device).eval()
     direct = DeepSEE(cfg, style_branch="direct").to(device).eval()    # the same weights, the authors' order
-    direct.load_state_dict(model.state_dict())
+    direct.load_state_dict(model.state_dict(), assign=True)             # shared tensors, no second copy
     by_mode = {"direct": direct, "effective": model}
     lr, mask = face_input(cfg)
     lr, mask = lr.to(device), mask.to(device)

@@ -393,3 +393,31 @@ def test_engine_consistent_samples_give_back_the_input():
         wrapped = ConsistentSR(model)(lr, mask, style)
         direct = project_consistent(model(lr, mask, style).clamp(-1, 1), lr)
     assert torch.allclose(wrapped, direct, atol=1e-5) and lr_psnr(wrapped, lr).min() >= 60
+
+
+def test_winograd_convolution_matches_the_direct_one_and_falls_back_where_it_does_not_apply():
+    """F(4x4, 3x3) gives conv2d's numbers (within float32 rounding) for a spectral-normed conv in eval mode, over
+    chunk boundaries; odd sizes, other kernels and half precision go to the module itself."""
+    from deepsee.models.folded import WinogradConv, winograd_applies
+    from deepsee.models.layers import conv2d
+    torch.manual_seed(0)
+    conv = conv2d(24, 40, 3, spectral=True).eval()
+    x = torch.randn(5, 24, 16, 12).contiguous(memory_format=torch.channels_last)
+    wino = WinogradConv(max_pixels=2 * 16 * 12)                      # three chunks: 2 + 2 + 1 images
+    with torch.no_grad():
+        ref, out = conv(x), wino(conv, x)
+    assert out.shape == ref.shape and (out - ref).abs().max() < 1e-5 * ref.abs().max()
+    assert (out - ref).abs().max() > 0                                # really another computation
+    odd = torch.randn(1, 24, 10, 10)
+    assert not winograd_applies(conv, odd) and torch.equal(wino(conv, odd), conv(odd))
+    assert not winograd_applies(conv2d(24, 40, 1), x) and not winograd_applies(conv, x.half())
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+def test_engine_with_and_without_winograd_matches_the_plain_forward(winograd):
+    from deepsee.explore import ExplorationEngine
+    model, cfg = _model()
+    lr, mask, styles = _inputs(cfg, k=3)
+    eng = ExplorationEngine(model, lr, mask, winograd=winograd)
+    assert (eng._conv is not None) == winograd
+    assert (eng.generate(styles, progress=False) - _plain(model, lr, mask, styles)).abs().max() < 1e-4

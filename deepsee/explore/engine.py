@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 from ..data.degradation import project_consistent
 from ..labels import of
 from ..models import DeepSEE, Generator
-from ..models.folded import above_cap, folded_rows, folded_style_rows, run_block
+from ..models.folded import WinogradConv, above_cap, folded_rows, folded_style_rows, run_block
 from ..models.released import RELEASED
 from ..models.masks import to_onehot
 from .walks import region_offset, sample_styles_chunk, style_walk
@@ -144,6 +144,10 @@ class ExplorationEngine:
                  (:func:`deepsee.data.degradation.project_consistent`; issue 33): only what the downscaling
                  discards is explored. A plain attribute, so a checkbox can switch it.
         antialias: the degradation of ``lr`` (the dataset's ``data.antialias``), for ``consistent``.
+        winograd: compute the ResBlocks' 3x3 convolutions as Winograd F(4x4, 3x3)
+                 (:class:`deepsee.models.folded.WinogradConv`: a third of the multiplications, the same images within
+                 a few 1e-6); None (default): on the CPU in float32/float64, where it is faster (cuDNN chooses its
+                 own algorithm on GPUs).
 
     Attributes: ``last_latency_s`` (wall time of the last :meth:`generate`), ``last_per_sample_s``,
     ``stats`` (calls, samples, seconds, and ``project_seconds``: the part the consistency projection took).
@@ -151,7 +155,8 @@ class ExplorationEngine:
 
     def __init__(self, model, lr: Tensor, mask: Tensor, *, style: Tensor | None = None, chunk: int = 16,
                  device: str | torch.device | None = None, channels_last: bool = True,
-                 max_activation_mb: float | None = None, consistent: bool = False, antialias: bool = False):
+                 max_activation_mb: float | None = None, consistent: bool = False, antialias: bool = False,
+                 winograd: bool | None = None):
         self.model = model
         self.labels = of(model)       # the model's label set: class and region names of walks and samples
         self.consistent, self.antialias = bool(consistent), bool(antialias)
@@ -169,6 +174,9 @@ class ExplorationEngine:
             raise ValueError(f"device={self.device} but the model is on {p.device}; move the model first "
                              f"(model.to({str(self.device)!r}))")
         self.dtype = p.dtype
+        if winograd is None:
+            winograd = self.device.type == "cpu" and self.dtype in (torch.float32, torch.float64)
+        self._conv = WinogradConv() if winograd else None   # the ResBlocks' convolutions (None: the modules)
         self.chunk = chunk
         self.channels_last = bool(channels_last)
         if max_activation_mb is None:   # CPU: batch size hardly matters at 128 px; GPUs want large batches
@@ -209,6 +217,8 @@ class ExplorationEngine:
         """Re-read the model's weights: the cached LR part and the mask tables are recomputed."""
         self._lr_features = self.gen.head_conv(self._lr)
         self._prefix = None
+        if self._conv is not None:
+            self._conv = WinogradConv(self._conv.max_pixels)   # its filter transforms are re-read
         self._build_tables()
 
     def _check_lr(self, lr: Tensor) -> Tensor:
@@ -394,7 +404,7 @@ class ExplorationEngine:
                                   for s in range(0, rows.numel(), mb)])
             j = 2 * (k - self.first)
             x = run_block(self.gen, k, x, (partial(self._modulate, j, rows, terms),
-                                           partial(self._modulate, j + 1, rows, terms)))
+                                           partial(self._modulate, j + 1, rows, terms)), self._conv)
             k += 1
         return self.gen.image(x)
 
