@@ -15,3 +15,14 @@ def data_root(tmp_path, monkeypatch):
     root.mkdir()
     monkeypatch.setenv("DEEPSEE_DATA", str(root))
     return root
+
+
+@pytest.fixture
+def tiny_data():
+    """``data.dataset=tinyfaces`` builds the ``TinyFaces`` stand-in (random faces, blocky masks; tests/fixtures.py)
+    for this test, through the kit's own extension point (``deepsee.data.register_dataset``). Returns the override."""
+    from deepsee.data import register_dataset
+    from fixtures import TinyFaces
+    register_dataset("tinyfaces", TinyFaces)
+    yield "data.dataset=tinyfaces"
+    register_dataset("tinyfaces", None)

@@ -14,6 +14,7 @@ tolerance or use flat colour regions.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -177,18 +178,16 @@ class RenderedFaces(torch.utils.data.Dataset):
 
 
 def smoke_segmenter(cfg: Config) -> Path:
-    """A smoke-profile segmenter run (``cfg.seg`` steps) trained on a few :class:`RenderedFaces`."""
-    import pytest
-
-    from deepsee.seg import train as seg_train
+    """A smoke-profile segmenter run (``cfg.seg`` steps) trained on a few :class:`RenderedFaces`
+    (``data.dataset=renderedfaces``, registered for the training: ``deepsee.data.register_dataset``)."""
+    from deepsee.data import register_dataset
     from deepsee.seg import train_segmenter
     sets = {"train": RenderedFaces(4), "val": RenderedFaces(2, 10), "test": RenderedFaces(2, 20)}
-    mp = pytest.MonkeyPatch()
-    mp.setattr(seg_train, "build_split", lambda c, split, train, **kw: sets[split])
+    register_dataset("renderedfaces", lambda c, split, **kw: sets[split])
     try:
-        return train_segmenter(cfg)
+        return train_segmenter(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset="renderedfaces")))
     finally:
-        mp.undo()
+        register_dataset("renderedfaces", None)
 
 
 def randomize(model, seed=0):

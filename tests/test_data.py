@@ -316,3 +316,17 @@ def test_training_without_progress_prints_no_data_bars(tmp_path, hq, capfd):
     train_sr(cfg, progress=False)
     err = capfd.readouterr().err
     assert "label cache" not in err and "it/s" not in err
+
+
+def test_register_dataset_adds_a_name_and_refuses_the_built_in_ones(tmp_path, tiny_data):
+    """Your own data without a loader: ``register_dataset(name, factory)`` and ``data.dataset: name``."""
+    from deepsee.config import load_config
+    from deepsee.data import build_dataset, register_dataset
+    ds = build_dataset(load_config("smoke", [tiny_data]), "val", guided=True)
+    assert len(ds) == 8 and set(ds[0]) >= {"hr", "lr", "mask", "guide_hr", "name"}
+    with pytest.raises(ValueError, match="'synthfaces' is a built-in dataset"):
+        register_dataset("synthfaces", lambda *a, **k: None)
+    with pytest.raises(TypeError, match="must be callable"):
+        register_dataset("mine", 3)
+    with pytest.raises(ValueError, match="data.dataset='mine'.*register_dataset adds your own"):
+        build_dataset(load_config("smoke", ["data.dataset=mine"]), "val")

@@ -186,19 +186,30 @@ def test_write_results_table(tmp_path):
     assert "lpips" in meta["versions"] and "pytorch-fid" in meta["versions"]
 
 
-def test_cli_evaluate_bicubic(tmp_path, monkeypatch, data_root):
-    import deepsee.eval.cli
+@pytest.fixture
+def tiny_data_as():
+    """``tiny_data_as(factory)`` -> the CLI options that make ``data.dataset=tiny`` build ``factory(cfg, split, ...)``
+    (the kit's extension point ``deepsee.data.register_dataset``), for this test."""
+    from deepsee.data import register_dataset
+
+    def use(factory):
+        register_dataset("tiny", factory)
+        return ["--set", "data.dataset=tiny"]
+    yield use
+    register_dataset("tiny", None)
+
+
+def test_cli_evaluate_bicubic(tmp_path, data_root, tiny_data_as):
     from deepsee.cli import main
     ds = tiny_dataset(n=4)
     seen = {}
 
-    def fake_build_dataset(cfg, split, train=None, guided=False):
+    def dataset(cfg, split, train=None, guided=False, progress=True):
         seen.update(split=split, guided=guided)
         return ds
-    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", fake_build_dataset)
     out = tmp_path / "ev"
     rc = main(["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--out", str(out), "--no-progress",
-               "--perceptual", "none", "--fid", "off", "--max-images", "3"])
+               "--perceptual", "none", "--fid", "off", "--max-images", "3", *tiny_data_as(dataset)])
     assert rc == 0 and seen == {"split": "test", "guided": False}
     per = pd.read_csv(out / "per_image.csv")
     assert len(per) == 3 and set(per["method"]) == {"Bicubic"}
@@ -241,15 +252,13 @@ def test_evaluate_real_deepsee_smoke_model():
     assert np.isfinite(per["psnr"]).all() and per["ssim"].between(-1, 1).all()
 
 
-def test_cli_evaluate_saved_model(tmp_path, monkeypatch, data_root):
-    import deepsee.eval.cli
+def test_cli_evaluate_saved_model(tmp_path, data_root, tiny_data_as):
     from deepsee.cli import main
     run = tmp_path / "runs" / "sr-smoke"
     _smoke_model().save(run / "model")
-    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", lambda cfg, split, train=None, guided=False:
-                        tiny_dataset(n=2, size=64, factor=8))
     rc = main(["evaluate", "--checkpoint", str(run), "--config", "smoke", "--no-progress",
-               "--perceptual", "none", "--fid", "off"])
+               "--perceptual", "none", "--fid", "off",
+               *tiny_data_as(lambda cfg, split, **kw: tiny_dataset(n=2, size=64, factor=8))])
     assert rc == 0
     summ = json.loads((run / "eval-test" / "summary.json").read_text())
     assert summ["evaluated"] == "ours (independent)" and summ["weights"] == f"trained: {run}"
@@ -258,18 +267,17 @@ def test_cli_evaluate_saved_model(tmp_path, monkeypatch, data_root):
     assert len(per) == 4
 
 
-def test_cli_evaluate_fid_caches_reference_statistics(tmp_path, monkeypatch, data_root):
+def test_cli_evaluate_fid_caches_reference_statistics(tmp_path, monkeypatch, data_root, tiny_data_as):
     import deepsee.eval.cli
     from deepsee.cli import main
-    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", lambda cfg, split, train=None, guided=False:
-                        tiny_dataset(n=4))
+    tiny = tiny_data_as(lambda cfg, split, **kw: tiny_dataset(n=4))
     monkeypatch.setattr(deepsee.eval.cli, "build_inception", lambda device="cpu": MeanRGB())
     monkeypatch.setattr(deepsee.eval.cli, "fid_weights_id", lambda: "standin")
     args = ["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--no-progress", "--perceptual", "none",
-            "--max-images", "4"]
+            "--max-images", "4", *tiny]
     assert main(args + ["--fid", "on", "--out", str(tmp_path / "a")]) == 0
     from deepsee.config import dataset_root, load_config
-    cache = dataset_root(load_config("smoke").data) / "fid_stats" / "fid_synthfaces_test_32px_n4_standin.npz"
+    cache = dataset_root(load_config("smoke", ["data.dataset=tiny"]).data) / "fid_stats" / "fid_tiny_test_32px_n4_standin.npz"
     assert cache.is_file()
     summ = json.loads((tmp_path / "a" / "summary.json").read_text())
     ds = tiny_dataset(n=4)
@@ -284,15 +292,13 @@ def test_cli_evaluate_fid_caches_reference_statistics(tmp_path, monkeypatch, dat
     assert summ["fid"] is None and "FID skipped: missing pretrained weights 'inception_fid'" in summ["note"]
 
 
-def test_cli_evaluate_perceptual_auto_says_which_metric(tmp_path, monkeypatch, data_root, capsys):
+def test_cli_evaluate_perceptual_auto_says_which_metric(tmp_path, monkeypatch, data_root, capsys, tiny_data_as):
     """The README's command on an offline machine: auto = LPIPS when its weights are present, else the
     weight-free substitute; console and summary.json say which."""
-    import deepsee.eval.cli
     from deepsee.cli import main
-    monkeypatch.setattr(deepsee.eval.cli, "build_dataset", lambda cfg, split, train=None, guided=False:
-                        tiny_dataset(n=2))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))           # no AlexNet weights
-    args = ["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--no-progress", "--fid", "off"]
+    args = ["evaluate", "--checkpoint", "bicubic", "--config", "smoke", "--no-progress", "--fid", "off",
+            *tiny_data_as(lambda cfg, split, **kw: tiny_dataset(n=2))]
     assert main(args + ["--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
     summ = json.loads((tmp_path / "a" / "summary.json").read_text())

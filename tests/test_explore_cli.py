@@ -236,7 +236,7 @@ def test_explore_states_the_models_domain_and_warns_on_photos_far_from_it(runs, 
 def test_model_domain_reads_the_run_folder(runs):
     from deepsee.seg.domain import model_domain
     d = model_domain(runs["seg"])
-    assert d["dataset"] == "synthfaces" and d["labels"].startswith("19 ") and d["hr_size"] == 64
-    assert "SynthFaces" in d["summary"] and "px" in d["summary"]
+    assert d["dataset"] == "renderedfaces" and d["labels"].startswith("19 ") and d["hr_size"] == 64   # fixtures.py
+    assert d["summary"].startswith("renderedfaces; 19 CelebAMask-HQ face classes") and "px" in d["summary"]
     bare = model_domain(runs["model"] / "model")        # a model folder alone records no dataset
     assert "not recorded" in bare["summary"]

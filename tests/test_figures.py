@@ -14,7 +14,7 @@ from deepsee.viz import (ablation_figure, best_of_figure, best_of_n_curve_figure
                          extreme_sr_figure, image_axes, manipulation_figure, metric_bar_figure,
                          oracle_cloud_figure, region_walk_figure, sample_grid_figure,
                          segmentation_figure, style_walk_figure)
-from deepsee.viz.figures import _delta_headers
+from deepsee.viz.figures import delta_headers
 from deepsee.viz.panels import GREEN, ORANGE, YELLOW, as_rgb, fit_to_panels, resize_nearest
 
 HR, LR = 32, 8
@@ -243,7 +243,7 @@ def test_segmentation_accuracy_and_lr_blowup():
 
 
 def test_style_walk_headers_and_highlight():
-    assert _delta_headers([-0.3, -0.15, 0, 0.15, 0.3]) == [
+    assert delta_headers([-0.3, -0.15, 0, 0.15, 0.3]) == [
         "\u22122\u03b4 (\u22120.30)", "\u2212\u03b4 (\u22120.15)", "predicted style", "+\u03b4 (+0.15)",
         "+2\u03b4 (+0.30)"]
     fig = _style_walk()

@@ -2,6 +2,7 @@
 optimisation, training/resume, prediction to label PNGs and bad input. CPU, tiny widths, seeded."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from deepsee.config import SegConfig, load_config
+from deepsee.data import build_dataset, register_dataset
 from deepsee.seg import (DRND, ConfusionMeter, balanced_class_weights, build_segmenter, confusion_matrix,
                          evaluate_segmenter, load_segmenter, predict_mask_folder, predict_masks,
                          segmentation_metrics, table5, train_segmenter)
@@ -64,8 +66,9 @@ def toy_cfg(tmp_path, monkeypatch):
                                 "data.hr_size=32", "data.lr_size=8", f"data.root={tmp_path / 'data'}",
                                 f"run_root={tmp_path / 'runs'}", "device=cpu", "eval.max_images=0"])
     sets = {"train": ToyFaces(16), "val": ToyFaces(4, offset=100), "test": ToyFaces(6, offset=200)}
-    monkeypatch.setattr(seg_train, "build_split", lambda c, split, train, **kw: sets[split])
-    return cfg
+    register_dataset("toyfaces", lambda c, split, **kw: sets[split])
+    yield dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset="toyfaces"))
+    register_dataset("toyfaces", None)
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -293,7 +296,7 @@ def test_train_resume_load_evaluate(toy_cfg, tmp_path):
 
 
 def test_in_memory_split_trains_exactly_like_reading_from_disk(toy_cfg, tmp_path):
-    ds = seg_train.build_split(toy_cfg, "train", train=False)
+    ds = build_dataset(toy_cfg, "train", train=False)
     mem = seg_train.InMemorySplit(ds)
     assert len(mem) == len(ds)
     for i in (0, len(ds) - 1):
@@ -476,14 +479,15 @@ def test_cli_eval_seg_writes_tables_and_figure(trained_run, tmp_path):
     from deepsee.cli import main
     out = tmp_path / "res"
     rc = main(["eval-seg", "--checkpoint", str(trained_run), "--config", "smoke", "--set", "data.hr_size=32",
-               "--set", "data.lr_size=8", "--set", "device=cpu", "--out", str(out), "--figure", "--n", "2"])
+               "--set", "data.lr_size=8", "--set", "device=cpu", "--set", "data.dataset=toyfaces",   # toy_cfg's data
+               "--out", str(out), "--figure", "--n", "2"])
     assert rc == 0
-    t5 = pd.read_csv(out / "table5_segmentation_synthfaces_smoke.csv")
+    t5 = pd.read_csv(out / "table5_segmentation_toyfaces_smoke.csv")
     assert list(t5["source"]) == ["measured", "quoted", "quoted", "quoted"] and t5["miou"].between(0, 1).all()
-    pc = pd.read_csv(out / "table5_per_class_iou_synthfaces_smoke.csv")
+    pc = pd.read_csv(out / "table5_per_class_iou_toyfaces_smoke.csv")
     assert len(pc) == 19 and "iou_DRN" in pc.columns
-    assert (out / "fig2_segmentation_synthfaces_smoke.png").is_file()
-    assert (out / "table5_segmentation_synthfaces_smoke.meta.json").is_file()
+    assert (out / "fig2_segmentation_toyfaces_smoke.png").is_file()
+    assert (out / "table5_segmentation_toyfaces_smoke.meta.json").is_file()
 
 
 # ----------------------------------------------------------------------------- the judge (issue 31)

@@ -143,16 +143,12 @@ def test_l1_weight_is_constant_or_decays_with_the_learning_rate():
         load_config("smoke", ["train.snapshot_steps=[0]"])
 
 
-def test_snapshots_are_the_model_at_their_step(tmp_path, monkeypatch):
+def test_snapshots_are_the_model_at_their_step(tmp_path, tiny_data):
     """A snapshot at step 1 of a 2-step run equals the final model of the same run stopped at step 1."""
-    import deepsee.train.loop
     from deepsee.train import train_sr
-
-    from fixtures import TinyFaces
-    monkeypatch.setattr(deepsee.train.loop, "build_dataset", TinyFaces)
-    a = train_sr(load_config("smoke", [f"run_root={tmp_path}", "train.snapshot_steps=[1]"]), run_dir=tmp_path / "a",
-                 progress=False)
-    b = train_sr(load_config("smoke", [f"run_root={tmp_path}", "train.max_steps=1"]), run_dir=tmp_path / "b",
+    a = train_sr(load_config("smoke", [f"run_root={tmp_path}", tiny_data, "train.snapshot_steps=[1]"]),
+                 run_dir=tmp_path / "a", progress=False)
+    b = train_sr(load_config("smoke", [f"run_root={tmp_path}", tiny_data, "train.max_steps=1"]), run_dir=tmp_path / "b",
                  progress=False)
     snap = DeepSEE.load(a / "snapshots" / "step_00000001").state_dict()
     one, two = DeepSEE.load(b / "model").state_dict(), DeepSEE.load(a / "model").state_dict()

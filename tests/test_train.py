@@ -28,13 +28,6 @@ from fixtures import TinyFaces
 
 
 # ------------------------------------------------------------------------------------- stand-ins
-@pytest.fixture
-def tiny_data(monkeypatch):
-    import deepsee.train.loop
-    monkeypatch.setattr(deepsee.train.loop, "build_dataset", TinyFaces)
-    return TinyFaces
-
-
 def smoke(tmp_path, *overrides):
     return load_config("smoke", [f"run_root={tmp_path / 'runs'}", *overrides])
 
@@ -303,7 +296,7 @@ def test_sample_grid_layout():
 
 # ---------------------------------------------------------------------------------- train + files
 def test_train_sr_writes_run_folder(tmp_path, tiny_data):
-    cfg = smoke(tmp_path, "train.max_steps=3", "train.save_every=2", "train.sample_every=2")
+    cfg = smoke(tmp_path, tiny_data, "train.max_steps=3", "train.save_every=2", "train.sample_every=2")
     run = train_sr(cfg, progress=False)
     assert run.name == "sr-smoke-independent"
     for name in ("config.yaml", "run_info.json", "stats.jsonl", "checkpoint.json", "model/model.safetensors"):
@@ -337,7 +330,7 @@ def test_wall_clock_budget_compresses_the_schedule(tmp_path, tiny_data, monkeypa
 
     monkeypatch.setattr(SRTrainer, "train_step", timed)
     # 32 items / batch 4 = 8 steps per epoch; epochs 1 + 1 = 16 steps; the budget fits about 9.
-    cfg = smoke(tmp_path, "train.batch_size=4", "train.max_steps=0", "train.max_minutes=0.15",
+    cfg = smoke(tmp_path, tiny_data, "train.batch_size=4", "train.max_steps=0", "train.max_minutes=0.15",
                 "train.save_every=0", "train.sample_every=0")
     run = train_sr(cfg, progress=False)
     info = json.loads((run / "run_info.json").read_text())
@@ -353,7 +346,7 @@ def test_step_budget_fixes_the_schedule_and_the_result(tmp_path, tiny_data):
     that step, whatever the data size; two runs give identical weights (no clock involved)."""
     common = ["train.batch_size=4", "train.max_steps=0", "train.schedule_steps=5", "train.save_every=0",
               "train.sample_every=0"]
-    runs = [train_sr(smoke(tmp_path, *common), run_dir=tmp_path / f"r{i}", progress=False) for i in range(2)]
+    runs = [train_sr(smoke(tmp_path, tiny_data, *common), run_dir=tmp_path / f"r{i}", progress=False) for i in range(2)]
     info = json.loads((runs[0] / "run_info.json").read_text())
     assert info["plan"]["source"] == "steps" and info["plan"]["total_steps"] == 5
     assert info["plan"]["const_steps"] == 2          # round(5 * 1 / 2) = 2 (banker's rounding of 2.5)
@@ -384,9 +377,9 @@ def test_resume_is_bit_for_bit(tmp_path, tiny_data, monkeypatch, variant, batch,
     # 12 items, batch 4: 3 steps per epoch, so 2 + 3 crosses an epoch boundary after the resume.
     monkeypatch.setitem(TinyFaces.SIZES, "train", 12)
     common = [f"model.variant={variant}", f"train.batch_size={batch}", "train.save_every=1", *extra]
-    whole = train_sr(smoke(tmp_path, "train.max_steps=5", *common), run_dir=tmp_path / "whole", progress=False)
-    part = train_sr(smoke(tmp_path, "train.max_steps=2", *common), run_dir=tmp_path / "part", progress=False)
-    part = train_sr(smoke(tmp_path, "train.max_steps=5", *common), run_dir=part, resume=True, progress=False)
+    whole = train_sr(smoke(tmp_path, tiny_data, "train.max_steps=5", *common), run_dir=tmp_path / "whole", progress=False)
+    part = train_sr(smoke(tmp_path, tiny_data, "train.max_steps=2", *common), run_dir=tmp_path / "part", progress=False)
+    part = train_sr(smoke(tmp_path, tiny_data, "train.max_steps=5", *common), run_dir=part, resume=True, progress=False)
     ta, ma = _all_tensors(whole)
     tb, mb = _all_tensors(part)
     assert ma["step"] == mb["step"] == 5 and set(ta) == set(tb)
@@ -398,7 +391,7 @@ def test_resume_is_bit_for_bit(tmp_path, tiny_data, monkeypatch, variant, batch,
 
 
 def test_resume_after_kill_between_checkpoints(tmp_path, tiny_data, monkeypatch):
-    whole = train_sr(smoke(tmp_path, "train.max_steps=4", "train.save_every=2"), run_dir=tmp_path / "w",
+    whole = train_sr(smoke(tmp_path, tiny_data, "train.max_steps=4", "train.save_every=2"), run_dir=tmp_path / "w",
                      progress=False)
     import deepsee.train.loop as loop
 
@@ -408,11 +401,11 @@ def test_resume_after_kill_between_checkpoints(tmp_path, tiny_data, monkeypatch)
     with monkeypatch.context() as m:     # killed after step 3: checkpoint of step 2, stats up to step 3
         m.setattr(loop._Run, "_finish", killed)
         with pytest.raises(KeyboardInterrupt):
-            train_sr(smoke(tmp_path, "train.max_steps=3", "train.save_every=2"), run_dir=tmp_path / "p",
+            train_sr(smoke(tmp_path, tiny_data, "train.max_steps=3", "train.save_every=2"), run_dir=tmp_path / "p",
                      progress=False)
     part = tmp_path / "p"
     assert read_checkpoint(part)[1]["step"] == 2
-    train_sr(smoke(tmp_path, "train.max_steps=4", "train.save_every=2"), run_dir=part, resume=True,
+    train_sr(smoke(tmp_path, tiny_data, "train.max_steps=4", "train.save_every=2"), run_dir=part, resume=True,
              progress=False)
     ta, _ = _all_tensors(whole)
     tb, _ = _all_tensors(part)
@@ -422,13 +415,13 @@ def test_resume_after_kill_between_checkpoints(tmp_path, tiny_data, monkeypatch)
 
 
 def test_truncated_checkpoint_is_detected(tmp_path, tiny_data):
-    run = train_sr(smoke(tmp_path, "train.max_steps=1"), run_dir=tmp_path / "r", progress=False)
+    run = train_sr(smoke(tmp_path, tiny_data, "train.max_steps=1"), run_dir=tmp_path / "r", progress=False)
     data = next(run.glob("ckpt-*.safetensors"))
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     with pytest.raises(CheckpointError, match=data.name):
         read_checkpoint(run)
     with pytest.raises(CheckpointError, match="truncated"):
-        train_sr(smoke(tmp_path, "train.max_steps=2"), run_dir=run, resume=True, progress=False)
+        train_sr(smoke(tmp_path, tiny_data, "train.max_steps=2"), run_dir=run, resume=True, progress=False)
     (run / "checkpoint.json").write_text('{"file": ')
     with pytest.raises(CheckpointError, match="checkpoint.json"):
         read_checkpoint(run)
@@ -459,7 +452,7 @@ def test_tensorboard_needs_package(tmp_path, tiny_data):
     except ImportError:
         pass
     with pytest.raises(RuntimeError, match="tensorboard"):
-        train_sr(smoke(tmp_path, "train.tensorboard=true"), progress=False)
+        train_sr(smoke(tmp_path, tiny_data, "train.tensorboard=true"), progress=False)
     assert not (tmp_path / "runs").exists()      # stopped before creating a run folder
 
 
@@ -484,7 +477,7 @@ def test_tensorboard_logging_with_stand_in_writer(tmp_path, tiny_data, monkeypat
     fake = types.ModuleType("torch.utils.tensorboard")
     fake.SummaryWriter = Writer
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", fake)
-    train_sr(smoke(tmp_path, "train.tensorboard=true", "train.max_steps=2", "train.sample_every=2"),
+    train_sr(smoke(tmp_path, tiny_data, "train.tensorboard=true", "train.max_steps=2", "train.sample_every=2"),
              progress=False)
     assert calls[0] == ("init", "tensorboard") and calls[-1] == ("close",)
     assert ("scalar", "train/g_total", 2) in calls and ("scalar", "lr/lr_encoder", 1) in calls
@@ -494,7 +487,7 @@ def test_tensorboard_logging_with_stand_in_writer(tmp_path, tiny_data, monkeypat
 def test_vgg_missing_stops_before_run_folder(tmp_path, tiny_data, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(Exception, match="vgg19-dcbb9e9d.pth"):
-        train_sr(smoke(tmp_path, "train.perceptual=vgg19"), progress=False)
+        train_sr(smoke(tmp_path, tiny_data, "train.perceptual=vgg19"), progress=False)
     assert not (tmp_path / "runs").exists()
 
 
@@ -502,7 +495,7 @@ def test_cli_train_and_resume(tmp_path, tiny_data, capsys):
     from deepsee.cli import main
     root = tmp_path / "runs"
     assert main(["train-sr", "--config", "smoke", "--set", f"run_root={root}", "--set", "train.max_steps=1",
-                 "--no-progress"]) == 0
+                 "--set", tiny_data, "--no-progress"]) == 0
     run = root / "sr-smoke-independent"
     assert "trained model" in capsys.readouterr().out
     assert main(["train-sr", "--resume", str(run), "--set", "train.max_steps=2", "--no-progress"]) == 0
@@ -609,8 +602,8 @@ def test_branch_without_a_new_schedule_is_a_resume_and_a_longer_one_warm_restart
     from deepsee.cli import main
     from deepsee.train.loop import branch_run
     common = ["train.batch_size=4", "train.save_every=1", "train.sample_every=0", "train.schedule_steps=5"]
-    whole = train_sr(smoke(tmp_path, "train.max_steps=0", *common), run_dir=tmp_path / "whole", progress=False)
-    part = train_sr(smoke(tmp_path, "train.max_steps=2", *common), run_dir=tmp_path / "part", progress=False)
+    whole = train_sr(smoke(tmp_path, tiny_data, "train.max_steps=0", *common), run_dir=tmp_path / "whole", progress=False)
+    part = train_sr(smoke(tmp_path, tiny_data, "train.max_steps=2", *common), run_dir=tmp_path / "part", progress=False)
     before = read_checkpoint(part)[0]
     # the same schedule: a branch is the resume of its source, bit for bit, and leaves the source alone
     same = branch_run(part, tmp_path / "same", ["train.max_steps=0"])
@@ -640,7 +633,7 @@ def test_warm_restart_stages_continue_a_finished_run_and_resume(tmp_path, tiny_d
     from deepsee.train.jobs import stage_folder, train_restarts
     common = ["train.batch_size=4", "train.save_every=1", "train.sample_every=0", "train.schedule_steps=4",
               "train.snapshot_steps=[2]", "train.max_steps=0"]
-    base = train_sr(smoke(tmp_path, *common), run_dir=tmp_path / "sr-independent", progress=False)
+    base = train_sr(smoke(tmp_path, tiny_data, *common), run_dir=tmp_path / "sr-independent", progress=False)
     stages = [{"steps": 6, "snapshots": [5]}, {"steps": 8, "set": ["train.lambda_local=5"]}]
     final = train_restarts([base], stages, workers=1, threads=1, progress=False)[0]
     assert final == stage_folder(base, 8) == tmp_path / "sr-independent-8"
@@ -674,4 +667,4 @@ def test_warm_restart_stages_continue_a_finished_run_and_resume(tmp_path, tiny_d
         with pytest.raises(ValueError, match=match):
             restart_stages(bad, 4)
     with pytest.raises(ValueError, match="pipeline.restarts"):
-        smoke(tmp_path, "pipeline.restarts=[{steps: 0}]")
+        smoke(tmp_path, tiny_data, "pipeline.restarts=[{steps: 0}]")

@@ -6,6 +6,7 @@ synthscenes (generated, then read by the ADE20K loader), ade20k, ost (SFTGAN's s
 from __future__ import annotations
 
 from collections import Counter
+from typing import Callable
 
 import numpy as np
 
@@ -18,6 +19,23 @@ from .synthfaces import ensure_synthfaces
 from .synthscenes import ensure_synthscenes
 
 DATASETS = ("synthfaces", "celebamaskhq", "celeba", "folder", "synthscenes", "ade20k", "ost")
+
+
+_REGISTERED: dict[str, Callable] = {}
+
+
+def register_dataset(name: str, factory: Callable | None) -> None:
+    """Make ``data.dataset: <name>`` build ``factory(cfg, split, train=..., guided=..., progress=...)``: a dataset of
+    item dicts as :func:`build_dataset` yields them (your own data without a loader in the kit, or a test's
+    stand-in). ``factory=None`` removes the name again. The built-in names (:data:`DATASETS`) cannot be taken."""
+    if name in DATASETS:
+        raise ValueError(f"register_dataset: {name!r} is a built-in dataset ({', '.join(DATASETS)}); choose another name")
+    if factory is None:
+        _REGISTERED.pop(name, None)
+    elif not callable(factory):
+        raise TypeError(f"register_dataset: the factory of {name!r} must be callable, got {type(factory).__name__}")
+    else:
+        _REGISTERED[name] = factory
 
 
 def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = False,
@@ -35,6 +53,8 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
     """
     d = cfg.data
     train = split == "train" if train is None else train
+    if d.dataset in _REGISTERED:
+        return _REGISTERED[d.dataset](cfg, split, train=train, guided=guided, progress=progress)
     if d.dataset == "synthfaces":
         root = ensure_synthfaces(cfg, progress=progress)
     elif d.dataset == "synthscenes":
@@ -42,7 +62,8 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
     elif d.dataset in DATASETS:
         root = dataset_root(d)
     else:
-        raise ValueError(f"data.dataset={d.dataset!r}; expected one of {', '.join(DATASETS)}")
+        raise ValueError(f"data.dataset={d.dataset!r}; expected one of {', '.join(DATASETS + tuple(_REGISTERED))} "
+                         "(deepsee.data.register_dataset adds your own)")
     if d.dataset in ("synthfaces", "celebamaskhq"):
         recs = celebamaskhq.records(root, split, hr_size=d.hr_size, mask_dir=d.mask_dir, masks=masks is not False,
                                    progress=progress)

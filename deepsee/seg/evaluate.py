@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import Config, resolve_device
+from ..data import build_dataset
 from ..labels import FACES, label_set
 from ..runs import write_table
 from ..viz import colorize, legend_handles, to_uint8_image
@@ -49,7 +50,7 @@ def evaluate_segmenter(cfg: Config, run_dir: str | Path, split: str = "test", *,
     run_dir = Path(run_dir)
     device = resolve_device(cfg.device)
     model = load_segmenter(run_dir, device=device)
-    ds = _train.build_split(cfg, split, train=False)
+    ds = build_dataset(cfg, split, train=False)
     _train.require_masks(ds, f"evaluate_segmenter ({split})")
     if cfg.eval.max_images > 0 and len(ds) > cfg.eval.max_images:
         ds = torch.utils.data.Subset(ds, range(cfg.eval.max_images))
@@ -136,7 +137,7 @@ def figure2(cfg: Config, run_dir: str | Path, n: int = 6, seed: int = 0, split: 
     legend of the classes that appear. Returns the matplotlib Figure."""
     ground_truth_config(cfg)
     model = load_segmenter(run_dir, device=resolve_device(cfg.device))
-    ds = _train.build_split(cfg, split, train=False)
+    ds = build_dataset(cfg, split, train=False)
     _train.require_masks(ds, f"figure2 ({split})")
     if n > len(ds):
         raise ValueError(f"figure2: n={n} samples requested, the {split} split has {len(ds)}")

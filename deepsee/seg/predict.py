@@ -21,10 +21,10 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..config import resolve_device
+from ..data import build_dataset
 from ..data.common import lr_from_hr, to_tensor_image
 from ..data.photos import list_photos, load_photo, resize_square, stderr_log
 from ..runs import atomic_path, metadata, write_json
-from . import train as _train
 from .train import load_segmenter
 
 
@@ -110,7 +110,7 @@ def predict_dataset_masks(cfg, run_dir: str | Path, out_dir: str | Path,
     model = load_segmenter(run_dir, device=device)
     counts = {}
     for split in splits:
-        ds = _train.build_split(gt_cfg, split, train=False, masks=False)
+        ds = build_dataset(gt_cfg, split, train=False, masks=False)
         loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=cfg.data.num_workers)
         n = 0
         for batch in tqdm(loader, desc=f"predict masks ({split})", unit="batch"):

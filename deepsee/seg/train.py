@@ -84,11 +84,6 @@ CLASS_WEIGHTINGS = ("enet", "median", "none")
 MIRROR_PAIRS = ((4, 5), (6, 7), (8, 9))
 
 
-def build_split(cfg: Config, split: str, train: bool, **kw):
-    """The data layer's dataset (indirection so tests can substitute an in-memory fixture)."""
-    return build_dataset(cfg, split, train=train, **kw)
-
-
 def require_masks(dataset, what: str) -> None:
     """Segmenter training/evaluation needs ground-truth masks in every item."""
     if not getattr(dataset, "has_masks", True):
@@ -322,7 +317,7 @@ def train_segmenter(cfg: Config | None, run_dir: str | Path | None = None, resum
 
     # the dataset's own flip keeps left/right labels (as the SR models are trained); the segmenter
     # flips itself and swaps them, so "left eye" stays learnable from position
-    train_set = build_split(cfg, "train", train=False)
+    train_set = build_dataset(cfg, "train", train=False)
     require_masks(train_set, "train_segmenter")
     n = len(train_set)
     if n < sc.batch_size:

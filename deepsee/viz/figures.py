@@ -100,7 +100,7 @@ def segmentation_figure(lr, pred, hr, gt, *, overlay_gt: bool = True, alpha: flo
 
 # --------------------------------------------------------------------------- Figs. 3/4
 
-def _delta_headers(deltas) -> list[str]:
+def delta_headers(deltas) -> list[str]:
     """Column headers of a style walk: multiples of the smallest non-zero step, with the value."""
     steps = [abs(d) for d in deltas if d != 0]
     step = min(steps) if steps else 0.0
@@ -143,7 +143,7 @@ def style_walk_figure(rows, deltas=(-0.3, -0.15, 0.0, 0.15, 0.3), title: str = "
     for r in rows:
         if len(r["images"]) != len(deltas):
             raise ValueError(f"each row needs {len(deltas)} images (one per delta), got {len(r['images'])}")
-    headers = [lr_title(rows[0]["lr"])] + _delta_headers(deltas)
+    headers = [lr_title(rows[0]["lr"])] + delta_headers(deltas)
     if diff_gain > 0:
         headers.append(f"|first - last| x{diff_gain:g}")
     fig, axes = image_grid(len(rows), len(headers), extra_h=0.6)
