@@ -18,6 +18,7 @@ from deepsee.metrics import (LPIPS, FeatureDistance, MissingWeightsError, best_o
                              gaussian_kernel, inception_features, perceptual_metric, psnr, reference_statistics,
                              reference_stats_path, region_change, region_leakage, ssim, to_uint8, walk_change)
 from deepsee.paper.oracle import oracle_selection
+from fixtures import accept_weights, standin_alexnet
 
 
 @pytest.fixture
@@ -159,27 +160,10 @@ def test_lpips_missing_weights_fails_before_construction(empty_hub, monkeypatch)
     assert "deepsee weights fetch alexnet" in msg
 
 
-def _standin_alexnet(path, full: bool):
-    """Seeded torchvision AlexNet weights saved where torchvision looks; returns the state dict."""
-    import torchvision
-    torch.manual_seed(0)
-    sd = torchvision.models.alexnet(weights=None).state_dict()
-    if not full:
-        sd = {k: v for k, v in sd.items() if k.startswith("features.")}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(sd, path)
-    return sd
-
-
-def _accept_file(monkeypatch, name, path):
-    digest = weights.sha256_file(path)
-    monkeypatch.setitem(weights.REGISTRY, name, dataclasses.replace(weights.REGISTRY[name], sha256=digest[:8]))
-
-
 def test_lpips_loads_every_weight_from_the_verified_files(empty_hub, monkeypatch):
     path = empty_hub / "alexnet-owt-7be5be79.pth"
-    sd = _standin_alexnet(path, full=False)
-    _accept_file(monkeypatch, "alexnet", path)
+    sd = standin_alexnet(path, full=False)
+    accept_weights(monkeypatch, "alexnet", path)
     m = LPIPS()
     trunk = m.net.net
     for idx in (0, 3, 6, 8, 10):            # AlexNet's conv layers keep their index inside lpips' slices
@@ -210,8 +194,8 @@ def test_lpips_matches_the_lpips_package_own_loading(empty_hub, monkeypatch):
     """Parity: the kit's loader and lpips' (torchvision cache) give the same distances."""
     import lpips
     path = empty_hub / "alexnet-owt-7be5be79.pth"
-    _standin_alexnet(path, full=True)
-    _accept_file(monkeypatch, "alexnet", path)
+    standin_alexnet(path, full=True)
+    accept_weights(monkeypatch, "alexnet", path)
     ours = LPIPS(quantize=False)
     ref = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=False, verbose=False)
     g = torch.Generator().manual_seed(4)
@@ -333,7 +317,7 @@ def test_build_inception_loads_the_verified_file(empty_hub, monkeypatch):
     path = empty_hub / "pt_inception-2015-12-05-6726825d.pth"
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(sd, path)
-    _accept_file(monkeypatch, "inception_fid", path)
+    accept_weights(monkeypatch, "inception_fid", path)
     net = build_inception()
     loaded = {k: v for k, v in net.state_dict().items()}
     assert torch.equal(loaded["blocks.0.0.conv.weight"], sd["Conv2d_1a_3x3.conv.weight"])

@@ -46,14 +46,6 @@ class Outputs:
     figures_dir: Path
     results_dir: Path
 
-    @property
-    def profile(self) -> str:
-        return self.cfg.profile
-
-    @property
-    def dataset(self) -> str:
-        return self.cfg.data.dataset
-
     def budget(self, factor: int | None = None) -> str:
         """The training budget of the SR models the figures come from (the 8x main model's, or the 32x
         model's when ``factor`` is given), from its ``run_info.json``: ``"10,000 SR steps at batch 2
@@ -69,12 +61,12 @@ class Outputs:
         then gives the LR size and the segmenter's budget instead."""
         c, st = self.cfg, self.state()
         if segmenter is not None:
-            t = f"{self.dataset}, segmenter on {c.model.lr_size}x{c.model.lr_size} inputs, {self.profile} profile"
+            t = f"{self.cfg.data.dataset}, segmenter on {c.model.lr_size}x{c.model.lr_size} inputs, {self.cfg.profile} profile"
             budget = run_budget(segmenter, "segmenter steps")
             return t + (f", {budget}" if budget else "") + (f"; {extra}" if extra else "")
         f = factor or c.model.factor
         lr = c.model.lr_size if factor is None else (st.extreme_lr_size or c.model.lr_size)
-        t = f"{self.dataset}, {f}x (from {lr}x{lr}), {self.profile} profile"
+        t = f"{self.cfg.data.dataset}, {f}x (from {lr}x{lr}), {self.cfg.profile} profile"
         budget = self.budget(factor)
         if budget:
             t += f", models: {budget}"
@@ -87,8 +79,8 @@ class Outputs:
         """``<dataset>_<factor>x_<profile>``; ``factor=0`` leaves the factor out; ``dataset``: another dataset's
         results (notebook 46's scenes), else this pipeline's."""
         f = self.cfg.model.factor if factor is None else factor
-        d = dataset or self.dataset
-        return f"{d}_{f}x_{self.profile}" if f else f"{d}_{self.profile}"
+        d = dataset or self.cfg.data.dataset
+        return f"{d}_{f}x_{self.cfg.profile}" if f else f"{d}_{self.cfg.profile}"
 
     def figure_path(self, name: str, factor: int | None = None, dataset: str | None = None) -> Path:
         """``figures/<name>_<dataset>_<factor>x_<profile>`` (stem; save_figure adds .png/.pdf)."""
@@ -102,8 +94,8 @@ class Outputs:
         """Save ``fig`` as ``figures/<name>_<conditions>.png`` and ``.pdf`` with a metadata sidecar;
         in a notebook also show it inline (a ``display_dpi`` rendering, so executed notebooks and
         their HTML exports stay small). Returns the PNG path."""
-        png = save_figure(fig, self.figure_path(name, factor, dataset), profile=self.profile, seed=self.cfg.seed,
-                          dataset=dataset or self.dataset, **{**self.state().notes(), **extra})
+        png = save_figure(fig, self.figure_path(name, factor, dataset), profile=self.cfg.profile, seed=self.cfg.seed,
+                          dataset=dataset or self.cfg.data.dataset, **{**self.state().notes(), **extra})
         if show:
             show_inline(fig)
         plt.close(fig)
@@ -111,5 +103,5 @@ class Outputs:
 
     def save_table(self, df, name: str, factor: int | None = None, path: Path | None = None,
                    dataset: str | None = None, **extra) -> Path:
-        return write_table(df, path or self.table_path(name, factor, dataset), profile=self.profile,
-                           seed=self.cfg.seed, dataset=dataset or self.dataset, **{**self.state().notes(), **extra})
+        return write_table(df, path or self.table_path(name, factor, dataset), profile=self.cfg.profile,
+                           seed=self.cfg.seed, dataset=dataset or self.cfg.data.dataset, **{**self.state().notes(), **extra})
