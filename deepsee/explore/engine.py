@@ -212,12 +212,12 @@ class ExplorationEngine:
     # ------------------------------------------------------------------------------------------
     # inputs and caches
     # ------------------------------------------------------------------------------------------
-    @torch.inference_mode()
     @property
     def winograd(self) -> bool:
         """Whether the ResBlocks' convolutions run as Winograd F(4x4, 3x3) (the ``winograd`` argument)."""
         return self._conv is not None
 
+    @torch.inference_mode()
     def refresh_weights(self) -> None:
         """Re-read the model's weights: the cached LR part and the mask tables are recomputed."""
         self._lr_features = self.gen.head_conv(self._lr)
