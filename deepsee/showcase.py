@@ -33,7 +33,7 @@ from .runs import REPO_ROOT, machine_info, metadata, run_root as resolve_run_roo
 from .seg import load_segmenter, predict_dataset_masks, train_segmenter
 from .seg.domain import confidence_reference, model_domain, write_confidence_reference
 from .train.checkpoint import has_checkpoint, read_checkpoint, split_prefix
-from .train.jobs import set_threads, stage_folder, train_one, train_staged
+from .train.jobs import set_threads, stage_folder, stage_folders, train_one, train_staged
 from .train.loop import run_snapshots
 from .train.step import locality_record
 from .weights import MissingWeightsError, WeightsChecksumError, sha256_file
@@ -348,14 +348,18 @@ def restore_state(runs: Path | None = None, state: Path | None = None, log=print
 
 def state_folders(runs: Path | None = None) -> dict[str, Path]:
     """The unfinished SR trainings whose resumable state :func:`save_state` keeps: the showcase runs and
-    the recipe candidates beside them (any other ``sr-*`` folder of ``runs`` with a checkpoint)."""
+    the recipe candidates beside them (any other ``sr-*`` folder of ``runs`` with a checkpoint). A warm-restart
+    stage that a later stage of the same run supersedes (the later one holds a checkpoint, so training continues
+    there: :func:`deepsee.train.jobs.first_stage`) is left out."""
     runs = runs or runs_dir()
     out = {name: f for name, f in run_folders(runs).items() if name not in SEGMENTERS}
     known = {f.name for f in out.values()}
     for f in sorted(runs.glob("sr-*")) if runs.is_dir() else []:
         if f.is_dir() and f.name not in known:
             out[f.name] = f
-    return {name: f for name, f in out.items() if has_checkpoint(f)}
+    restarts = showcase_config().pipeline.restarts
+    superseded = {f for f in out.values() if any(has_checkpoint(s) for s in stage_folders(f, restarts)[1:])}
+    return {name: f for name, f in out.items() if has_checkpoint(f) and f not in superseded}
 
 
 def save_state(runs: Path | None = None, state: Path | None = None, log=print) -> Path:

@@ -257,3 +257,16 @@ def test_the_32x_and_ablation_trainings_are_configured_as_issue_31_asks():
         assert a.train.lambda_local == main.train.lambda_local == 0      # the first stage has no locality term
     with pytest.raises(ValueError, match="not an ablation variant"):
         showcase.train_ablation(variants=("independent",), log=lambda *_: None)
+
+
+def test_save_state_leaves_out_a_stage_that_a_later_stage_supersedes(tmp_path):
+    """Training continues from the last stage with a checkpoint, so the first stage's state is not kept then."""
+    runs, state = tmp_path / "runs", tmp_path / "state"
+    stage = showcase.stage_folder(runs / "sr-independent", showcase.showcase_config().pipeline.restarts[0]["steps"])
+    for run in (runs / "sr-independent", stage, runs / "sr-guided"):
+        run.mkdir(parents=True)
+        (run / "ckpt-00001000.safetensors").write_bytes(b"x")
+        (run / "checkpoint.json").write_text('{"file": "ckpt-00001000.safetensors"}')
+    assert sorted(showcase.state_folders(runs)) == ["guided", stage.name]
+    showcase.save_state(runs, state, log=lambda *_: None)
+    assert sorted(p.name for p in state.iterdir()) == ["sr-guided", stage.name]
