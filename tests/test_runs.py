@@ -111,3 +111,20 @@ def test_commit_outside_a_checkout_is_unknown(tmp_path, monkeypatch):
     assert runs.git_commit() == "unknown"
 
 
+
+
+def test_one_run_folder_rule_beside_the_data_root_rule(tmp_path, monkeypatch):
+    """run_root: the value when set, else $DEEPSEE_RUNS, else runs/; relative paths from the checkout whatever the
+    working folder; default run folders (new_run_dir, showcase train, the pipeline) lie under it."""
+    from deepsee import showcase
+    from deepsee.pipeline import setup
+    from deepsee.runs import REPO_ROOT, new_run_dir, run_root
+    monkeypatch.delenv("DEEPSEE_RUNS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert run_root() == REPO_ROOT / "runs" and run_root("elsewhere") == REPO_ROOT / "elsewhere"
+    monkeypatch.setenv("DEEPSEE_RUNS", str(tmp_path / "env-runs"))
+    assert run_root() == tmp_path / "env-runs" and run_root(tmp_path / "given") == tmp_path / "given"
+    assert new_run_dir("sr", "smoke", "x").parent == tmp_path / "env-runs"
+    assert showcase.runs_dir() == tmp_path / "env-runs" / "showcase"
+    P = setup("smoke", out_dir=str(tmp_path / "out"), data_root=str(tmp_path / "d"), interactive=False)
+    assert P.run_root == tmp_path / "env-runs" and P.state_path.parent == tmp_path / "env-runs" / "pipeline-smoke"
