@@ -47,6 +47,9 @@ MODELS = {   # name -> what it is (the registry's purpose line)
     "scenes-segmenter": "showcase LR-scene segmenter (issue 32; DRN-D width 8; SynthScenes, 8 outdoor classes, 32 -> "
                         "128, 4,800 steps)",
     "scenes-independent": "showcase DeepSEE 4x independent on outdoor scenes (issue 32, Fig. 19; SynthScenes, 32 -> 128)",
+    "independent-32x": "showcase DeepSEE 32x independent (issue 31, Figs. 8, 9, 14-17; SynthFaces, 8 -> 256)",
+    **{v: f"showcase DeepSEE 8x {v.replace('_', '-')} ablation variant (issue 31, Fig. 18; SynthFaces, 16 -> 128)"
+       for v in ABLATION_VARIANTS},
 }
 SEGMENTERS = ("segmenter", "judge", "scenes-segmenter")   # train-seg runs (the rest: train-sr runs)
 SIZE_LIMIT_MB = 80.0          # everything under pretrained/showcase together (issue 31)
@@ -264,16 +267,22 @@ def total_size_mb(root: Path | None = None) -> float:
 
 
 def record_confidence(name: str = "segmenter", split: str = "test", log=print) -> Path:
-    """Measure the shipped LR segmenter's mean confidence on the showcase's ``split`` and ship it beside its weights
-    (``confidence.json``, registered): ``deepsee explore`` compares every photo with it (a domain warning)."""
+    """Measure the shipped LR segmenter ``name`` (``segmenter`` or ``scenes-segmenter``) on its own data's ``split``
+    and ship its mean confidence beside its weights (``confidence.json``, registered): ``deepsee explore`` compares
+    every photo with it (the domain warning)."""
+    configs = {"segmenter": lambda: showcase_config(masks=None), "scenes-segmenter": scenes_config}
+    if name not in configs:
+        raise ValueError(f"record_confidence: {name!r} is not an LR segmenter ({', '.join(configs)}); "
+                         "the judge reads HR images and is never run on a user's photo")
     folder = verify_model(_check_name(name))
-    cfg = showcase_config(masks=None)
+    cfg = configs[name]()
     cfg.data.mask_dir = ""
     items = list(build_dataset(cfg, split))
+    what = "scenes" if cfg.data.labels == "outdoor" else "faces"
     ref = confidence_reference(load_segmenter(folder), items)
-    path = write_confidence_reference(folder, ref, f"showcase {split} ({len(items)} faces)")
+    path = write_confidence_reference(folder, ref, f"showcase {split} ({len(items)} {what})")
     record_hashes(name, folder)
-    log(f"{name}: mean confidence {ref['mean']:.3f}, 5th percentile {ref['p05']:.3f} on {len(items)} faces -> {path}")
+    log(f"{name}: mean confidence {ref['mean']:.3f}, 5th percentile {ref['p05']:.3f} on {len(items)} {what} -> {path}")
     return path
 
 
@@ -287,14 +296,15 @@ def runs_dir() -> Path:
 
 EXTREME_PROFILE = "showcase-32x"                              # the 32x model (Figs. 8, 9, 14-17)
 EXTREME_RUN = "sr-32x-independent"                           # its training folder under runs/showcase
-SNAPSHOT_EXPORT = {"independent": "all"}                      # shipped snapshots (the emergence figure)
+SNAPSHOT_EXPORT = {"independent": "all", "independent-32x": "all"}   # shipped snapshots (the emergence figures)
 
 
 def run_folders(runs: Path | None = None) -> dict[str, Path]:
     """The first stage's training folders (the segmenter's and the SR runs' first schedule)."""
     runs = runs or runs_dir()
     return {"segmenter": runs / "seg-drn", "judge": runs / "judge-hr", **{v: runs / f"sr-{v}" for v in MAIN_VARIANTS},
-            "scenes-segmenter": runs / SCENES_SEG_RUN, "scenes-independent": runs / SCENES_RUN}
+            "scenes-segmenter": runs / SCENES_SEG_RUN, "scenes-independent": runs / SCENES_RUN,
+            "independent-32x": runs / EXTREME_RUN, **{v: runs / f"sr-{v}" for v in ABLATION_VARIANTS}}
 
 
 def final_folders(runs: Path | None = None) -> dict[str, Path]:
@@ -308,10 +318,13 @@ def final_folders(runs: Path | None = None) -> dict[str, Path]:
 
 
 def export_snapshots(name: str) -> list[int] | None:
-    """The snapshot steps shipped with model ``name`` (the emergence figure): the first schedule's, every
-    restart stage's, and the end of every stage before the last (independent only)."""
+    """The snapshot steps shipped with model ``name`` (the emergence figures): the first schedule's, every
+    restart stage's, and the end of every stage before the last (the 8x independent model); the 32x model's
+    schedule's; none for the others."""
     if not SNAPSHOT_EXPORT.get(name):
         return None
+    if name == "independent-32x":   # one schedule, no warm restart
+        return sorted(extreme_config().train.snapshot_steps)
     cfg = showcase_config(name)
     stages = restart_stages(cfg.pipeline.restarts)
     ends = {cfg.pipeline.main_steps or cfg.train.schedule_steps} | {n for n, _, _ in stages[:-1]}
@@ -359,7 +372,29 @@ def state_folders(runs: Path | None = None) -> dict[str, Path]:
             out[f.name] = f
     restarts = showcase_config().pipeline.restarts
     superseded = {f for f in out.values() if any(has_checkpoint(s) for s in stage_folders(f, restarts)[1:])}
-    return {name: f for name, f in out.items() if has_checkpoint(f) and f not in superseded}
+    shipped_done = {f for name, f in out.items() if name in MODELS and _shipped_final(name) and sr_finished(f)}
+    return {name: f for name, f in out.items() if has_checkpoint(f) and f not in superseded | shipped_done}
+
+
+def sr_finished(folder: Path) -> bool:
+    """Whether the SR run in ``folder`` went through its whole schedule (its final ``model/`` written)."""
+    info = Path(folder) / "run_info.json"
+    if not (Path(folder) / "model" / "model.safetensors").is_file() or not info.is_file():
+        return False
+    i = json.loads(info.read_text())
+    return int(i.get("steps_done") or 0) >= int(i.get("planned_total_steps") or 0) > 0
+
+
+def ship(name: str, folder: Path, *, note: str = "", interim: bool = False, log=print) -> Path:
+    """Export run ``folder`` as showcase model ``name`` (:func:`export_run`, with its snapshots), and for an LR
+    segmenter measure and ship its confidence reference (:func:`record_confidence`)."""
+    dest = export_run(folder, name, snapshot_steps=export_snapshots(name), note=note,
+                      interim=interim and name not in SEGMENTERS)
+    if name in ("segmenter", "scenes-segmenter"):
+        record_confidence(name, log=log)
+    log(f"exported {name} to {_repo_rel(dest)}; pretrained/showcase: {total_size_mb():.1f} MB "
+        f"(limit {SIZE_LIMIT_MB:g} MB)")
+    return dest
 
 
 def save_state(runs: Path | None = None, state: Path | None = None, log=print) -> Path:
@@ -467,22 +502,30 @@ def _seg_and_masks(runs: Path | None, log=print) -> tuple[Path, Path]:
 
 
 def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLATION_VARIANTS, threads: int = 1,
-                   log=print) -> dict[str, Path]:
+                   export: bool = True, log=print, state: Path | None = None, train=train_one) -> dict[str, Path]:
     """The ablation variants of Fig. 18 at the main models' first-stage budget and recipe (``pipeline.main_steps``
     at batch 2, the predicted masks, no warm restart), one after the other in this process (``threads``), each
-    resumed from its checkpoint (also from ``pretrained/training-state``). Returns ``{variant: run folder}``."""
+    resumed from its checkpoint (also from ``pretrained/training-state``); a finished or shipped variant is not trained
+    again, and each one that finishes here is exported (``export``). ``state``: the committed training state
+    (default ``pretrained/training-state``); ``train`` trains one run (:func:`~deepsee.train.jobs.train_one`).
+    Returns ``{variant: run folder}``."""
     bad = [v for v in variants if v not in ABLATION_VARIANTS]
     if bad:
         raise ValueError(f"train_ablation: {', '.join(map(repr, bad))} is not an ablation variant ({', '.join(ABLATION_VARIANTS)})")
     runs = runs or runs_dir()
-    restore_state(runs, log=log)
+    restore_state(runs, state, log=log)
     seg, masks = _seg_and_masks(runs, log)
     set_threads(threads)
     out = {}
     for v in variants:
         out[v] = runs / f"sr-{v}"
+        if sr_finished(out[v]) or (not has_checkpoint(out[v]) and _shipped_final(v)):
+            log(f"ablation {v}: finished ({_repo_rel(out[v]) if sr_finished(out[v]) else 'shipped'}); not trained again")
+            continue
         log(f"ablation {v}: training in {_repo_rel(out[v])}")
-        train_one(showcase_config(v, masks, runs), str(seg), str(out[v]), progress=True)
+        train(showcase_config(v, masks, runs), str(seg), str(out[v]), progress=True)
+        if export:
+            ship(v, out[v], log=log)
     return out
 
 
@@ -494,16 +537,22 @@ def extreme_config(run_root: Path | None = None):
     return cfg
 
 
-def train_extreme(runs: Path | None = None, *, threads: int = 1, log=print) -> Path:
+def train_extreme(runs: Path | None = None, *, threads: int = 1, export: bool = True, log=print) -> Path:
     """The 32x showcase model (ground-truth masks; the 8x segmenter's features for the perceptual loss, as in
-    the quick pipeline), resumed from its checkpoint when there is one. Returns its run folder."""
+    the quick pipeline), resumed from its checkpoint when there is one, and exported when it finishes here (``export``).
+    Returns its run folder."""
     runs = runs or runs_dir()
     restore_state(runs, log=log)
     seg, _ = _seg_and_masks(runs, log)
     set_threads(threads)
     run = runs / EXTREME_RUN
+    if sr_finished(run) or (not has_checkpoint(run) and _shipped_final("independent-32x")):
+        log(f"32x model: finished ({_repo_rel(run) if sr_finished(run) else 'shipped'}); not trained again")
+        return run
     log(f"32x model: training in {_repo_rel(run)}")
     train_one(extreme_config(runs), str(seg), str(run), progress=True)
+    if export:
+        ship("independent-32x", run, log=log)
     return run
 
 
@@ -520,10 +569,11 @@ def scenes_config(run_root: Path | None = None):
     return cfg
 
 
-def train_scenes(runs: Path | None = None, *, threads: int = 1, log=print) -> tuple[Path, Path]:
+def train_scenes(runs: Path | None = None, *, threads: int = 1, export: bool = True, log=print) -> tuple[Path, Path]:
     """The 4x scenes models: the LR-scene segmenter (``seg.max_steps``), then the independent SR model on the
     ground-truth masks (its perceptual loss on that segmenter's features), each resumed from its checkpoint
-    (also from ``pretrained/training-state``). Returns (segmenter folder, SR folder)."""
+    (also from ``pretrained/training-state``); both exported when the SR model finishes here (``export``). Returns
+    (segmenter folder, SR folder)."""
     runs = runs or runs_dir()
     restore_state(runs, log=log)
     set_threads(threads)
@@ -534,29 +584,32 @@ def train_scenes(runs: Path | None = None, *, threads: int = 1, log=print) -> tu
         log(f"scenes segmenter: training in {_repo_rel(seg)}")
         train_segmenter(cfg, run_dir=seg, resume=started)
     run = runs / SCENES_RUN
+    if sr_finished(run) or (not has_checkpoint(run) and _shipped_final("scenes-independent")):
+        log(f"scenes model: finished ({_repo_rel(run) if sr_finished(run) else 'shipped'}); not trained again")
+        return seg, run
     log(f"scenes model: training in {_repo_rel(run)}")
     train_one(cfg, str(seg), str(run), progress=True)
+    if export:
+        ship("scenes-segmenter", seg, log=log)
+        ship("scenes-independent", run, log=log)
     return seg, run
 
 
 def _cmd(args) -> int:
     runs = Path(args.runs) if args.runs else None
     if args.showcase_command == "train" and args.part == "scenes":
-        train_scenes(runs, threads=args.threads)
+        train_scenes(runs, threads=args.threads, export=not args.no_export)
     elif args.showcase_command == "train" and args.part == "ablation":
-        train_ablation(runs, threads=args.threads)
+        train_ablation(runs, threads=args.threads, export=not args.no_export)
     elif args.showcase_command == "train" and args.part == "extreme":
-        train_extreme(runs, threads=args.threads)
+        train_extreme(runs, threads=args.threads, export=not args.no_export)
     elif args.showcase_command == "train":
         train(runs, variants=tuple(args.variants), workers=args.workers, threads=args.threads,
               export=not args.no_export)
     elif args.showcase_command == "export":
         folders = final_folders(runs)
         for name in args.names:
-            steps = export_snapshots(name)
-            print(export_run(folders[name], name, snapshot_steps=steps, note=args.note,
-                             interim=args.interim and name not in SEGMENTERS))
-        print(f"pretrained/showcase: {total_size_mb():.1f} MB (limit {SIZE_LIMIT_MB:g} MB)")
+            ship(name, folders[name], note=args.note, interim=args.interim)
     elif args.showcase_command == "save-state":
         print(save_state(runs))
     else:

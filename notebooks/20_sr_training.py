@@ -94,7 +94,7 @@ table = pd.DataFrame([{"model": k, "profile": c.profile, "variant": c.model.vari
                       "lambda_l1": c.train.lambda_l1, "style_pool": c.model.style_pool,
                       "lambda_l1_final": c.train.lambda_l1_final,
                       "masks": "predicted" if c.data.mask_dir else "ground truth",
-                      "source": "shipped (pretrained/showcase)" if P.use_shipped(retrain) and k in MAIN_VARIANTS
+                      "source": "shipped (pretrained/showcase)" if P.takes_shipped(k, retrain)
                                 else "trained here"} for k, c in ((j.key, j.cfg) for j in jobs)])
 table
 

@@ -4,6 +4,7 @@ own shipped models; and the training options the showcase recipe uses (scheduled
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -94,7 +95,7 @@ def test_a_corrupt_or_missing_shipped_file_is_named(trained, shipping, capsys):
     with pytest.raises(MissingWeightsError, match="no showcase model 'guided' has been shipped"):
         showcase.shipped("guided")
     with pytest.raises(KeyError, match="shipped: segmenter, independent, guided"):
-        showcase.shipped("prior_only")
+        showcase.shipped("no-such-model")
 
 
 def test_explore_without_model_arguments_takes_the_shipped_models(trained, shipping, capsys):
@@ -270,3 +271,72 @@ def test_save_state_leaves_out_a_stage_that_a_later_stage_supersedes(tmp_path):
     assert sorted(showcase.state_folders(runs)) == ["guided", stage.name]
     showcase.save_state(runs, state, log=lambda *_: None)
     assert sorted(p.name for p in state.iterdir()) == ["sr-guided", stage.name]
+
+
+def _finished_sr_run(folder, steps=20000):
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "model.safetensors").write_bytes(b"x")
+    (folder / "ckpt-00020000.safetensors").write_bytes(b"x")
+    (folder / "checkpoint.json").write_text('{"file": "ckpt-00020000.safetensors"}')
+    (folder / "run_info.json").write_text(json.dumps({"steps_done": steps, "planned_total_steps": 20000}))
+
+
+def test_a_finished_ablation_variant_is_not_trained_again_and_the_others_are(tmp_path):
+    """Resuming a finished run would append an empty segment and rewrite its model: train_ablation skips it."""
+    runs = tmp_path / "runs"
+    (runs / "seg-drn" / "pred_masks").mkdir(parents=True)
+    (runs / "seg-drn" / "state.json").write_text("{}")
+    (runs / "seg-drn" / "pred_masks" / "predicted_masks.json").write_text("{}")
+    _finished_sr_run(runs / "sr-prior_only")
+    _finished_sr_run(runs / "sr-lr_style_only", steps=8000)     # stopped midway: continues
+    calls = []
+    out = showcase.train_ablation(runs, variants=("prior_only", "lr_style_only"), export=False, log=lambda *_: None,
+                                  state=tmp_path / "no-state", train=lambda cfg, seg, run, **_: calls.append(
+                                      (cfg.model.variant, Path(run).name)))
+    assert calls == [("lr_style_only", "sr-lr_style_only")]
+    assert set(out) == {"prior_only", "lr_style_only"}
+    assert showcase.sr_finished(runs / "sr-prior_only") and not showcase.sr_finished(runs / "sr-lr_style_only")
+
+
+def test_save_state_leaves_out_a_finished_run_that_is_shipped(tmp_path):
+    """A finished run whose model ships in pretrained/showcase needs no resumable state; an unfinished one keeps it."""
+    runs = tmp_path / "runs"
+    _finished_sr_run(runs / "sr-guided")                              # the shipped final guided model's run
+    _finished_sr_run(runs / "sr-lr_style_only", steps=8000)
+    assert showcase._shipped_final("guided")
+    assert sorted(showcase.state_folders(runs)) == ["lr_style_only"]
+
+
+def test_the_new_showcase_models_have_names_and_folders():
+    """Issue 31's 32x and ablation models and issue 32's scenes models are registry names with a training folder."""
+    folders = showcase.run_folders(Path("/r"))
+    for name in ("independent-32x", "scenes-segmenter", "scenes-independent", *ABLATION_VARIANTS):
+        assert name in showcase.MODELS and folders[name].parent == Path("/r")
+    assert folders["independent-32x"].name == showcase.EXTREME_RUN
+    assert showcase.export_snapshots("independent-32x") == sorted(showcase.extreme_config().train.snapshot_steps)
+    assert showcase.export_snapshots("prior_only") is None
+    with pytest.raises(ValueError, match="not an LR segmenter"):
+        showcase.record_confidence("judge")
+
+
+def test_notebook_20_takes_every_shipped_model_and_trains_the_rest(trained, shipping, tmp_path):
+    """Once the 32x model and an ablation variant ship, the showcase pipeline takes them (verified) instead of
+    training them; a model not shipped is trained."""
+    from deepsee.pipeline import EXTREME, setup
+    x32 = showcase.export_run(trained["sr"], "independent-32x")
+    prior = showcase.export_run(trained["sr"], "prior_only")
+    P = setup("showcase", run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False,
+              overrides=["pipeline.variants=[guided, prior_only]", "pipeline.extreme_profile=showcase-32x",
+                         "pipeline.restarts=[]"])
+    assert [P.takes_shipped(k) for k in ("guided", "prior_only", EXTREME)] == [False, True, True]
+    assert not P.takes_shipped(EXTREME, retrain=True)
+    trainings = []
+
+    def train(cfgs, segs, **_):
+        trainings.extend(c.model.variant for c in cfgs)
+        return [tmp_path / "runs" / f"sr-{c.model.variant}" for c in cfgs]
+
+    runs = P.train_sr_models(train=train)
+    assert trainings == ["guided"]
+    assert Path(runs[EXTREME]) == x32 and Path(runs["prior_only"]) == prior
+    assert P.state.extreme_profile == "showcase-32x"

@@ -30,11 +30,11 @@ from ..metrics.perceptual import choose_perceptual
 from ..models import DeepSEE
 from ..runs import REPO_ROOT, model_folder, run_root as resolve_run_root, seed_everything
 from ..seg import load_segmenter, predict_dataset_masks, train_segmenter
-from ..showcase import MODELS, registered, shipped
+from ..showcase import registered, shipped
 from ..train.jobs import train_one, train_staged
 from ..train.loop import run_snapshots
 from .outputs import Outputs, in_notebook, show_inline
-from .state import EXTREME, PipelineState, run_budget
+from .state import EXTREME, PipelineState, run_budget, shipped_name
 
 __all__ = ["setup", "Pipeline", "PipelineState", "Outputs", "SRJob", "EXTREME", "knob_overrides", "run_budget",
            "in_notebook", "show_inline"]
@@ -230,6 +230,12 @@ class Pipeline:
         (``deepsee reproduce --retrain``) trains them again."""
         return bool(self.cfg.pipeline.pretrained) and not retrain
 
+    def takes_shipped(self, key: str, retrain: bool = False) -> bool:
+        """Whether notebook 20's job ``key`` (a variant, or :data:`EXTREME`) takes its shipped showcase model
+        (:func:`~deepsee.pipeline.state.shipped_name`) rather than training: this profile takes shipped models
+        (:meth:`use_shipped`) and that model is in the registry (a missing or corrupt file then fails loudly)."""
+        return self.use_shipped(retrain) and bool(registered().get(shipped_name(key)))
+
     def shipped(self, name: str) -> Path:
         """The checksum-verified folder of shipped model ``name`` (``segmenter``, ``independent``,
         ``guided``), recorded as used (``shipped_models``: stated in every later sidecar)."""
@@ -302,7 +308,7 @@ class Pipeline:
     def mask_splits(self, retrain: bool = False) -> tuple[str, ...]:
         """The splits notebook 10 predicts masks for: all three, or only val and test when every SR
         model of notebook 20 is shipped (nothing trains on the training split's masks)."""
-        if self.use_shipped(retrain) and all(j.key in MODELS for j in self.sr_jobs()):
+        if all(self.takes_shipped(j.key, retrain) for j in self.sr_jobs()):
             return ("val", "test")
         return ("train", "val", "test")
 
@@ -315,8 +321,8 @@ class Pipeline:
         runs: dict[str, str] = {}
         todo = []
         for job in jobs:
-            if self.use_shipped(retrain) and job.key in MODELS:
-                runs[job.key] = str(self.shipped(job.key))
+            if self.takes_shipped(job.key, retrain):
+                runs[job.key] = str(self.shipped(shipped_name(job.key)))
             else:
                 todo.append(job)
         if todo:   # the main models also get their warm restarts (pipeline.restarts)

@@ -16,6 +16,12 @@ from ..showcase import MODELS
 EXTREME = "extreme"   # the 32x model's name among notebook 20's trainings (pipeline.extreme_profile)
 
 
+def shipped_name(key: str) -> str:
+    """The showcase model (:data:`deepsee.showcase.MODELS`) that notebook 20's job ``key`` takes when shipped: the
+    variant's own name, ``independent-32x`` for the 32x model."""
+    return "independent-32x" if key == EXTREME else key
+
+
 def _by(notebook: str, default: Any = ""):
     """A state field recorded by ``notebook`` (named in the error when a later notebook needs it unset)."""
     if callable(default):
