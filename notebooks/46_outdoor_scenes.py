@@ -44,7 +44,9 @@ overrides = []          # configuration overrides for every step, as `deepsee re
 # Science (None: the scenes profile's value)
 n_images = None         # rows of Fig. 19 (pipeline.figure_images)
 samples = 2             # sampled styles per row of Fig. 19
-sample_scale = None     # their noise scale sigma (eval.oracle_scale)
+sample_scale = 1.0      # their noise scale sigma (None: eval.oracle_scale, the tables' 0.3, whose samples differ
+                        # by about 1 % of the range: invisible at this size)
+diff_gain = 8.0         # the column |sample 1 - sample 2| x diff_gain (0: none)
 table_images = None     # test scenes of the table against bicubic (eval.max_images)
 usage_images = None     # test scenes of the style-usage table (eval.usage_images; eval.usage_select_images for K, n)
 image_seed = 46         # draw of the scenes (added to seed)
@@ -65,6 +67,8 @@ print(P, "\n", S.get("skipped") or f"scenes models: {S['source']} ({S['run']})")
 # ## Fig. 19: LR scene, predicted mask, output, two sampled styles, ground truth
 # The segmenter predicts the mask from the LR scene; the model renders it with its LR encoder's style and with
 # styles sampled around it (the sky's clouds, the water's ripples and the walls' bricks are what the samples change).
+# The samples here use $\sigma = 1$ (`sample_scale`), wider than the tables' protocol ($\sigma = 0.3$), so that the
+# difference shows at this size; the heat map marks where the two samples differ (`diff_gain` times the change).
 
 # %%
 if "model" in S:
@@ -75,7 +79,8 @@ if "model" in S:
     rows = fig19_rows(model, items, samples=samples, scale=sample_scale or ev.oracle_scale, seed=seed, device=P.device)
     title = (f"DeepSEE on outdoor scenes: {c.data.dataset}, {c.data.lr_size} -> {c.data.hr_size} px "
              f"({c.model.factor}x), {S['source']}; samples at sigma = {sample_scale or ev.oracle_scale:g}")
-    P.out.save_figure(scenes_figure(rows, title=title, labels=model.labels), "fig19_scenes", **where);
+    P.out.save_figure(scenes_figure(rows, title=title, labels=model.labels, diff_gain=diff_gain), "fig19_scenes",
+                      **where);
 
 # %% [markdown]
 # ## The scenes model against bicubic

@@ -410,3 +410,20 @@ def test_walk_figures_show_the_amplified_change_between_the_ends():
     assert [ax.get_title() for ax in image_axes(fig)] == ["region", "-0.3", "+0.3", "|first - last| x8"]
     with pytest.raises(ValueError, match="headers"):
         region_walk_figure([dict(region="background", mask=mask, images=[a, b])], headers=["one"])
+
+
+def test_fig19_shows_where_the_two_sampled_styles_differ():
+    from deepsee.viz import scenes_figure
+    from deepsee.viz.figures import change_map
+    a = torch.zeros(3, HR, HR)
+    b = a.clone()
+    b[:, :4, :4] = 0.1
+    row = dict(lr=_img(0, LR), mask=np.zeros((HR, HR), int), output=a, samples=[a, b], gt=a, name="scene")
+    heads = [ax.get_title() for ax in image_axes(scenes_figure([row], labels="outdoor", diff_gain=8))]
+    assert heads[1:] == ["predicted mask", "output (LR style)", "sampled style 1", "sampled style 2",
+                         "|sample 1 \u2212 2| x8", "ground truth"]
+    diff = image_axes(scenes_figure([row], labels="outdoor", diff_gain=8))[5].images[0].get_array()
+    assert np.array_equal(diff, change_map(a, b, 8))
+    assert len(image_axes(scenes_figure([row], labels="outdoor"))) == 6      # no gain: no difference column
+    with pytest.raises(ValueError, match="two samples"):
+        scenes_figure([{**row, "samples": [a]}], labels="outdoor", diff_gain=8)

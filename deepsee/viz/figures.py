@@ -335,17 +335,22 @@ def extreme_sr_figure(items, n_per_row: int = 2, title: str = "", labels=None):
 
 # --------------------------------------------------------------------------- Fig. 19
 
-def scenes_figure(rows, title: str = "", labels="outdoor"):
+def scenes_figure(rows, title: str = "", labels="outdoor", diff_gain: float = 0.0):
     """Fig. 19: DeepSEE on outdoor scenes. Per row the LR input (blown up, yellow frame), the predicted mask,
-    the output at the model's test-time style, the outputs at sampled styles and the ground truth.
+    the output at the model's test-time style, the outputs at sampled styles, where the first two samples differ
+    (``diff_gain`` > 0: ``|sample 1 - sample 2|`` times the gain, a heat map) and the ground truth.
 
     Args:
         rows: dicts ``lr=``, ``mask=``, ``output=``, ``samples=[...]``, ``gt=``, optional ``name=``.
         labels: the label set of the masks (the outdoor classes of SFTGAN by default).
+        diff_gain: gain of the difference column (0: none; needs two samples per row).
     """
     rows = _check_rows(rows, "scenes_figure")
     n_samples = max(len(r["samples"]) for r in rows)
-    fig, axes = image_grid(len(rows), 4 + n_samples, extra_h=0.9)
+    if diff_gain < 0 or (diff_gain > 0 and min(len(r["samples"]) for r in rows) < 2):
+        raise ValueError(f"scenes_figure: diff_gain={diff_gain} needs a gain >= 0 and two samples in every row")
+    diff = diff_gain > 0
+    fig, axes = image_grid(len(rows), 4 + n_samples + diff, extra_h=0.9)
     masks = []
     for i, r in enumerate(rows):
         out = as_rgb(r["output"])
@@ -354,6 +359,8 @@ def scenes_figure(rows, title: str = "", labels="outdoor"):
         masks.append(m)
         panels = ([(lr_display(r["lr"], out.shape[:2]), lr_title(lr)), (colorize(m, labels), "predicted mask"),
                    (out, "output (LR style)")] + [(as_rgb(x), f"sampled style {k + 1}") for k, x in enumerate(r["samples"])]
+                  + ([(change_map(as_rgb(r["samples"][0]), as_rgb(r["samples"][1]), diff_gain),
+                       f"|sample 1 {MINUS} 2| x{diff_gain:g}")] if diff else [])
                   + [(as_rgb(r["gt"]), "ground truth")])
         for j, (img, head) in enumerate(panels):
             show(axes[i, j], img, pixels=j < 2)
