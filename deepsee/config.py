@@ -213,6 +213,8 @@ class EvalConfig:
     consistency_images: int = 30       # issue 33: the style-usage protocol with and without the consistency
     consistency_select_images: int = 8 #   projection on this many test images (and this many for selection)
     ntire_images: int = 30             # the NTIRE 2021 protocol (10 samples per image): test images
+    ablation_images: int = 0           # the ablation table (notebook 44): test faces (0: max_images)
+    ablation_select_images: int = 4    #   of which the first this many for the global walk and the selection gain
     ntire_samples: int = 10            #   samples per image (the challenge's 10)
     mask_control_images: int = 60      # issue 31: test faces of the mask-control table (each edit on those it applies to)
     holdout_seed: int = -1             # >= 0: also score the independent model on SynthFaces drawn with this seed

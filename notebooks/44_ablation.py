@@ -49,7 +49,7 @@ columns = None          # the variants shown, in order (None: the four ablations
 image_seed = 44         # draw of the faces (added to seed)
 
 # %%
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 from deepsee.config import ABLATION_VARIANTS, MAIN_VARIANTS, VARIANT_LABELS
 from deepsee.data import sample_items
 from deepsee.paper.rows import method_outputs
@@ -80,6 +80,28 @@ if ablations:
 else:
     print(f"Fig. 18 skipped: the {P.profile} profile trains no ablation variants (pipeline.variants); "
           "see the quick run's figures/fig18_ablation_synthfaces_8x_quick.png")
+
+# %% [markdown]
+# ## The ablation table
+# Every variant on the same test faces (`eval.ablation_images`; HR-style variants read another image of the person):
+# PSNR, SSIM and the perceptual distance with 95 % intervals from one paired bootstrap over the faces, and for each
+# variant with a style the global walk (all rows $\pm 2 \times 0.15$, mean change) and the selection gain
+# ($1 - $ best of $n$ / best of 1 by the perceptual distance). Then the paper's orderings: prior-only below each
+# single-input variant, and each single-input variant below independent and guided ("holds" when the interval of
+# the difference lies on the right side of 0).
+
+# %%
+if ablations:
+    from deepsee.eval.ablation import ablation_table
+    ev, test = P.cfg.eval, P.split(guided=True)
+    faces = [test[i] for i in range(min(ev.ablation_images or ev.max_images or len(test), len(test)))]
+    table, orderings = ablation_table({v: P.load_model(v) for v in steps}, faces, P.perceptual_metric(),
+                                      select_items=faces[:ev.ablation_select_images], k=ev.usage_samples,
+                                      select_n=ev.usage_select_n, scale=ev.oracle_scale, seed=seed, device=P.device)
+    table.insert(1, "steps", table.variant.map(steps))
+    P.out.save_table(table, "ablation")
+    P.out.save_table(orderings, "ablation_orderings")
+    display(table, orderings)
 
 # %% [markdown]
 # ## This run
