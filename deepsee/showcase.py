@@ -403,6 +403,7 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
     to ``pretrained/training-state``, to commit and continue on another machine or session: the
     showcase runs and the recipe candidates beside them (:func:`state_folders`)."""
     state = state or STATE_DIR
+    prune_state(runs, state, log=log)
     for name, folder in state_folders(runs).items():
         dest = state / folder.name
         if dest.exists():
@@ -425,6 +426,23 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
         log(f"saved {folder.name} (the scenes segmenter{'' if _seg_finished(folder) else ', resumable'}) to "
             f"{_repo_rel(dest)}")
     return state
+
+
+def prune_state(runs: Path | None = None, state: Path | None = None, log=print) -> list[str]:
+    """Remove from ``pretrained/training-state`` the committed state of every run whose model now ships as final
+    (the 32x, ablation and scenes models; the main models' committed stages stay, see the README) unless a
+    training of it is under way in ``runs``: nothing resumes a finished, shipped run. Returns the runs removed."""
+    state, runs, removed = state or STATE_DIR, runs or runs_dir(), []
+    for name, folder in run_folders(runs).items():
+        dest = state / folder.name
+        if name in MAIN_VARIANTS or not dest.is_dir() or not _shipped_final(name):
+            continue
+        finished = _seg_finished(folder) if name in SEGMENTERS else sr_finished(folder)
+        if finished or not folder.exists():
+            shutil.rmtree(dest)
+            removed.append(folder.name)
+            log(f"removed {_repo_rel(dest)}: {name} ships as a final model")
+    return removed
 
 
 def _seg_finished(folder: Path) -> bool:

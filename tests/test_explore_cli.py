@@ -240,3 +240,35 @@ def test_model_domain_reads_the_run_folder(runs):
     assert d["summary"].startswith("renderedfaces; 19 CelebAMask-HQ face classes") and "px" in d["summary"]
     bare = model_domain(runs["model"] / "model")        # a model folder alone records no dataset
     assert "not recorded" in bare["summary"]
+
+
+def test_the_shipped_scenes_model_explores_scenes_with_the_segmenter_of_its_label_set(tmp_path, capsys):
+    """Issue 32: ``deepsee explore --model <the shipped scenes model>`` on scene images; without --segmenter it takes
+    the shipped segmenter of the model's label set (the scenes segmenter), and a model of a label set without a shipped
+    segmenter is refused with the way out."""
+    from deepsee.apps.explore import default_models
+    from deepsee.data.synthscenes import render_scene
+    from deepsee.showcase import shipped
+    model = shipped("scenes-independent")
+    assert default_models(str(model), None)[1] == shipped("scenes-segmenter")
+    assert default_models(str(shipped("independent")), None)[1] == shipped("segmenter")
+    images = tmp_path / "scenes"
+    images.mkdir()
+    for i in range(2):
+        Image.fromarray(render_scene(7, 500 + i, 128)[0]).save(images / f"scene{i}.png")
+    assert main(["explore", "--model", str(model), "--images", str(images), "--out", str(tmp_path / "out"),
+                 "--device", "cpu", "--samples", "2", "--no-progress", "--downsample"]) == 0
+    assert "scenes-segmenter" in capsys.readouterr().err
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["n_images"] == 2 and s["trained_on"]["model"]["label_set"] == "outdoor"
+    for e in s["images_explored"]:
+        mask = np.array(Image.open(tmp_path / "out" / e["folder"] / "mask.png"))
+        assert mask.shape == (128, 128) and mask.max() < 8 and len(np.unique(mask)) >= 2   # outdoor classes
+        assert e["domain_warning"] == ""                    # SynthScenes: the scenes models' own domain
+    from deepsee.labels import LabelSet
+    custom = LabelSet(name="mine", classes=("a", "b"), labels=("A", "B"), palette=((0, 0, 0), (9, 9, 9)),
+                      regions={"all": (0, 1)}).save(tmp_path / "mine.json")
+    torch.manual_seed(0)
+    DeepSEE(load_config("smoke", ["model.num_classes=2"]).model, labels=str(custom)).save(tmp_path / "m" / "model")
+    with pytest.raises(ValueError, match="pass --segmenter"):
+        default_models(str(tmp_path / "m"), None)

@@ -340,3 +340,15 @@ def test_notebook_20_takes_every_shipped_model_and_trains_the_rest(trained, ship
     assert trainings == ["guided"]
     assert Path(runs[EXTREME]) == x32 and Path(runs["prior_only"]) == prior
     assert P.state.extreme_profile == "showcase-32x"
+
+
+def test_save_state_prunes_the_state_of_a_model_that_now_ships_final(trained, shipping):
+    """Once a new showcase model ships as final, its committed training state goes; a run still training keeps it."""
+    runs, state = shipping / "runs", shipping / "state"
+    showcase.export_run(trained["sr"], "prior_only")
+    showcase.export_run(trained["sr"], "semantics_only")
+    for name in ("sr-prior_only", "sr-semantics_only", "sr-lr_style_only"):
+        (state / name).mkdir(parents=True)
+    _finished_sr_run(runs / "sr-semantics_only", steps=8000)          # shipped, but training on here
+    assert showcase.prune_state(runs, state, log=lambda *_: None) == ["sr-prior_only"]
+    assert sorted(p.name for p in state.iterdir()) == ["sr-lr_style_only", "sr-semantics_only"]

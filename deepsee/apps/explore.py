@@ -272,17 +272,25 @@ def explore_images(model: str | Path, segmenter: str | Path, images: str | Path,
     return summary
 
 
+SHIPPED_SEGMENTER = {"celebamaskhq": "segmenter", "outdoor": "scenes-segmenter"}   # label set -> shipped LR segmenter
+
+
 def default_models(model: str | None, segmenter: str | None) -> tuple[Path, Path, list[str]]:
     """``--model`` / ``--segmenter`` or, when not given, the shipped showcase models (the independent 8x
-    model and its segmenter, ``pretrained/showcase``, checksums verified). Returns both and a note per
-    default taken."""
+    model; the shipped segmenter of the model's label set: the face segmenter, or the scenes segmenter for an
+    outdoor-scenes model; ``pretrained/showcase``, checksums verified). Returns both and a note per default taken."""
     notes = []
     if model is None:
         model = shipped("independent")
         notes.append(f"--model not given: the shipped showcase model {model} (verified)")
     if segmenter is None:
-        segmenter = shipped("segmenter")
-        notes.append(f"--segmenter not given: the shipped showcase segmenter {segmenter} (verified)")
+        labels = model_domain(model).get("label_set", "celebamaskhq")
+        if labels not in SHIPPED_SEGMENTER:
+            raise ValueError(f"--segmenter not given, and no segmenter ships for the label set {labels!r} of the model "
+                             f"{model}: pass --segmenter RUN (a deepsee train-seg folder of that label set)")
+        segmenter = shipped(SHIPPED_SEGMENTER[labels])
+        notes.append(f"--segmenter not given: the shipped showcase segmenter of the model's label set ({labels}), "
+                     f"{segmenter} (verified)")
     return Path(model), Path(segmenter), notes
 
 
