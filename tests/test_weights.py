@@ -155,7 +155,9 @@ def test_status_lists_every_entry(hub):
     assert [r["name"] for r in rows if r["kind"] != "shipped"] == list(weights.REGISTRY)
     assert [r["name"] for r in weights.status()] == list(weights.REGISTRY)     # the registry alone
     assert [r["name"] for r in shipped] == ["showcase_segmenter", "showcase_independent", "showcase_guided",
-                                            "showcase_judge", "showcase_scenes-segmenter", "showcase_scenes-independent"]
+                                            "showcase_judge", "showcase_scenes-segmenter", "showcase_scenes-independent",
+                                            "showcase_independent-32x", "showcase_prior_only", "showcase_lr_style_only",
+                                            "showcase_hr_style_only", "showcase_semantics_only"]
     for r in rows:
         assert set(r) >= {"name", "purpose", "path", "size", "sha256_expected", "sha256_actual", "present", "ok"}
         assert r["kind"] == "shipped" or not r["present"]
