@@ -56,6 +56,22 @@ FILES: dict[str, dict[str, str]] = {
         'segmenter.json': '4966604ffca570b52d7f11e148c89278c496c01dcc903324443ad78473d5b93d',
         'stats.jsonl': '64e37452d940e8b12eb00eb902e9f2359f09ddb4bcc0e3e253bd0cb35bb287b9',
     },
+    'scenes-independent': {
+        'config.yaml': '9f4cda4e8f0b3b5cae1d71c606be482a32b8eebd13d05871a53881475b4195f0',
+        'model/config.json': '6fc556ea7ab9d85d7dcb3e635060099997d853aedad33415f4b55f8a585c5cef',
+        'model/model.safetensors': '41e3f52ec6e230fb407dc03c743c15b10fa4b547769a07ee29c687997f0a34d1',
+        'run_info.json': '471b88e3d43114fe12c9633328cd955d6db7f3570786c2bc4b75c33f17fedd1a',
+        'stats.jsonl': '82211e09043933a05bfeab75b4b6ea54b8a9479a085fb0cd0c064fea8357429c',
+    },
+    'scenes-segmenter': {
+        'class_weights.json': 'a7313db91c00142061cfb6ed2d9d86c716f41e4271b2b58f1651962ae2f74b51',
+        'confidence.json': '12d47fc922565aac5c0b56a7dc423cc9e7b7e64b79aec92640d3b9c97874bf3f',
+        'config.yaml': '9f4cda4e8f0b3b5cae1d71c606be482a32b8eebd13d05871a53881475b4195f0',
+        'model.safetensors': 'ba2041fef9726f4311c53acf3f3c06ae5c99de4a9cec981cb3520da199dc6594',
+        'run_info.json': 'ae6eca01584b77d52656e29f5e6e836abc707e8fcbdbee49c564d7622352daa9',
+        'segmenter.json': '811b15b1d5636b847ba521e15ecd77b918ab33e10598006f30d016f55d978704',
+        'stats.jsonl': 'd39f033e857c879a7ecf6c16972d22bc86e00d3dc4c2f2a5170678f6332297d4',
+    },
     'segmenter': {
         'class_weights.json': '67441c4a8baa6e71747508baf6f7f5028758554864138505dd6bd4acb196979b',
         'confidence.json': '7e54634b3fad4e14539dac23c6e460ab062f5cd04e630776a6422d595c580819',

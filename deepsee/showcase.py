@@ -372,7 +372,8 @@ def state_folders(runs: Path | None = None) -> dict[str, Path]:
             out[f.name] = f
     restarts = showcase_config().pipeline.restarts
     superseded = {f for f in out.values() if any(has_checkpoint(s) for s in stage_folders(f, restarts)[1:])}
-    shipped_done = {f for name, f in out.items() if name in MODELS and _shipped_final(name) and sr_finished(f)}
+    shipped_done = {f for name, f in out.items()
+                    if name in MODELS and name not in KEEP_STATE and _shipped_final(name) and sr_finished(f)}
     return {name: f for name, f in out.items() if has_checkpoint(f) and f not in superseded | shipped_done}
 
 
@@ -428,6 +429,11 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
     return state
 
 
+KEEP_STATE = {   # shipped final, but a planned next stage branches from the committed checkpoint
+    "scenes-independent": "issue 32: a warm restart on the scenes segmenter's predicted masks continues from it",
+}
+
+
 def prune_state(runs: Path | None = None, state: Path | None = None, log=print) -> list[str]:
     """Remove from ``pretrained/training-state`` the committed state of every run whose model now ships as final
     (the 32x, ablation and scenes models; the main models' committed stages stay, see the README) unless a
@@ -435,7 +441,7 @@ def prune_state(runs: Path | None = None, state: Path | None = None, log=print) 
     state, runs, removed = state or STATE_DIR, runs or runs_dir(), []
     for name, folder in run_folders(runs).items():
         dest = state / folder.name
-        if name in MAIN_VARIANTS or not dest.is_dir() or not _shipped_final(name):
+        if name in MAIN_VARIANTS or name in KEEP_STATE or not dest.is_dir() or not _shipped_final(name):
             continue
         finished = _seg_finished(folder) if name in SEGMENTERS else sr_finished(folder)
         if finished or not folder.exists():
@@ -587,28 +593,35 @@ def scenes_config(run_root: Path | None = None):
     return cfg
 
 
-def train_scenes(runs: Path | None = None, *, threads: int = 1, export: bool = True, log=print) -> tuple[Path, Path]:
+def train_scenes(runs: Path | None = None, *, threads: int = 1, export: bool = True, log=print,
+                 state: Path | None = None, train=train_one, train_seg=train_segmenter) -> tuple[Path, Path]:
     """The 4x scenes models: the LR-scene segmenter (``seg.max_steps``), then the independent SR model on the
     ground-truth masks (its perceptual loss on that segmenter's features), each resumed from its checkpoint
     (also from ``pretrained/training-state``); both exported when the SR model finishes here (``export``). Returns
-    (segmenter folder, SR folder)."""
+    (segmenter folder, SR folder). A fresh clone takes the shipped final segmenter instead of training it again.
+    ``state``: the committed training state (default ``pretrained/training-state``); ``train`` / ``train_seg`` train
+    the SR model and the segmenter (:func:`~deepsee.train.jobs.train_one`, :func:`~deepsee.seg.train_segmenter`)."""
     runs = runs or runs_dir()
-    restore_state(runs, log=log)
+    restore_state(runs, state, log=log)
     set_threads(threads)
     cfg = scenes_config(runs)
     seg = runs / SCENES_SEG_RUN
     started = (seg / "state.json").is_file()
-    if not (started and json.loads((seg / "state.json").read_text()).get("finished")):
+    if not started and _shipped_final("scenes-segmenter"):   # a fresh clone: the segmenter's training is over
+        seg = verify_model("scenes-segmenter")
+        log(f"scenes segmenter: the shipped final model {_repo_rel(seg)} (verified)")
+    elif not _seg_finished(seg):
         log(f"scenes segmenter: training in {_repo_rel(seg)}")
-        train_segmenter(cfg, run_dir=seg, resume=started)
+        train_seg(cfg, run_dir=seg, resume=started)
     run = runs / SCENES_RUN
     if sr_finished(run) or (not has_checkpoint(run) and _shipped_final("scenes-independent")):
         log(f"scenes model: finished ({_repo_rel(run) if sr_finished(run) else 'shipped'}); not trained again")
         return seg, run
     log(f"scenes model: training in {_repo_rel(run)}")
-    train_one(cfg, str(seg), str(run), progress=True)
+    train(cfg, str(seg), str(run), progress=True)
     if export:
-        ship("scenes-segmenter", seg, log=log)
+        if seg != SHOWCASE_DIR / "scenes-segmenter":
+            ship("scenes-segmenter", seg, log=log)
         ship("scenes-independent", run, log=log)
     return seg, run
 

@@ -116,14 +116,14 @@ if "model" in S:
 # %% [markdown]
 # ## The explorer on a scene
 # The widget of notebook 90 on the scenes model: its sliders are the label set's walk regions (sky, water,
-# grass, mountain, building) and its edit menus list the outdoor classes. Headless, the controls are driven
-# once and a snapshot is saved.
+# grass, mountain, building) and its edit menus list the outdoor classes; its gallery samples at Fig. 19's $\sigma$.
+# Headless, the controls are driven once and a snapshot is saved.
 
 # %%
 if "model" in S:
     from deepsee.explore.widgets import explorer_for
     ex = explorer_for(model, items[0], metric=perceptual, metric_name=perceptual.name, device=P.device,
-                      export_dir=P.run_root / "explorer-scenes")
+                      export_dir=P.run_root / "explorer-scenes", noise_scale=sample_scale or ev.oracle_scale)
     if P.interactive:
         display(ex.widget)
     snap = P.out.figure_path("explorer_snapshot", **where)

@@ -269,6 +269,8 @@ def test_the_shipped_scenes_model_explores_scenes_with_the_segmenter_of_its_labe
     custom = LabelSet(name="mine", classes=("a", "b"), labels=("A", "B"), palette=((0, 0, 0), (9, 9, 9)),
                       regions={"all": (0, 1)}).save(tmp_path / "mine.json")
     torch.manual_seed(0)
-    DeepSEE(load_config("smoke", ["model.num_classes=2"]).model, labels=str(custom)).save(tmp_path / "m" / "model")
+    two = load_config("smoke").model
+    two.num_classes = 2
+    DeepSEE(two, labels=str(custom)).save(tmp_path / "m" / "model")
     with pytest.raises(ValueError, match="pass --segmenter"):
         default_models(str(tmp_path / "m"), None)

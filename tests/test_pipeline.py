@@ -192,7 +192,9 @@ def test_scenes_models_say_why_fig19_is_skipped(tmp_path):
     if not registered().get("scenes-independent"):
         assert "not shipped" in show["skipped"] and "deepsee showcase train --part scenes" in show["skipped"]
         assert show["cfg"].data.labels == "outdoor" and show["cfg"].model.factor == 4
-    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("state.json"))
+    else:                                                   # shipped: taken (verified), not trained
+        assert show["source"] == "shipped" and show["model"].labels.name == "outdoor"
+    assert not any(p.name == "stats.jsonl" or p.name.startswith("ckpt") for p in (tmp_path / "runs").rglob("*"))
 
 
 def test_the_perceptual_metric_is_chosen_explicitly_and_stated(tmp_path, capsys):

@@ -352,3 +352,16 @@ def test_save_state_prunes_the_state_of_a_model_that_now_ships_final(trained, sh
     _finished_sr_run(runs / "sr-semantics_only", steps=8000)          # shipped, but training on here
     assert showcase.prune_state(runs, state, log=lambda *_: None) == ["sr-prior_only"]
     assert sorted(p.name for p in state.iterdir()) == ["sr-lr_style_only", "sr-semantics_only"]
+
+
+def test_a_fresh_clone_takes_the_shipped_scenes_models_and_trains_nothing(tmp_path):
+    """The scenes segmenter and model ship final: with no training folder, neither is trained again, and the
+    committed state of the model (a next stage branches from it) is kept by save-state."""
+    calls = []
+    seg, run = showcase.train_scenes(tmp_path / "runs", export=False, log=lambda *_: None, state=tmp_path / "none",
+                                     train=lambda *a, **k: calls.append("sr"),
+                                     train_seg=lambda *a, **k: calls.append("seg"))
+    assert calls == [] and seg == showcase.SHOWCASE_DIR / "scenes-segmenter"
+    assert "scenes-independent" in showcase.KEEP_STATE
+    (tmp_path / "state" / showcase.SCENES_RUN).mkdir(parents=True)
+    assert showcase.prune_state(tmp_path / "runs", tmp_path / "state", log=lambda *_: None) == []

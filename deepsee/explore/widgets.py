@@ -282,7 +282,7 @@ class Explorer:
                                          continuous_update=False) for r in regions}
         self.global_slider = W.FloatSlider(value=0.0, min=-0.5, max=0.5, step=0.05, description="all rows",
                                            continuous_update=False)
-        self.noise = W.FloatSlider(value=state.noise_scale, min=0.0, max=0.5, step=0.01,
+        self.noise = W.FloatSlider(value=state.noise_scale, min=0.0, max=1.0, step=0.01,
                                    description="noise", continuous_update=False)
         self.seed = W.IntText(value=state.seed, description="seed")
         self.sample_btn = W.Button(description="sample")
