@@ -266,16 +266,21 @@ def total_size_mb(root: Path | None = None) -> float:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2 ** 20 if root.is_dir() else 0.0
 
 
+LR_SEGMENTERS = {   # the segmenters that read a user's LR image -> the configuration of their own data
+    "segmenter": lambda: showcase_config(masks=None),
+    "scenes-segmenter": lambda: scenes_config(),
+}
+
+
 def record_confidence(name: str = "segmenter", split: str = "test", log=print) -> Path:
     """Measure the shipped LR segmenter ``name`` (``segmenter`` or ``scenes-segmenter``) on its own data's ``split``
     and ship its mean confidence beside its weights (``confidence.json``, registered): ``deepsee explore`` compares
     every photo with it (the domain warning)."""
-    configs = {"segmenter": lambda: showcase_config(masks=None), "scenes-segmenter": scenes_config}
-    if name not in configs:
-        raise ValueError(f"record_confidence: {name!r} is not an LR segmenter ({', '.join(configs)}); "
+    if name not in LR_SEGMENTERS:
+        raise ValueError(f"record_confidence: {name!r} is not an LR segmenter ({', '.join(LR_SEGMENTERS)}); "
                          "the judge reads HR images and is never run on a user's photo")
     folder = verify_model(_check_name(name))
-    cfg = configs[name]()
+    cfg = LR_SEGMENTERS[name]()
     cfg.data.mask_dir = ""
     items = list(build_dataset(cfg, split))
     what = "scenes" if cfg.data.labels == "outdoor" else "faces"
@@ -386,12 +391,21 @@ def sr_finished(folder: Path) -> bool:
     return int(i.get("steps_done") or 0) >= int(i.get("planned_total_steps") or 0) > 0
 
 
+def already_done(name: str, run: Path, what: str, log=print) -> bool:
+    """Whether showcase model ``name`` needs no training: its run ``run`` is finished, or it ships as final and
+    ``run`` holds no checkpoint (a fresh clone). Resuming a finished run would only rewrite it. Logs why."""
+    if sr_finished(run) or (not has_checkpoint(run) and _shipped_final(name)):
+        log(f"{what}: finished ({_repo_rel(run) if sr_finished(run) else 'shipped'}); not trained again")
+        return True
+    return False
+
+
 def ship(name: str, folder: Path, *, note: str = "", interim: bool = False, log=print) -> Path:
     """Export run ``folder`` as showcase model ``name`` (:func:`export_run`, with its snapshots), and for an LR
     segmenter measure and ship its confidence reference (:func:`record_confidence`)."""
     dest = export_run(folder, name, snapshot_steps=export_snapshots(name), note=note,
                       interim=interim and name not in SEGMENTERS)
-    if name in ("segmenter", "scenes-segmenter"):
+    if name in LR_SEGMENTERS:
         record_confidence(name, log=log)
     log(f"exported {name} to {_repo_rel(dest)}; pretrained/showcase: {total_size_mb():.1f} MB "
         f"(limit {SIZE_LIMIT_MB:g} MB)")
@@ -543,8 +557,7 @@ def train_ablation(runs: Path | None = None, *, variants: tuple[str, ...] = ABLA
     out = {}
     for v in variants:
         out[v] = runs / f"sr-{v}"
-        if sr_finished(out[v]) or (not has_checkpoint(out[v]) and _shipped_final(v)):
-            log(f"ablation {v}: finished ({_repo_rel(out[v]) if sr_finished(out[v]) else 'shipped'}); not trained again")
+        if already_done(v, out[v], f"ablation {v}", log):
             continue
         log(f"ablation {v}: training in {_repo_rel(out[v])}")
         train(showcase_config(v, masks, runs), str(seg), str(out[v]), progress=True)
@@ -570,8 +583,7 @@ def train_extreme(runs: Path | None = None, *, threads: int = 1, export: bool = 
     seg, _ = _seg_and_masks(runs, log)
     set_threads(threads)
     run = runs / EXTREME_RUN
-    if sr_finished(run) or (not has_checkpoint(run) and _shipped_final("independent-32x")):
-        log(f"32x model: finished ({_repo_rel(run) if sr_finished(run) else 'shipped'}); not trained again")
+    if already_done("independent-32x", run, "32x model", log):
         return run
     log(f"32x model: training in {_repo_rel(run)}")
     train_one(extreme_config(runs), str(seg), str(run), progress=True)
@@ -614,8 +626,7 @@ def train_scenes(runs: Path | None = None, *, threads: int = 1, export: bool = T
         log(f"scenes segmenter: training in {_repo_rel(seg)}")
         train_seg(cfg, run_dir=seg, resume=started)
     run = runs / SCENES_RUN
-    if sr_finished(run) or (not has_checkpoint(run) and _shipped_final("scenes-independent")):
-        log(f"scenes model: finished ({_repo_rel(run) if sr_finished(run) else 'shipped'}); not trained again")
+    if already_done("scenes-independent", run, "scenes model", log):
         return seg, run
     log(f"scenes model: training in {_repo_rel(run)}")
     train(cfg, str(seg), str(run), progress=True)
