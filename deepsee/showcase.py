@@ -33,7 +33,8 @@ from .runs import REPO_ROOT, machine_info, metadata, run_root as resolve_run_roo
 from .seg import load_segmenter, predict_dataset_masks, train_segmenter
 from .seg.domain import confidence_reference, model_domain, write_confidence_reference
 from .train.checkpoint import has_checkpoint, read_checkpoint, split_prefix
-from .train.jobs import set_threads, stage_folder, stage_folders, train_one, train_staged
+from .train.jobs import (first_stage, set_threads, stage_folders, train_one, train_restarts,
+                         train_staged)
 from .train.loop import run_snapshots
 from .train.step import locality_record
 from .weights import MissingWeightsError, WeightsChecksumError, sha256_file
@@ -116,9 +117,15 @@ def shipped(name: str) -> Path:
 
 
 def _shipped_final(name: str) -> bool:
-    """Whether ``name`` is shipped as a finished training (``run_info.json`` status ``final``)."""
+    """Whether ``name`` is shipped as a finished training (``run_info.json`` status ``final``) of its last stage:
+    a model with warm restarts still to train (:func:`model_restarts`: the scenes model shipped at 20,000 steps
+    before its restart on predicted masks) is not final yet."""
     info = SHOWCASE_DIR / name / "run_info.json"
-    return bool(registered().get(name)) and info.is_file() and json.loads(info.read_text()).get("status") == "final"
+    if not (registered().get(name) and info.is_file()):
+        return False
+    i = json.loads(info.read_text())
+    stages = restart_stages(model_restarts(name)) if name in MODELS else []
+    return i.get("status") == "final" and (not stages or int(i.get("steps_done") or 0) >= stages[-1][0])
 
 
 def snapshots(name: str = "independent") -> list[tuple[int, Path]]:
@@ -312,13 +319,22 @@ def run_folders(runs: Path | None = None) -> dict[str, Path]:
             "independent-32x": runs / EXTREME_RUN, **{v: runs / f"sr-{v}" for v in ABLATION_VARIANTS}}
 
 
+def model_restarts(name: str) -> list:
+    """The warm restarts (``pipeline.restarts``) of showcase model ``name``: the 8x main models' (showcase.yaml),
+    the scenes model's (showcase-scenes.yaml); none for the others."""
+    if name in MAIN_VARIANTS:
+        return list(load_config("showcase").pipeline.restarts)
+    if name == "scenes-independent":
+        return list(load_config(SCENES_PROFILE).pipeline.restarts)
+    return []
+
+
 def final_folders(runs: Path | None = None) -> dict[str, Path]:
-    """The folders the shipped models come from: the SR runs' last warm-restart stage
-    (``pipeline.restarts``: ``sr-independent-40k``), else their first."""
+    """The folders the shipped models come from: a model's last warm-restart stage (:func:`model_restarts`:
+    ``sr-independent-40k``, ``sr-scenes-independent-28k``), else its first."""
     folders = run_folders(runs)
-    stages = restart_stages(showcase_config().pipeline.restarts)
-    if stages:
-        folders.update({v: stage_folder(folders[v], stages[-1][0]) for v in MAIN_VARIANTS})
+    for name in (*MAIN_VARIANTS, "scenes-independent"):
+        folders[name] = stage_folders(folders[name], model_restarts(name))[-1]
     return folders
 
 
@@ -375,10 +391,10 @@ def state_folders(runs: Path | None = None) -> dict[str, Path]:
     for f in sorted(runs.glob("sr-*")) if runs.is_dir() else []:
         if f.is_dir() and f.name not in known:
             out[f.name] = f
-    restarts = showcase_config().pipeline.restarts
-    superseded = {f for f in out.values() if any(has_checkpoint(s) for s in stage_folders(f, restarts)[1:])}
+    superseded = {f for name, f in out.items()
+                  if any(has_checkpoint(s) for s in stage_folders(f, model_restarts(name))[1:])}
     shipped_done = {f for name, f in out.items()
-                    if name in MODELS and name not in KEEP_STATE and _shipped_final(name) and sr_finished(f)}
+                    if name in MODELS and _shipped_final(name) and sr_finished(f)}
     return {name: f for name, f in out.items() if has_checkpoint(f) and f not in superseded | shipped_done}
 
 
@@ -443,25 +459,24 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
     return state
 
 
-KEEP_STATE = {   # shipped final, but a planned next stage branches from the committed checkpoint
-    "scenes-independent": "issue 32: a warm restart on the scenes segmenter's predicted masks continues from it",
-}
-
-
 def prune_state(runs: Path | None = None, state: Path | None = None, log=print) -> list[str]:
-    """Remove from ``pretrained/training-state`` the committed state of every run whose model now ships as final
-    (the 32x, ablation and scenes models; the main models' committed stages stay, see the README) unless a
-    training of it is under way in ``runs``: nothing resumes a finished, shipped run. Returns the runs removed."""
+    """Remove from ``pretrained/training-state`` the committed state of every run (and warm-restart stage) whose
+    model now ships as final from its last stage (:func:`_shipped_final`: the 32x, ablation and scenes models; the
+    main models' committed stages stay, see the README) unless a training of it is under way in ``runs``: nothing
+    resumes a finished, shipped run. Returns the runs removed."""
     state, runs, removed = state or STATE_DIR, runs or runs_dir(), []
-    for name, folder in run_folders(runs).items():
-        dest = state / folder.name
-        if name in MAIN_VARIANTS or name in KEEP_STATE or not dest.is_dir() or not _shipped_final(name):
+    for name, first in run_folders(runs).items():
+        if name in MAIN_VARIANTS or not _shipped_final(name):
             continue
-        finished = _seg_finished(folder) if name in SEGMENTERS else sr_finished(folder)
-        if finished or not folder.exists():
-            shutil.rmtree(dest)
-            removed.append(folder.name)
-            log(f"removed {_repo_rel(dest)}: {name} ships as a final model")
+        for folder in stage_folders(first, model_restarts(name)):
+            dest = state / folder.name
+            if not dest.is_dir():
+                continue
+            finished = _seg_finished(folder) if name in SEGMENTERS else sr_finished(folder)
+            if finished or not folder.exists():
+                shutil.rmtree(dest)
+                removed.append(folder.name)
+                log(f"removed {_repo_rel(dest)}: {name} ships as a final model")
     return removed
 
 
@@ -606,13 +621,18 @@ def scenes_config(run_root: Path | None = None):
 
 
 def train_scenes(runs: Path | None = None, *, threads: int = 1, export: bool = True, log=print,
-                 state: Path | None = None, train=train_one, train_seg=train_segmenter) -> tuple[Path, Path]:
-    """The 4x scenes models: the LR-scene segmenter (``seg.max_steps``), then the independent SR model on the
-    ground-truth masks (its perceptual loss on that segmenter's features), each resumed from its checkpoint
-    (also from ``pretrained/training-state``); both exported when the SR model finishes here (``export``). Returns
-    (segmenter folder, SR folder). A fresh clone takes the shipped final segmenter instead of training it again.
-    ``state``: the committed training state (default ``pretrained/training-state``); ``train`` / ``train_seg`` train
-    the SR model and the segmenter (:func:`~deepsee.train.jobs.train_one`, :func:`~deepsee.seg.train_segmenter`)."""
+                 state: Path | None = None, train=train_one, train_seg=train_segmenter,
+                 predict=predict_dataset_masks, restart=train_restarts) -> tuple[Path, Path]:
+    """The 4x scenes models: the LR-scene segmenter (``seg.max_steps``), the independent SR model's first schedule on
+    the ground-truth masks (its perceptual loss on that segmenter's features), then its warm restarts
+    (``pipeline.restarts`` of showcase-scenes.yaml) on the segmenter's predicted masks of the scenes (``{pred_masks}``
+    in a stage's ``set``; predicted once into ``<runs>/seg-scenes/pred_masks``), each resumed from its checkpoint
+    (also from ``pretrained/training-state``); both exported when the last stage finishes here (``export``). Returns
+    (segmenter folder, the SR model's last stage folder). A fresh clone takes the shipped final segmenter instead of
+    training it again. ``state``: the committed training state (default ``pretrained/training-state``); ``train`` /
+    ``train_seg`` / ``predict`` / ``restart`` do the four jobs (:func:`~deepsee.train.jobs.train_one`,
+    :func:`~deepsee.seg.train_segmenter`, :func:`~deepsee.seg.predict_dataset_masks`,
+    :func:`~deepsee.train.jobs.train_restarts`)."""
     runs = runs or runs_dir()
     restore_state(runs, state, log=log)
     set_threads(threads)
@@ -625,16 +645,30 @@ def train_scenes(runs: Path | None = None, *, threads: int = 1, export: bool = T
     elif not _seg_finished(seg):
         log(f"scenes segmenter: training in {_repo_rel(seg)}")
         train_seg(cfg, run_dir=seg, resume=started)
-    run = runs / SCENES_RUN
-    if already_done("scenes-independent", run, "scenes model", log):
-        return seg, run
-    log(f"scenes model: training in {_repo_rel(run)}")
-    train(cfg, str(seg), str(run), progress=True)
+    run, stages = runs / SCENES_RUN, cfg.pipeline.restarts
+    last = stage_folders(run, stages)[-1]
+    if already_done("scenes-independent", last, "scenes model", log):
+        return seg, last
+    if not sr_finished(run) and first_stage(run, stages) == 0:
+        log(f"scenes model: training in {_repo_rel(run)}")
+        train(cfg, str(seg), str(run), progress=True)
+    if stages:
+        masks = runs / SCENES_SEG_RUN / "pred_masks"
+        token = any("{pred_masks}" in o for st in stages for o in st.get("set") or [])
+        if token and not (masks / "predicted_masks.json").is_file():
+            log(f"scenes model: predicting the scenes' masks with {_repo_rel(seg)} into {_repo_rel(masks)}")
+            predict(cfg, seg, masks)
+        resolved = [{**st, "set": [o.replace("{pred_masks}", str(masks)) for o in st.get("set") or []]}
+                    for st in stages]
+        here = [f"data.data_root={cfg.data.data_root}"] + ([f"data.mask_dir={masks}"] if token else [])
+        log(f"scenes model: warm restart(s) to {', '.join(f'{n:,}' for n, _, _ in restart_stages(stages))} steps "
+            f"in {_repo_rel(last)}")
+        last = restart([run], resolved, [str(seg)], workers=1, threads=threads, overrides=here)[-1]
     if export:
         if seg != SHOWCASE_DIR / "scenes-segmenter":
             ship("scenes-segmenter", seg, log=log)
-        ship("scenes-independent", run, log=log)
-    return seg, run
+        ship("scenes-independent", last, log=log)
+    return seg, last
 
 
 def _cmd(args) -> int:
@@ -660,7 +694,7 @@ def _cmd(args) -> int:
                   f"{row['path']}")
         first = run_folders(runs)
         shown = {**first, **{f"{v} (last stage)": f for v, f in final_folders(runs).items()
-                             if v in MAIN_VARIANTS and f != first[v]}}
+                             if v in (*MAIN_VARIANTS, "scenes-independent") and f != first[v]}}
         for name, folder in shown.items():
             info = folder / "run_info.json"
             if info.is_file():

@@ -16,6 +16,7 @@ from deepsee.cli import main
 from deepsee.config import ABLATION_VARIANTS, load_config
 from deepsee.data import render_face
 from deepsee.models.deepsee import DeepSEE
+from deepsee.train.jobs import stage_folder, stage_folders
 from deepsee.train.schedule import Plan, l1_weight
 from deepsee.weights import MissingWeightsError, WeightsChecksumError
 
@@ -263,7 +264,7 @@ def test_the_32x_and_ablation_trainings_are_configured_as_issue_31_asks():
 def test_save_state_leaves_out_a_stage_that_a_later_stage_supersedes(tmp_path):
     """Training continues from the last stage with a checkpoint, so the first stage's state is not kept then."""
     runs, state = tmp_path / "runs", tmp_path / "state"
-    stage = showcase.stage_folder(runs / "sr-independent", showcase.showcase_config().pipeline.restarts[0]["steps"])
+    stage = stage_folder(runs / "sr-independent", showcase.showcase_config().pipeline.restarts[0]["steps"])
     for run in (runs / "sr-independent", stage, runs / "sr-guided"):
         run.mkdir(parents=True)
         (run / "ckpt-00001000.safetensors").write_bytes(b"x")
@@ -354,14 +355,60 @@ def test_save_state_prunes_the_state_of_a_model_that_now_ships_final(trained, sh
     assert sorted(p.name for p in state.iterdir()) == ["sr-lr_style_only", "sr-semantics_only"]
 
 
-def test_a_fresh_clone_takes_the_shipped_scenes_models_and_trains_nothing(tmp_path):
-    """The scenes segmenter and model ship final: with no training folder, neither is trained again, and the
-    committed state of the model (a next stage branches from it) is kept by save-state."""
+def _scenes_jobs(tmp_path, state):
+    """train_scenes with every job recorded instead of run; returns (calls, result)."""
     calls = []
-    seg, run = showcase.train_scenes(tmp_path / "runs", export=False, log=lambda *_: None, state=tmp_path / "none",
-                                     train=lambda *a, **k: calls.append("sr"),
-                                     train_seg=lambda *a, **k: calls.append("seg"))
-    assert calls == [] and seg == showcase.SHOWCASE_DIR / "scenes-segmenter"
-    assert "scenes-independent" in showcase.KEEP_STATE
-    (tmp_path / "state" / showcase.SCENES_RUN).mkdir(parents=True)
-    assert showcase.prune_state(tmp_path / "runs", tmp_path / "state", log=lambda *_: None) == []
+
+    def restart(runs, stages, segs, **kw):
+        calls.append(("restart", [Path(r).name for r in runs], stages, kw["overrides"]))
+        return [stage_folders(r, stages)[-1] for r in runs]
+
+    out = showcase.train_scenes(tmp_path / "runs", export=False, log=lambda *_: None, state=state,
+                                train=lambda *a, **k: calls.append("sr"), train_seg=lambda *a, **k: calls.append("seg"),
+                                predict=lambda cfg, seg, masks: calls.append(("predict", Path(masks).name)),
+                                restart=restart)
+    return calls, out
+
+
+def test_the_scenes_model_restarts_on_predicted_masks_from_the_committed_first_stage(tmp_path):
+    """A fresh clone with the committed 20,000-step scenes run trains only the warm restart: the shipped segmenter
+    predicts the scenes' masks once, and the stage trains on them ({pred_masks} resolved, also for a resumed stage)."""
+    stages = showcase.scenes_config().pipeline.restarts
+    assert stages and any("{pred_masks}" in o for o in stages[-1]["set"])
+    assert not showcase._shipped_final("scenes-independent")     # shipped at 20,000, its last stage still to train
+    state = tmp_path / "state"
+    _finished_sr_run(state / showcase.SCENES_RUN)
+    calls, (seg, last) = _scenes_jobs(tmp_path, state)
+    assert seg == showcase.SHOWCASE_DIR / "scenes-segmenter"
+    masks = tmp_path / "runs" / showcase.SCENES_SEG_RUN / "pred_masks"
+    assert calls[0] == ("predict", "pred_masks") and len(calls) == 2
+    kind, runs, resolved, overrides = calls[1]
+    assert kind == "restart" and runs == [showcase.SCENES_RUN]
+    assert f"data.mask_dir={masks}" in resolved[-1]["set"] and f"data.mask_dir={masks}" in overrides
+    assert not any("{pred_masks}" in o for st in resolved for o in st["set"])
+    assert last == stage_folders(tmp_path / "runs" / showcase.SCENES_RUN, stages)[-1]
+    assert showcase.final_folders(tmp_path / "runs")["scenes-independent"] == last
+
+
+def test_a_finished_scenes_restart_is_not_trained_again_and_its_state_is_pruned_once_shipped(tmp_path, shipping,
+                                                                                             trained):
+    """The last stage finished: nothing trains. Once it ships (steps_done = the last stage's steps), save-state
+    drops the committed state of both stages; while the shipped model is the first stage's, the state stays."""
+    stages = showcase.scenes_config().pipeline.restarts
+    runs, state = tmp_path / "runs", tmp_path / "state"
+    first = runs / showcase.SCENES_RUN
+    last = stage_folders(first, stages)[-1]
+    _finished_sr_run(first)
+    _finished_sr_run(last, steps=20000)     # run_info planned_total 20000 -> finished
+    calls, (_, out) = _scenes_jobs(tmp_path, tmp_path / "none")
+    assert [c for c in calls if c != "seg"] == [] and out == last
+    for f in (first, last):
+        (state / f.name).mkdir(parents=True)
+    model = showcase.export_run(trained["sr"], "scenes-independent")
+    info = json.loads((model / "run_info.json").read_text())
+    info.update(status="final", steps_done=stages[-1]["steps"] - 1)
+    (model / "run_info.json").write_text(json.dumps(info))
+    assert showcase.prune_state(runs, state, log=lambda *_: None) == []      # not the last stage's model yet
+    info["steps_done"] = stages[-1]["steps"]
+    (model / "run_info.json").write_text(json.dumps(info))
+    assert sorted(showcase.prune_state(runs, state, log=lambda *_: None)) == sorted([first.name, last.name])
