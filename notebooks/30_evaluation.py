@@ -172,8 +172,10 @@ usage[usage.goal.notna()]
 # ## Consistency with the input: what the projection does (issue 33)
 # The style-usage protocol and the NTIRE protocol on the first `eval.consistency_images` of the style-usage
 # faces (selection and the NTIRE score on the first `eval.consistency_select_images`), each without and with
-# the projection. The projection removes whatever part of a walk or sample the LR image shows; the last
-# rows give, per region, the share of a walk's change inside the region that survives it.
+# the projection; the plain half is the style-usage run above cut down to these faces (the same numbers, as
+# every image's rows depend only on it and its sample stream). The projection removes whatever part of a walk
+# or sample the LR image shows; the last rows give, per region, the share of a walk's change inside the region
+# that survives it.
 
 # %%
 from deepsee.eval.consistency import consistency_study, ntire_table
@@ -181,7 +183,7 @@ cons_items = usage_items[:ev.consistency_images]
 study = consistency_study(model, cons_items, cons_items[:ev.consistency_select_images], perceptual, k=diversity_k,
                           scale=noise_scale, select_n=ev.usage_select_n, region_delta=ev.usage_region_delta,
                           global_delta=ev.usage_global_delta, ntire_k=ev.ntire_samples, seed=seed, antialias=antialias,
-                          device=P.device)
+                          device=P.device, plain=parts if ev.oracle_noise == "gaussian" else None)
 P.out.save_table(study["effect"], "consistency", path=P.out.table_path("consistency"), masks="ground truth",
              images=len(cons_items), select_images=min(len(cons_items), ev.consistency_select_images),
              samples=diversity_k, select_n=ev.usage_select_n, ntire_samples=ev.ntire_samples, noise_scale=noise_scale,

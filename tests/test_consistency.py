@@ -3,6 +3,7 @@ NTIRE 2021 diversity score."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -160,3 +161,22 @@ def test_consistency_study_states_every_quantity_with_and_without_the_projection
     assert {"PSNR, LR style", "selection gain", "NTIRE 2021 diversity score"} <= {m for m, _ in eff.index}
     shares = out["effect"][out["effect"].measure.str.startswith("region walk: share")]
     assert len(shares) >= 3 and (shares.plain == 1.0).all() and (shares.consistent >= 0).all()
+
+
+def test_the_study_reuses_a_plain_style_usage_run_and_gets_the_same_numbers():
+    """Notebook 30 measures the plain protocol once on its style-usage faces; the study cut down from that run
+    equals the study measured on its own faces, and a run of another protocol or order is refused."""
+    from deepsee.eval.consistency import consistency_study
+    from deepsee.eval.style_usage import style_usage
+    model, items = _model_and_faces(n=3, seed=40)
+    kw = dict(k=3, scale=0.3, select_n=4)
+    parts = style_usage(model, items, TextureDistance(), select_items=items[:2], progress=False, **kw)
+    own = consistency_study(model, items[:2], items[:1], TextureDistance(), ntire_k=3, **kw)
+    reused = consistency_study(model, items[:2], items[:1], TextureDistance(), ntire_k=3, plain=parts, **kw)
+    pd.testing.assert_frame_equal(own["usage_plain"], reused["usage_plain"])
+    pd.testing.assert_frame_equal(own["effect"], reused["effect"])
+    with pytest.raises(ValueError, match="prefix|first items"):
+        consistency_study(model, items[:2], items[1:2], TextureDistance(), ntire_k=3, plain=parts, **kw)
+    with pytest.raises(ValueError, match="scale"):
+        consistency_study(model, items[:2], items[:1], TextureDistance(), ntire_k=3, plain=parts,
+                          k=3, scale=0.5, select_n=4)

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
 from ..explore.engine import ExplorationEngine
 from ..explore.walks import sample_styles
 from ..metrics.consistency import NTIRE_MIN_LR_PSNR, capped_lr_psnr, diversity_score
-from .style_usage import style_usage
+from ..labels import of
+from .style_usage import style_usage, summarize_style_usage
 
 K = 10   # samples per image (the challenge's protocol)
 COLUMNS = ["method", "factor", "diversity_score", "lr_psnr", "lr_psnr_worst", "perceptual", "perceptual_metric",
@@ -163,18 +165,62 @@ def consistency_effect(plain: dict, consistent: dict, ntire_plain: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
+def reuse_plain_parts(parts: dict[str, pd.DataFrame], items: Sequence[dict], select_items: Sequence[dict], *,
+                      k: int, scale: float, select_n: int, region_delta: float, global_delta: float,
+                      perceptual_name: str, labels=None) -> dict[str, pd.DataFrame]:
+    """The per-image tables of a plain :func:`~deepsee.eval.style_usage.style_usage` run (``parts``) cut down to
+    ``items`` / ``select_items`` and summarised again: exactly what the same protocol gives on them, because every
+    per-image row depends only on its image and, for diversity and selection, on its position ``j`` in the select
+    list (sample stream ``seed + j``). So ``select_items`` must be a prefix of that run's select list, and ``k``,
+    ``scale``, ``select_n`` and the walk steps its protocol's; a ``ValueError`` names what differs. Gaussian noise
+    (the only kind :func:`consistency_study` samples)."""
+    names = [it["name"] for it in items]
+    sel = [it["name"] for it in select_items]
+    div, rc = parts.get("diversity"), parts["region_control"]
+    have = set(parts["information"].image)
+    if not set(names) <= have:
+        raise ValueError(f"plain: {len(set(names) - have)} of the {len(names)} items are not in the plain run")
+    if div is None or list(div.image[:len(sel)]) != sel:
+        raise ValueError("plain: select_items must be the first items of the plain run's select list "
+                         "(image j samples with seed + j)")
+    checks = {"scale": (div.scale, scale), "k": (div.K, k),
+              "region delta": (rc[rc.region != "global"].delta, region_delta),
+              "global delta": (rc[rc.region == "global"].delta, global_delta)}
+    if "selection" in parts:
+        checks["select_n"] = (parts["selection"].n, select_n)
+    bad = [f"{what}={sorted(set(col))} (study: {want})" for what, (col, want) in checks.items()
+           if len(col) and not np.allclose(col.to_numpy(dtype=float), want)]
+    if bad:
+        raise ValueError(f"plain: the plain run's protocol differs: {', '.join(bad)}")
+    cut = {name: df[df.image.isin(names)].reset_index(drop=True) for name, df in parts.items()
+           if name in ("information", "region_control")}
+    cut.update({name: parts[name][parts[name].image.isin(sel)].reset_index(drop=True)
+                for name in ("diversity", "selection") if name in parts})
+    # diversity is wide (a column per region): drop the columns only the other images had (a region absent here)
+    cut["diversity"] = cut["diversity"].dropna(axis=1, how="all")
+    cut["summary"] = summarize_style_usage(cut, perceptual_name=perceptual_name, labels=labels)
+    return cut
+
+
 def consistency_study(model, items: Sequence[dict], select_items: Sequence[dict], perceptual, *, k: int = 16,
                       scale: float = 0.3, select_n: int = 100, region_delta: float = 0.3, global_delta: float = 0.15,
                       ntire_k: int = K, seed: int = 0, antialias: bool = False, device="cpu",
-                      progress: bool = False) -> dict[str, pd.DataFrame]:
+                      progress: bool = False, plain: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Everything issue 33 asks of the projection on one model: the style-usage protocol
     (:func:`deepsee.eval.style_usage.style_usage`) and the NTIRE protocol on ``select_items``, each without
     and with the projection, the walks' survival, and :func:`consistency_effect`. ``perceptual`` needs a
-    ``spatial`` map (TexStatDist or LPIPS). Returns ``{"effect", "survival", "ntire_plain", "ntire_consistent",
-    "usage_plain", "usage_consistent"}`` (the last two: style-usage summaries)."""
+    ``spatial`` map (TexStatDist or LPIPS). ``plain``: the per-image tables of a plain style-usage run of the same
+    protocol on a superset of ``items`` (notebook 30's), reused instead of measured again
+    (:func:`reuse_plain_parts`: the same numbers). Returns ``{"effect", "survival", "ntire_plain",
+    "ntire_consistent", "usage_plain", "usage_consistent"}`` (the last two: style-usage summaries)."""
     kw = dict(select_items=select_items, region_delta=region_delta, global_delta=global_delta, k=k, scale=scale,
               select_n=select_n, seed=seed, device=device, progress=progress, antialias=antialias)
-    plain = style_usage(model, items, perceptual, consistent=False, **kw)
+    if plain is not None:
+        plain = reuse_plain_parts(plain, items, select_items, k=k, scale=scale, select_n=select_n,
+                                  region_delta=region_delta, global_delta=global_delta,
+                                  perceptual_name=getattr(perceptual, "name", "perceptual"), labels=of(model))
+    else:
+        plain = style_usage(model, items, perceptual, consistent=False, **kw)
     cons = style_usage(model, items, perceptual, consistent=True, **kw)
     nk = dict(k=ntire_k, scale=scale, seed=seed, antialias=antialias, device=device)
     n_plain = ntire_image_rows(model, select_items, perceptual, consistent=False, **nk)
