@@ -243,6 +243,9 @@ class PipelineConfig:
                                        # trains them again
     threads: int = 0                   # torch threads of the notebooks' own work, e.g. the segmenter
                                        # (0 = torch's default: the machine's cores; results then vary with them)
+    notebook_jobs: int = 1             # `deepsee reproduce`: the notebooks after 20 run in this many lanes side by side,
+                                       # each kernel with threads // notebook_jobs torch threads (the order is fixed,
+                                       # so the numbers are the same on every machine; deepsee.reproduce)
     train_workers: int = 1             # SR trainings run side by side in this many processes (CPU)
     train_threads: int = 0             # torch threads per training process (0 = torch's default)
     style_rows: int = 3                # Fig. 3 rows (Fig. 4 shows twice as many)
@@ -499,6 +502,8 @@ def validate(cfg: Config) -> Config:
     if cfg.eval.usage_goals not in USAGE_GOAL_SETS:
         raise ValueError(f"eval.usage_goals={cfg.eval.usage_goals!r}; expected one of {', '.join(USAGE_GOAL_SETS)}")
     restart_stages(cfg.pipeline.restarts, cfg.pipeline.main_steps or t.schedule_steps)
+    if cfg.pipeline.notebook_jobs < 1:
+        raise ValueError(f"pipeline.notebook_jobs={cfg.pipeline.notebook_jobs}; expected 1 (one after the other) or more")
     if cfg.pipeline.pretrained not in ("", "showcase"):
         raise ValueError(f"pipeline.pretrained={cfg.pipeline.pretrained!r}; expected '' (train) or 'showcase'")
     return cfg

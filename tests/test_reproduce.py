@@ -47,3 +47,30 @@ def test_failure_names_notebook_cell_and_error_then_from_resumes(nbdir, tmp_path
                          start="20", log=lambda *_: None)
     assert [r["notebook"] for r in recs] == ["20_last.ipynb"]
     assert (out / "20.txt").read_text() == "False"  # papermill passed interactive=False
+
+
+@pytest.mark.slow
+def test_lanes_run_the_notebooks_after_20_side_by_side_with_a_fixed_thread_count(nbdir, tmp_path):
+    """--jobs 2: 00-20 one after the other, the rest in two processes whose kernels get pipeline.threads=1
+    (the profile's 2 threads shared); records in notebook order; a failing lane notebook stops the run."""
+    import os
+    (nbdir / "10_boom.ipynb").unlink()
+    for nn in ("30", "31", "32"):
+        _nb(nbdir / f"{nn}_lane.ipynb", "import os\nfrom pathlib import Path\n"
+            f"Path(out_dir, '{nn}.txt').write_text(f'{{os.getpid()}} {{overrides}} {{os.environ[\"OMP_NUM_THREADS\"]}}')")
+    out = tmp_path / "out"
+    out.mkdir()
+    recs = run_notebooks("smoke", notebook_dir=nbdir, run_root=str(tmp_path / "runs"), out_dir=str(out), jobs=2,
+                         log=lambda *_: None)
+    assert [r["notebook"][:2] for r in recs] == ["00", "20", "30", "31", "32"]
+    assert [r["lane"] for r in recs] == [0, 0, 1, 1, 1]
+    seen = [(out / f"{nn}.txt").read_text().split(" ", 1) for nn in ("30", "31", "32")]
+    assert all("'pipeline.threads=1'" in rest and rest.endswith(" 1") for _, rest in seen)
+    assert str(os.getpid()) not in {pid for pid, _ in seen}
+    _nb(nbdir / "31_lane.ipynb", "raise RuntimeError('lane broke')")
+    with pytest.raises(NotebookFailure, match="31_lane.ipynb.*lane broke"):
+        run_notebooks("smoke", notebook_dir=nbdir, run_root=str(tmp_path / "runs"), out_dir=str(out), jobs=2,
+                      start="30", log=lambda *_: None)
+    with pytest.raises(ValueError, match="--jobs 0|expected 1"):
+        run_notebooks("smoke", notebook_dir=nbdir, run_root=str(tmp_path / "runs"), out_dir=str(out), jobs=-1,
+                      log=lambda *_: None)
