@@ -41,6 +41,7 @@ run_root = ""         # "" -> $DEEPSEE_RUNS, else runs/
 out_dir = ""            # "" -> figures/ and results/ of the repository
 interactive = True
 overrides = []          # configuration overrides for every step, as `deepsee reproduce --set` takes them
+retrain = False         # showcase: train the models again (then the training split is drawn too)
 # Science
 n_samples = 16          # faces in the sample grid
 grid_columns = 8
@@ -60,33 +61,38 @@ print(P)
 # %% [markdown]
 # ## The dataset on disk
 # SynthFaces is generated once (seeded, so every machine draws the same faces) into
-# `<data root>/synthfaces_<n>x<size>_seed<k>`; a real dataset must already be there.
+# `<data root>/synthfaces_<n>x<size>_seed<k>`; a real dataset must already be there. A run that only
+# evaluates shipped models (the showcase) draws just the validation and test faces (`P.data_splits`); each
+# face is drawn from its own index, so they are the same bytes as in the whole set, and the training faces
+# are drawn when a step first reads them.
 
 # %%
+data_splits = P.data_splits(retrain)
 if P.dataset == "synthfaces":
-    print("SynthFaces folder:", ensure_synthfaces(P.cfg))
-report = check_dataset(P.cfg, max_images=4, echo=lambda *_: None)
+    print("SynthFaces folder:", ensure_synthfaces(P.cfg, splits=data_splits))
+report = check_dataset(P.cfg, max_images=4, echo=lambda *_: None, splits=data_splits)
 splits = pd.DataFrame(report["splits"]).T[["images", "identities", "people_with_2plus", "guided_items"]]
 splits
 
 # %% [markdown]
 # ## Class frequencies
-# The share of images that contain each class and the share of all pixels it covers. Small classes
-# (lips, eyes, brows) are where the LR image says least and the style matrix matters most.
+# The share of images that contain each class and the share of all pixels it covers (over the splits
+# above). Small classes (lips, eyes, brows) are where the LR image says least and the style matrix matters most.
 
 # %%
 freq = pd.DataFrame(report["class_frequencies"]).T.rename(columns={"images": "share_of_images", "pixels": "share_of_pixels"})
-P.out.save_table(freq.reset_index(names="class"), "class_frequencies", factor=0)
+P.out.save_table(freq.reset_index(names="class"), "class_frequencies", factor=0, splits=list(report["splits"]))
 freq.style.format("{:.3f}")
 
 # %% [markdown]
-# ## A sample of training faces with their masks
+# ## A sample of faces with their masks
+# Training faces, or validation faces where the run drew no training split.
 
 # %%
-train = build_dataset(P.cfg, "train")
-items = sample_items(train, n_samples, seed + sample_seed)
+shown = next(iter(report["splits"]))
+items = sample_items(build_dataset(P.cfg, shown), n_samples, seed + sample_seed)
 fig = sample_grid_figure([it["hr"] for it in items], [it["mask"] for it in items], n_cols=grid_columns,
-                         title=f"{P.dataset} samples ({P.cfg.data.hr_size}px), {P.profile} profile")
+                         title=f"{P.dataset} {shown} samples ({P.cfg.data.hr_size}px), {P.profile} profile")
 P.out.save_figure(fig, "fig00_samples", factor=0);
 
 # %% [markdown]
@@ -94,7 +100,8 @@ P.out.save_figure(fig, "fig00_samples", factor=0);
 
 # %%
 s = report["splits"]
-Markdown(f"**{P.dataset}**: {s['train']['images']} training, {s['val']['images']} validation and "
-         f"{s['test']['images']} test images of {s['train']['identities']} people (train); "
+drawn = (f"{s['train']['images']} training images of {s['train']['identities']} people, " if "train" in s else
+         "the validation and test splits only (the shipped models need no training faces), ")
+Markdown(f"**{P.dataset}**: {drawn}{s['val']['images']} validation and {s['test']['images']} test images; "
          f"{s['test']['guided_items']} test images have another image of their person for the guided model. "
          f"HR {P.cfg.data.hr_size} px, LR {P.cfg.data.lr_size} px ({P.cfg.data.hr_size // P.cfg.data.lr_size}x).")

@@ -216,3 +216,13 @@ def test_the_perceptual_metric_is_chosen_explicitly_and_stated(tmp_path, capsys)
     assert note == "TexStatDist (LPIPS substitute) (LPIPS not used: eval.perceptual_metric=texture (chosen))"
     with pytest.raises(ValueError, match="eval.perceptual_metric='alex'"):
         load_config("smoke", ["eval.perceptual_metric=alex"])
+
+
+def test_a_run_on_shipped_models_draws_only_the_evaluation_splits(tmp_path):
+    """make showcase evaluates shipped models: notebook 00 draws val and test only; --retrain, or a profile that
+    trains, draws all three."""
+    from deepsee.pipeline import setup
+    kw = dict(run_root=str(tmp_path / "runs"), out_dir=str(tmp_path / "out"), interactive=False)
+    assert setup("showcase", **kw).data_splits() == ("val", "test")
+    assert setup("showcase", **kw).data_splits(retrain=True) is None
+    assert setup("quick", **kw).data_splits() is None

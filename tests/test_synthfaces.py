@@ -115,3 +115,31 @@ def test_cli_synth_and_grid(tmp_path, capsys):
     cfg = smoke_config(out, "data.synth_n=8", "data.synth_size=32", "data.splits=[4,2,2]", "data.identities=3",
                        "data.hr_size=32", "data.lr_size=4")
     assert sum(bool(ax.images) for ax in sample_grid(cfg, n=2).axes) == 4
+
+
+def test_a_partial_draw_writes_the_same_faces_and_gains_the_rest_when_read(tmp_path):
+    """make showcase draws only val and test (the shipped models need no training faces): those files are the
+    whole set's bytes; reading the training split draws it (the folder becomes the whole set); the label cache
+    of the partial folder covers its splits."""
+    full = generate_synthfaces(tmp_path / "full", n=12, size=32, seed=5, identities=4, splits=[8, 2, 2], progress=False,
+                               workers=0)
+    cfg = smoke_config(tmp_path / "data", "data.synth_n=12", "data.synth_size=32", "data.splits=[8,2,2]",
+                       "data.identities=4", "data.synth_seed=5", "data.hr_size=32", "data.lr_size=4")
+    part = ensure_synthfaces(cfg, progress=False, splits=["test", "val"])
+    manifest = json.loads((part / "synthfaces.json").read_text())
+    assert manifest["written"] == ["val", "test"]
+    fa, fp = _files(full), _files(part)
+    images = {k for k in fa if str(k).startswith("CelebA-HQ-img")}
+    assert len({k for k in fp if str(k).startswith("CelebA-HQ-img")}) == 4 and all(fp[k] == fa[k] for k in fp)
+    assert len(build_dataset(cfg, "test", progress=False)[0]["mask"].unique()) > 2      # its label cache
+    assert ensure_synthfaces(cfg, progress=False, splits=["val"]) == part
+    assert "written" in json.loads((part / "synthfaces.json").read_text())              # not drawn again
+    assert len(build_dataset(cfg, "train", progress=False)) == 8                         # draws the rest
+    after = _files(part)
+    assert "written" not in json.loads((part / "synthfaces.json").read_text())
+    assert images <= set(after) and all(after[k] == fa[k] for k in images)
+    with pytest.raises(ValueError, match="only=.*expected some of train, val, test"):
+        generate_synthfaces(tmp_path / "bad", n=12, size=32, identities=4, splits=[8, 2, 2], only=["training"])
+    held = generate_synthfaces(tmp_path / "held", n=4, size=32, identities=2, splits=[0, 0, 4], only=["test"],
+                               progress=False, workers=0)
+    assert "written" not in json.loads((held / "synthfaces.json").read_text())        # the others are empty

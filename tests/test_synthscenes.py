@@ -166,3 +166,17 @@ def test_cli_synth_scenes_and_grid(tmp_path, capsys):
         cli_main(["data", "synth", "--kind", "trees", "--out", str(out)])
     grid = sample_grid(out, n=4, out=tmp_path / "grid.png")
     assert grid.shape == (2 * 32 + 2, 4 * 32 + 3 * 2, 3) and (tmp_path / "grid.png").is_file()
+
+
+def test_a_partial_draw_of_the_scenes_holds_the_same_scenes_and_gains_the_training_split(tmp_path):
+    full = generate_synthscenes(tmp_path / "full", n=12, size=64, seed=0, splits=[8, 2, 2], progress=False, workers=0)
+    cfg = scene_config(tmp_path / "data", "data.synth_size=64", "data.synth_seed=0")
+    part = ensure_synthscenes(cfg, progress=False, splits=["test"])     # val comes along: one folder holds both
+    assert json.loads((part / "synthscenes.json").read_text())["written"] == ["val", "test"]
+    fa, fp = _files(full), _files(part)
+    assert len([k for k in fp if k.suffix == ".jpg"]) == 4 and all(fp[k] == fa[k] for k in fp)
+    assert len(build_dataset(cfg, "test", progress=False)) == 2 and len(build_dataset(cfg, "val", progress=False)) == 2
+    assert json.loads((part / "synthscenes.json").read_text())["written"] == ["val", "test"]
+    assert len(build_dataset(cfg, "train", progress=False)) == 8
+    after = _files(part)
+    assert all(after[k] == fa[k] for k in fa if k.suffix in (".jpg", ".png") and "cache" not in str(k))

@@ -6,7 +6,7 @@ synthscenes (generated, then read by the ADE20K loader), ade20k, ost (SFTGAN's s
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from ..constants import NUM_CLASSES
 from ..labels import label_set
 from . import ade20k, celeba, celebamaskhq, folder, ost
 from .common import FaceDataset, read_label_png
-from .synthfaces import ensure_synthfaces
+from .synthfaces import ensure_synthfaces, read_manifest as read_synthfaces_manifest
 from .synthscenes import ensure_synthscenes
 
 DATASETS = ("synthfaces", "celebamaskhq", "celeba", "folder", "synthscenes", "ade20k", "ost")
@@ -55,10 +55,14 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
     train = split == "train" if train is None else train
     if d.dataset in _REGISTERED:
         return _REGISTERED[d.dataset](cfg, split, train=train, guided=guided, progress=progress)
+    need = None if split == "all" else [split]   # a partial generated folder gains this split when it lacks it;
+    # one drawn here for the first time is drawn whole
+    written = None
     if d.dataset == "synthfaces":
-        root = ensure_synthfaces(cfg, progress=progress)
+        root = ensure_synthfaces(cfg, progress=progress, splits=need, fresh_partial=False)
+        written = (read_synthfaces_manifest(root) or {}).get("written")
     elif d.dataset == "synthscenes":
-        root = ensure_synthscenes(cfg, progress=progress)
+        root = ensure_synthscenes(cfg, progress=progress, splits=need, fresh_partial=False)
     elif d.dataset in DATASETS:
         root = dataset_root(d)
     else:
@@ -66,7 +70,7 @@ def build_dataset(cfg, split: str, *, train: bool | None = None, guided: bool = 
                          "(deepsee.data.register_dataset adds your own)")
     if d.dataset in ("synthfaces", "celebamaskhq"):
         recs = celebamaskhq.records(root, split, hr_size=d.hr_size, mask_dir=d.mask_dir, masks=masks is not False,
-                                   progress=progress)
+                                   progress=progress, cache_splits=written)
     elif d.dataset in ("synthscenes", "ade20k"):
         recs = ade20k.records(root, split, mask_dir=d.mask_dir, masks=masks is not False, progress=progress)
     elif d.dataset == "ost":
@@ -94,14 +98,14 @@ def class_frequencies(masks, num_classes: int = NUM_CLASSES) -> dict[str, np.nda
     return {"images": present / max(n, 1), "pixels": pixels / max(n, 1)}
 
 
-def check_dataset(cfg, *, max_images: int = 0, echo=print) -> dict:
-    """Build every split, read up to ``max_images`` items of each (0 = all) and report counts,
-    identities and class frequencies (of the classes of ``data.labels``). Bad data raises a DataError
-    naming the file."""
+def check_dataset(cfg, *, max_images: int = 0, echo=print, splits: Sequence[str] | None = None) -> dict:
+    """Build every split (or those of ``splits``), read up to ``max_images`` items of each (0 = all) and report
+    counts, identities and class frequencies (of the classes of ``data.labels``, over those splits' masks). Bad
+    data raises a DataError naming the file."""
     labels = label_set(cfg.data.labels)
     report: dict = {"dataset": cfg.data.dataset, "splits": {}}
     masks_all = []
-    for split in ("train", "val", "test"):
+    for split in splits or ("train", "val", "test"):
         ds = build_dataset(cfg, split, train=False)
         people = Counter(r.identity for r in ds.records if r.identity >= 0)
         n_read = len(ds) if max_images <= 0 else min(max_images, len(ds))

@@ -19,6 +19,7 @@ killed build never leaves a partial cache. Splits follow the mapping and CelebA'
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -133,12 +134,17 @@ def _cache_one(idx: int, parts: dict[str, Path], image: Path, size: int, out: Pa
     Image.fromarray(label).save(out / f"{idx}.png", compress_level=1)
 
 
-def label_cache(root: Path, size: int, progress: bool = True) -> Path:
-    """The folder of merged label PNGs at ``size`` for every image of the mapping; built on first use."""
+def label_cache(root: Path, size: int, progress: bool = True, splits: Sequence[str] | None = None) -> Path:
+    """The folder of merged label PNGs at ``size`` for every image of the mapping; built on first use.
+    ``splits``: only the images of these splits (a SynthFaces folder generated for them alone)."""
     root = Path(root)
     final = root / "cache" / f"labels_{size}"
     rows = read_mapping(root)
     want = {"version": CACHE_VERSION, "size": size, "count": len(rows)}
+    if splits is not None:
+        partition, codes = read_partition(annotation_files(root)[0]), {split_code(s) for s in splits}
+        rows = [r for r in rows if partition.get(r[2]) in codes]
+        want["splits"] = list(splits)
     if cache_complete(final, want):
         return final
     images = check_images(root, [idx for idx, _, _ in rows])
@@ -153,8 +159,9 @@ def label_cache(root: Path, size: int, progress: bool = True) -> Path:
 
 
 def records(root: Path, split: str, *, hr_size: int, mask_dir: str = "", masks: bool = True,
-            progress: bool = True) -> list[Record]:
-    """The images of ``split`` (train/val/test/all) with their label PNGs and identities."""
+            progress: bool = True, cache_splits: Sequence[str] | None = None) -> list[Record]:
+    """The images of ``split`` (train/val/test/all) with their label PNGs and identities. ``cache_splits``: the
+    splits whose images the folder holds, when not all (:func:`label_cache`)."""
     root = require_dir(Path(root), "CelebAMask-HQ root; " + LAYOUT)
     rows = read_mapping(root)
     part_path, ident_path = annotation_files(root)
@@ -174,7 +181,7 @@ def records(root: Path, split: str, *, hr_size: int, mask_dir: str = "", masks: 
     elif mask_dir:
         mask_paths = mask_dir_paths(Path(mask_dir), names)
     else:
-        cache = label_cache(root, hr_size, progress=progress)
+        cache = label_cache(root, hr_size, progress=progress, splits=cache_splits)
         mask_paths = [cache / f"{n}.png" for n in names]
     if ident_path is None:
         ident = [-1] * len(chosen)

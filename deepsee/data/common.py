@@ -142,6 +142,37 @@ def read_identities(path: Path) -> dict[str, int]:
     return out
 
 
+def check_only(only, what: str) -> list[str] | None:
+    """``only`` (the splits a generated dataset writes) checked and in split order; None (all of them) stays None,
+    and so does a list of all three."""
+    if only is None:
+        return None
+    bad = [s for s in only if s not in SPLITS]
+    if bad or not only:
+        raise ValueError(f"{what}: only={list(only)!r}; expected some of train, val, test")
+    out = sorted(set(only), key=SPLITS.get)
+    return None if len(out) == len(SPLITS) else out
+
+
+def covers(manifest: dict | None, splits) -> bool:
+    """Whether a generated dataset's manifest has every split of ``splits`` written (None: all three). A
+    manifest without ``written`` holds them all; ``written`` lists the splits of a partial one."""
+    written = (manifest or {}).get("written")
+    if written is None:
+        return manifest is not None
+    return splits is not None and set(splits) <= set(written)
+
+
+def needed_splits(manifest: dict | None, same: bool, splits, fresh_partial: bool = True) -> list[str] | None:
+    """What to generate so that ``splits`` are there: with the same settings, the partial folder's splits and
+    ``splits`` together (the folder is written anew, so it keeps what it had); otherwise ``splits`` (None: all),
+    or all of them when not ``fresh_partial``."""
+    if splits is None or not (same or fresh_partial):
+        return None
+    have = (manifest or {}).get("written") if same else []
+    return check_only(sorted(set(have or []) | set(splits)), "splits")
+
+
 def split_code(split: str) -> int | None:
     """``train``/``val``/``test`` -> 0/1/2; ``all`` -> None."""
     if split == "all":

@@ -34,6 +34,7 @@ from PIL import Image
 
 from ..config import dataset_root
 from ..constants import CLASSES
+from .common import SPLITS, check_only, covers, needed_splits
 from .synthfaces_draw import render_face
 from .writing import draw_in_chunks, publish_folder, read_json
 
@@ -124,7 +125,8 @@ def read_manifest(root: str | os.PathLike) -> dict | None:
 
 def generate_synthfaces(out: str | os.PathLike, n: int = 1500, size: int = 256, seed: int = 0,
                         identities: int = 300, splits: Sequence[int] | None = None, *,
-                        workers: int | None = None, progress: bool = True) -> Path:
+                        workers: int | None = None, progress: bool = True,
+                        only: Sequence[str] | None = None) -> Path:
     """Write a SynthFaces dataset to ``out`` in the CelebAMask-HQ layout (see the module docstring).
 
     The files are written to a temporary sibling folder that replaces ``out`` only when complete, so
@@ -136,9 +138,15 @@ def generate_synthfaces(out: str | os.PathLike, n: int = 1500, size: int = 256, 
         identities: number of people.
         splits: train/val/test sizes summing to ``n`` (default: 80% / 6.7% / 13.3%).
         workers: processes (None: up to 8 for large jobs, 0: this process).
+        only: write the images of these splits only (e.g. ``["val", "test"]``: what shipped models are evaluated
+            on); the mapping, partition and identity files still list every image, and the manifest's ``written``
+            names the splits there. Every image is the same bytes as in the whole dataset (drawn by its index).
     """
     out = Path(out)
     splits = _check_settings(n, size, identities, default_splits(n) if splits is None else splits)
+    only = check_only(only, "generate_synthfaces")
+    if only is not None and all(splits[code] == 0 for split, code in SPLITS.items() if split not in only):
+        only = None     # the other splits are empty: this is the whole dataset
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and read_manifest(out) is None and any(out.iterdir()):
@@ -153,8 +161,11 @@ def generate_synthfaces(out: str | os.PathLike, n: int = 1500, size: int = 256, 
         (tmp / "CelebA-HQ-img").mkdir(parents=True)
         for k in range((n - 1) // 2000 + 1):
             (tmp / "CelebAMask-HQ-mask-anno" / str(k)).mkdir(parents=True)
-        by_idx = sorted((idx, person) for idx, person in zip(table["idx"], table["person"]))
-        draw_in_chunks(_write_images, tmp, seed, size, by_idx, workers=workers, desc=f"SynthFaces {n} x {size}px",
+        keep = None if only is None else {SPLITS[s] for s in only}
+        by_idx = sorted((idx, person) for idx, person, s in zip(table["idx"], table["person"], table["split"])
+                        if keep is None or s in keep)
+        draw_in_chunks(_write_images, tmp, seed, size, by_idx, workers=workers,
+                       desc=f"SynthFaces {len(by_idx)} x {size}px" + (f" ({', '.join(only)})" if only else ""),
                        progress=progress)
         files = [f"{o + 1:06d}.jpg" for o in range(n)]
         lines = [f"{'idx':<12}{'orig_idx':<12}orig_file"]
@@ -163,8 +174,10 @@ def generate_synthfaces(out: str | os.PathLike, n: int = 1500, size: int = 256, 
         (tmp / "list_eval_partition.txt").write_text("".join(f"{f} {s}\n" for f, s in zip(files, table["split"])))
         (tmp / "identity_CelebA.txt").write_text("".join(f"{f} {p}\n" for f, p in zip(files, table["person"])))
         manifest = _manifest(n, size, seed, identities, splits)
-        if _same(read_manifest(out), manifest):
-            return out      # another process wrote the same dataset meanwhile
+        if _same(read_manifest(out), manifest) and covers(read_manifest(out), only):
+            return out      # another process wrote the same dataset (or more of it) meanwhile
+        if only is not None:
+            manifest["written"] = only
         manifest["seconds"] = round(time.perf_counter() - t0, 2)
         publish_folder(tmp, out, MANIFEST, manifest)
     finally:
@@ -182,16 +195,22 @@ def _same(manifest: dict | None, want: dict) -> bool:
     return manifest is not None and all(manifest.get(k) == v for k, v in want.items())
 
 
-def ensure_synthfaces(cfg, progress: bool = True) -> Path:
+def ensure_synthfaces(cfg, progress: bool = True, splits: Sequence[str] | None = None, *,
+                      fresh_partial: bool = True) -> Path:
     """The SynthFaces folder of ``cfg`` (a Config or its DataConfig), generated when its manifest is
-    missing or records other settings; returns at once when it is already there."""
+    missing or records other settings, or lacks a split of ``splits`` (None: all three; e.g. ``["val", "test"]``
+    for a run that only evaluates shipped models; a partial folder gains the missing splits when a later step
+    asks for them); returns at once when it is already there. ``fresh_partial=False``: a folder drawn anew is
+    drawn whole (what ``build_dataset`` asks, since a training reads every split), and only a partial folder
+    gains the splits it lacks."""
     d = getattr(cfg, "data", cfg)
     root = dataset_root(d)
-    splits = _check_settings(d.synth_n, d.synth_size, d.identities, d.splits)
-    want = _manifest(d.synth_n, d.synth_size, d.synth_seed, d.identities, splits)
-    if not _same(read_manifest(root), want):
-        generate_synthfaces(root, d.synth_n, d.synth_size, d.synth_seed, d.identities, splits,
-                            progress=progress)
+    sizes = _check_settings(d.synth_n, d.synth_size, d.identities, d.splits)
+    want = _manifest(d.synth_n, d.synth_size, d.synth_seed, d.identities, sizes)
+    have = read_manifest(root)
+    if not (_same(have, want) and covers(have, splits)):
+        generate_synthfaces(root, d.synth_n, d.synth_size, d.synth_seed, d.identities, sizes,
+                            progress=progress, only=needed_splits(have, _same(have, want), splits, fresh_partial))
     return root
 
 

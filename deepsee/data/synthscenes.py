@@ -42,6 +42,7 @@ from PIL import Image
 
 from ..config import dataset_root
 from ..labels import OUTDOOR
+from .common import SPLITS, check_only, covers, needed_splits
 from .synthfaces import default_splits
 from .synthscenes_draw import render_scene
 from .writing import draw_in_chunks, publish_folder, read_json
@@ -68,6 +69,12 @@ def file_stem(index: int, splits: Sequence[int]) -> tuple[str, str]:
     if index < a:
         return "training", f"ADE_train_{index + 1:08d}"
     return "validation", f"ADE_val_{index - a + 1:08d}"
+
+
+def split_of(index: int, splits: Sequence[int]) -> str:
+    """The split (train / val / test) of scene ``index``: the first ``splits[0]`` train, then val, then test."""
+    a, v = int(splits[0]), int(splits[1])
+    return "train" if index < a else "val" if index < a + v else "test"
 
 
 def _write_scenes(root: str, seed: int, size: int, jobs: list[tuple[int, str, str]]) -> int:
@@ -97,7 +104,7 @@ def _same(manifest: dict | None, want: dict) -> bool:
 
 def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256, seed: int = 0,
                          splits: Sequence[int] | None = None, *, workers: int | None = None,
-                         progress: bool = True) -> Path:
+                         progress: bool = True, only: Sequence[str] | None = None) -> Path:
     """Write a SynthScenes dataset to ``out`` in the ADE20K layout (see the module docstring).
 
     The files are written to a temporary sibling folder that replaces ``out`` only when complete
@@ -109,9 +116,17 @@ def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256,
         n, size, seed: scene count, image side in pixels (masks have the same size), generator seed.
         splits: train/val/test sizes summing to ``n`` (default: 80% / 6.7% / 13.3%, as SynthFaces).
         workers: processes (None: up to 8 for large jobs, 0: this process). The bytes do not depend on it.
+        only: write the scenes of these splits only (val and test go together: the validation folder holds both,
+            the first ``splits[1]`` names val); the manifest's ``written`` names them. Every scene is the same bytes
+            as in the whole dataset.
     """
     out = Path(out)
     splits = _check_settings(n, size, default_splits(n) if splits is None else splits)
+    only = check_only(only, "generate_synthscenes")
+    if only is not None and {"val", "test"} & set(only):   # one folder (validation) holds both, split by position
+        only = check_only(sorted(set(only) | {"val", "test"}), "generate_synthscenes")
+    if only is not None and all(splits[code] == 0 for split, code in SPLITS.items() if split not in only):
+        only = None     # the other splits are empty: this is the whole dataset
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and read_manifest(out) is None and any(out.iterdir()):
@@ -125,12 +140,15 @@ def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256,
         for sub in SUBSETS:
             (tmp / "images" / sub).mkdir(parents=True)
             (tmp / "annotations" / sub).mkdir(parents=True)
-        todo = [(i, *file_stem(i, splits)) for i in range(n)]
-        draw_in_chunks(_write_scenes, tmp, seed, size, todo, workers=workers, desc=f"SynthScenes {n} x {size}px",
+        todo = [(i, *file_stem(i, splits)) for i in range(n) if only is None or split_of(i, splits) in only]
+        draw_in_chunks(_write_scenes, tmp, seed, size, todo, workers=workers,
+                       desc=f"SynthScenes {len(todo)} x {size}px" + (f" ({', '.join(only)})" if only else ""),
                        progress=progress)
         manifest = _manifest(n, size, seed, splits)
-        if _same(read_manifest(out), manifest):
-            return out      # another process wrote the same dataset meanwhile
+        if _same(read_manifest(out), manifest) and covers(read_manifest(out), only):
+            return out      # another process wrote the same dataset (or more of it) meanwhile
+        if only is not None:
+            manifest["written"] = only
         manifest.update({"layout": "ADEChallengeData2016 (images/, annotations/ {training, validation})",
                          "val_test": "validation: the first splits[1] sorted names are val, the rest test",
                          "ade_ids": dict(zip(OUTDOOR.classes, OUTDOOR_TO_ADE)), "jpeg_quality": 95,
@@ -142,16 +160,20 @@ def generate_synthscenes(out: str | os.PathLike, n: int = 1500, size: int = 256,
     return out
 
 
-def ensure_synthscenes(cfg, progress: bool = True) -> Path:
+def ensure_synthscenes(cfg, progress: bool = True, splits: Sequence[str] | None = None, *,
+                       fresh_partial: bool = True) -> Path:
     """The SynthScenes folder of ``cfg`` (a Config or its DataConfig: ``synth_n``, ``synth_size``,
     ``synth_seed``, ``splits``), generated when its manifest is missing or records other settings or
-    another drawing version; returns at once when it is already there."""
+    another drawing version, or lacks a split of ``splits`` (None: all three; ``fresh_partial``: see
+    :func:`~deepsee.data.synthfaces.ensure_synthfaces`); returns at once when it is already there."""
     d = getattr(cfg, "data", cfg)
     root = dataset_root(d)
-    splits = _check_settings(d.synth_n, d.synth_size, d.splits)
-    want = _manifest(d.synth_n, d.synth_size, d.synth_seed, splits)
-    if not _same(read_manifest(root), want):
-        generate_synthscenes(root, d.synth_n, d.synth_size, d.synth_seed, splits, progress=progress)
+    sizes = _check_settings(d.synth_n, d.synth_size, d.splits)
+    want = _manifest(d.synth_n, d.synth_size, d.synth_seed, sizes)
+    have = read_manifest(root)
+    if not (_same(have, want) and covers(have, splits)):
+        generate_synthscenes(root, d.synth_n, d.synth_size, d.synth_seed, sizes, progress=progress,
+                             only=needed_splits(have, _same(have, want), splits, fresh_partial))
     return root
 
 

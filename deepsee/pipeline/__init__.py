@@ -23,7 +23,7 @@ import yaml
 
 from ..config import (MAIN_VARIANTS, Config, data_root as config_data_root, load_config, resolve_device,
                       restart_stages)
-from ..data import build_dataset
+from ..data import build_dataset, ensure_synthscenes
 from ..labels import label_set
 from ..losses.perceptual import perceptual_label
 from ..metrics.perceptual import choose_perceptual
@@ -285,6 +285,8 @@ class Pipeline:
                                                "not shipped with this version; `deepsee showcase train --part scenes` "
                                                "trains them (issue 32)."}
             seg_dir, sr_dir, source = self.shipped("scenes-segmenter"), self.shipped("scenes-independent"), "shipped"
+            if cfg.data.dataset == "synthscenes":   # evaluation only: the validation and test scenes suffice
+                ensure_synthscenes(cfg, splits=("val", "test"))
         else:
             root = self.run_root / f"pipeline-{self.profile}"
             seg_dir, sr_dir, source = root / "scenes-seg", root / "scenes-sr", f"trained here ({cfg.profile})"
@@ -311,6 +313,13 @@ class Pipeline:
         if all(self.takes_shipped(j.key, retrain) for j in self.sr_jobs()):
             return ("val", "test")
         return ("train", "val", "test")
+
+    def data_splits(self, retrain: bool = False) -> tuple[str, ...] | None:
+        """The splits of the dataset this run reads (notebook 00 generates SynthFaces for them): only val and
+        test when the segmenter and every SR model are shipped (:meth:`use_shipped`, :meth:`mask_splits`; a
+        ``make showcase`` on a fresh clone then draws 800 of its 6,000 faces), else all three (None). A later step
+        that reads the training split generates it then (``deepsee.data.ensure_synthfaces``)."""
+        return ("val", "test") if self.use_shipped(retrain) and self.mask_splits(retrain) == ("val", "test") else None
 
     def train_sr_models(self, retrain: bool = False, log=print, train=train_staged) -> dict[str, str]:
         """Notebook 20's models (:meth:`sr_jobs`): the shipped ones when :meth:`use_shipped` (the main
