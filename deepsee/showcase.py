@@ -331,7 +331,7 @@ def model_restarts(name: str) -> list:
 
 def final_folders(runs: Path | None = None) -> dict[str, Path]:
     """The folders the shipped models come from: a model's last warm-restart stage (:func:`model_restarts`:
-    ``sr-independent-40k``, ``sr-scenes-independent-28k``), else its first."""
+    ``sr-independent-40k``, ``sr-scenes-independent-25k``), else its first."""
     folders = run_folders(runs)
     for name in (*MAIN_VARIANTS, "scenes-independent"):
         folders[name] = stage_folders(folders[name], model_restarts(name))[-1]
