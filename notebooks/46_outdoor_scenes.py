@@ -30,6 +30,12 @@
 # The model is measured as the faces are: against bicubic on the test scenes (PSNR, SSIM, the perceptual
 # distance, with paired bootstrap intervals), and under the style-usage protocol of notebook 30 (region walks on
 # the sky and water rows, K samples, best-of-n selection), with issue 32's goals.
+#
+# **Training** (`deepsee/profiles/showcase-scenes.yaml`, `deepsee showcase train --part scenes`): 20,000 steps at
+# batch 2 on the ground-truth masks (the locality hinge from 15,000), then a warm restart to 25,000 on the
+# segmenter's predicted masks of the training scenes, as the paper trains on predicted regions, with the pixel L1
+# x10: the test reads predicted masks, and a model that only saw exact masks paints the wrong texture where the
+# segmenter errs.
 
 # %% tags=["parameters"]
 # Infrastructure (papermill sets these; the defaults run the quick profile by hand in JupyterLab)
