@@ -435,6 +435,11 @@ def save_state(runs: Path | None = None, state: Path | None = None, log=print) -
     showcase runs and the recipe candidates beside them (:func:`state_folders`)."""
     state = state or STATE_DIR
     prune_state(runs, state, log=log)
+    for name, first in run_folders(runs).items():   # a first stage that a later stage supersedes: not resumed again
+        later = stage_folders(first, model_restarts(name))[1:]
+        if name not in MAIN_VARIANTS and any(has_checkpoint(f) for f in later) and (state / first.name).is_dir():
+            shutil.rmtree(state / first.name)
+            log(f"removed {_repo_rel(state / first.name)}: training continues in its later stage")
     for name, folder in state_folders(runs).items():
         dest = state / folder.name
         if dest.exists():

@@ -412,3 +412,14 @@ def test_a_finished_scenes_restart_is_not_trained_again_and_its_state_is_pruned_
     info["steps_done"] = stages[-1]["steps"]
     (model / "run_info.json").write_text(json.dumps(info))
     assert sorted(showcase.prune_state(runs, state, log=lambda *_: None)) == sorted([first.name, last.name])
+
+
+def test_save_state_drops_the_committed_first_stage_once_the_scenes_restart_has_a_checkpoint(tmp_path):
+    runs, state = tmp_path / "runs", tmp_path / "state"
+    first = runs / showcase.SCENES_RUN
+    last = stage_folders(first, showcase.scenes_config().pipeline.restarts)[-1]
+    _finished_sr_run(first)
+    _finished_sr_run(last, steps=1000)
+    (state / first.name).mkdir(parents=True)
+    showcase.save_state(runs, state, log=lambda *_: None)
+    assert not (state / first.name).exists() and (state / last.name / "checkpoint.json").is_file()
